@@ -1,0 +1,101 @@
+"""One settings object for the whole product, read from ``KMH_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HAYSTACK_TELEMETRY_ENABLED": "False",
+    "DO_NOT_TRACK": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def set_offline_env() -> None:
+    """Make every library we use stay off the network (called by the CLI and the app, not on import)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ[key] = value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KMH_", env_file=".env", extra="ignore")
+
+    # Folder for the catalog, the embedded index and the kept originals.
+    data_dir: Path = Path("data")
+    # Vector store: "edge" = embedded qdrant-edge in data_dir/index; "qdrant" = a Qdrant server or cluster.
+    store_backend: Literal["edge", "qdrant"] = "edge"
+    # URL of the Qdrant server or cluster (store_backend="qdrant"); ":memory:" or a path uses qdrant-client's local mode.
+    qdrant_url: str | None = None
+    # API key for the Qdrant server, if it needs one.
+    qdrant_api_key: str | None = None
+    # Name of the collection holding the passages.
+    collection: str = "passages"
+    # SQLAlchemy URL of the catalog; default: SQLite file data_dir/catalog.sqlite3. PostgreSQL URLs work too.
+    catalog_url: str | None = None
+    # Folder where `kmh setup-models` puts the model kit.
+    models_dir: Path = Path("models")
+    # sentence-transformers folder of the embedding model; default models_dir/multilingual-e5-small.
+    embedding_model: Path | None = None
+    # faster-whisper (CTranslate2) folder of the speech model; default models_dir/whisper-base.
+    whisper_model: Path | None = None
+    # Prefixes the e5 family needs before queries and passages.
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    # Passages aim for this many words, cut at sentence boundaries, never across a page.
+    chunk_min_words: int = Field(120, ge=10)
+    chunk_max_words: int = Field(250, ge=20)
+    # Words of the previous passage repeated at the start of the next (whole sentences).
+    chunk_overlap_words: int = Field(40, ge=0)
+    # Files larger than this are refused.
+    max_file_mb: float = Field(50.0, gt=0)
+    # Passages embedded per batch.
+    embed_batch_size: int = Field(32, ge=1)
+    # Torch threads for the encoder; 0 = library default.
+    torch_threads: int = Field(0, ge=0)
+
+    @field_validator("data_dir", "models_dir", mode="after")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.chunk_min_words >= self.chunk_max_words:
+            raise ValueError("chunk_min_words must be smaller than chunk_max_words")
+        if self.chunk_overlap_words >= self.chunk_min_words:
+            raise ValueError("chunk_overlap_words must be smaller than chunk_min_words")
+        if self.store_backend == "qdrant" and not self.qdrant_url:
+            raise ValueError("KMH_QDRANT_URL is required when KMH_STORE_BACKEND=qdrant")
+        return self
+
+    @cached_property
+    def catalog_db_url(self) -> str:
+        return self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.sqlite3'}"
+
+    @cached_property
+    def index_path(self) -> Path:
+        return self.data_dir / "index"
+
+    @cached_property
+    def originals_dir(self) -> Path:
+        return self.data_dir / "originals"
+
+    @cached_property
+    def embedding_model_path(self) -> Path:
+        return (self.embedding_model or self.models_dir / "multilingual-e5-small").expanduser().resolve()
+
+    @cached_property
+    def whisper_model_path(self) -> Path:
+        return (self.whisper_model or self.models_dir / "whisper-base").expanduser().resolve()
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
