@@ -1,0 +1,59 @@
+"""Data passed between ingestion stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+BlockKind = Literal["title", "text", "list_item", "table"]
+DOC_TYPES = ("report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other")
+
+
+class IngestError(Exception):
+    """A file could not be ingested; the message names the reason, ``path`` the file."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@dataclass
+class Block:
+    """One structural element of a parsed file, in reading order."""
+
+    text: str
+    kind: BlockKind = "text"
+    # 1-based page (PDF) or slide (PPTX) number; None for formats without pages.
+    page: int | None = None
+    # Heading level for titles: 1 is the top level. Ignored for other kinds.
+    level: int = 1
+
+
+@dataclass
+class DocMeta:
+    """Descriptive metadata of a document, from its sidecar or inferred from its content."""
+
+    title: str | None = None
+    doc_type: str = "other"
+    language: str | None = None  # ISO 639-1: "fr", "en", ...
+    published: date | None = None
+    countries: list[str] = field(default_factory=list)
+    programme: str | None = None
+    source_url: str | None = None
+    # Which fields came from the sidecar (the rest were inferred).
+    from_sidecar: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ParsedDocument:
+    """A file turned into ordered blocks plus metadata. ``blocks`` is never empty."""
+
+    path: Path
+    format: str  # pdf, docx, pptx, html, md, txt
+    mime: str
+    blocks: list[Block]
+    meta: DocMeta
+    page_count: int | None = None
