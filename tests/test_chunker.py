@@ -1,0 +1,88 @@
+"""Chunking along the structure: pages, sections, sentence boundaries, sizes, offsets."""
+
+import pytest
+
+from ingest.chunker import Chunker, join_blocks
+from ingest.model import Block
+
+SENT = "La réintégration durable demande un appui économique, social et psychosocial aux personnes de retour."  # 15 words
+
+
+def para(n: int, tag: str = "") -> str:
+    return " ".join(f"{SENT[:-1]} cas{tag}{i}x." for i in range(n))
+
+
+def test_arguments_are_checked():
+    with pytest.raises(ValueError, match="min_words"):
+        Chunker(min_words=300, max_words=250)
+    with pytest.raises(ValueError, match="overlap"):
+        Chunker(min_words=50, max_words=100, overlap_words=60)
+
+
+def test_offsets_slice_the_parsed_text_and_sizes_stay_in_bounds():
+    blocks = [Block("Introduction", "title", level=1), Block(para(60)), Block("Suite", "title", level=1), Block(para(30))]
+    text, passages = Chunker(120, 250, 40).split(blocks, "fr")
+    assert text == join_blocks(blocks)[0]
+    assert len(passages) >= 4
+    for p in passages:
+        assert text[p.start : p.end] == p.text
+        assert p.words <= 250 * 1.2
+        assert p.text.rstrip().endswith(".")  # cut at a sentence end
+    assert all(p.words >= 60 for p in passages)
+
+
+def test_passages_never_cross_a_page_and_keep_their_page():
+    blocks = [
+        Block("Chapitre 1", "title", page=1, level=1),
+        Block(para(5, "a"), page=1),
+        Block(para(5, "b"), page=2),
+        Block(para(30, "c"), page=3),
+    ]
+    text, passages = Chunker(120, 250, 40).split(blocks, "fr")
+    pages = {p.page for p in passages}
+    assert pages == {1, 2, 3}
+    for p in passages:
+        tags = {c for c in "abc" if f"cas{c}0x." in p.text or f"cas{c}1x." in p.text}
+        assert len(tags) <= 1, p.text  # text of one page only
+    assert [p.page for p in passages] == sorted(p.page for p in passages)
+
+
+def test_section_path_follows_heading_levels():
+    blocks = [
+        Block("Module 1", "title", level=1),
+        Block("Introduction", "title", level=2),
+        Block(para(12)),
+        Block("Principaux messages", "title", level=2),
+        Block(para(12)),
+        Block("Module 2", "title", level=1),
+        Block(para(12)),
+    ]
+    _, passages = Chunker(120, 250, 40).split(blocks, "fr")
+    sections = [p.section_path for p in passages]
+    assert ["Module 1", "Introduction"] in sections
+    assert ["Module 1", "Principaux messages"] in sections
+    assert ["Module 2"] in sections
+
+
+def test_consecutive_passages_overlap_by_whole_sentences():
+    text, passages = Chunker(60, 100, 30).split([Block(para(30))], "fr")
+    assert len(passages) >= 4
+    for a, b in zip(passages, passages[1:]):
+        assert b.start < a.end  # overlap
+        assert len(text[b.start : a.end].split()) <= 30
+        assert b.text.startswith("La réintégration")  # starts on a sentence
+
+
+def test_a_sentence_longer_than_max_words_is_cut():
+    long = " ".join(["mot"] * 700) + "."
+    _, passages = Chunker(120, 250, 40).split([Block(long)], "fr")
+    assert all(p.words <= 250 for p in passages)
+    assert sum(p.words for p in passages) >= 700
+
+
+def test_short_sections_merge_with_the_next_on_the_same_page():
+    blocks = [Block("Dates", "title"), Block("Du 1er au 2 décembre 2021"), Block("Objectifs", "title"), Block(para(10))]
+    _, passages = Chunker(120, 250, 40).split(blocks, "fr")
+    assert len(passages) == 1
+    assert passages[0].text.startswith("Dates")
+    assert passages[0].section_path == ["Objectifs"]  # the section holding most of its words
