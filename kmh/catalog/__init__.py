@@ -1,0 +1,34 @@
+"""The catalog: what was ingested, in which version, and where its original is kept.
+
+``Catalog(url)`` opens (and migrates) the database; its methods return plain ``DocumentRecord`` and
+``VersionRecord`` dataclasses. Nothing touches a database at import time.
+"""
+
+from .catalog import (
+    MIGRATIONS_DIR,
+    Catalog,
+    CatalogError,
+    DocumentRecord,
+    DuplicateDocument,
+    NotFound,
+    VersionRecord,
+    make_engine,
+)
+from .models import DOC_TYPES, STATUSES
+from .originals import original_relpath, sha256_bytes, store_original
+
+__all__ = [
+    "DOC_TYPES",
+    "MIGRATIONS_DIR",
+    "STATUSES",
+    "Catalog",
+    "CatalogError",
+    "DocumentRecord",
+    "DuplicateDocument",
+    "NotFound",
+    "VersionRecord",
+    "make_engine",
+    "original_relpath",
+    "sha256_bytes",
+    "store_original",
+]

@@ -1,0 +1,396 @@
+"""The catalog database: documents and their version history, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import builtins
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import delete as sa_delete
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Key of the PostgreSQL advisory lock held while migrating.
+_PG_MIGRATE_LOCK = 0x4B4D48  # "KMH"
+_DOC_ID = re.compile(r"[0-9a-f]{12}")
+# Fields a new version replaces; id, version, status and ingested_at are handled apart.
+_CONTENT_FIELDS = (
+    "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "countries",
+    "programme", "source_url", "passage_count", "format", "mime", "page_count", "outline", "original_path",
+)
+
+
+class CatalogError(Exception):
+    """Base class of the catalog's errors."""
+
+
+class NotFound(CatalogError, KeyError):
+    """No document with this id."""
+
+
+class DuplicateDocument(CatalogError):
+    """Another document already has this content (sha256); ``doc_id`` names it."""
+
+    def __init__(self, sha256: str, doc_id: str):
+        super().__init__(f"content {sha256[:12]}… is already document {doc_id}")
+        self.sha256 = sha256
+        self.doc_id = doc_id
+
+
+@dataclass
+class DocumentRecord:
+    """A document as the catalog stores it (a plain copy, detached from any session).
+
+    To add one, leave ``id`` empty to get a fresh id; ``ingested_at``/``updated_at`` default to now.
+    """
+
+    sha256: str
+    filename: str
+    source_key: str
+    title: str
+    format: str
+    mime: str
+    original_path: str
+    id: str = ""
+    doc_type: str = "other"
+    language: str | None = None
+    published: date | None = None
+    countries: list[str] = field(default_factory=list)
+    programme: str | None = None
+    source_url: str | None = None
+    status: str = "published"
+    version: int = 1
+    passage_count: int = 0
+    page_count: int | None = None
+    outline: list[dict[str, Any]] = field(default_factory=list)
+    ingested_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class VersionRecord:
+    """One entry of a document's version history."""
+
+    doc_id: str
+    version: int
+    sha256: str
+    filename: str
+    original_path: str
+    ingested_at: datetime
+    passage_count: int
+    note: str | None = None
+
+
+_DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+_VERSION_FIELDS = tuple(f.name for f in fields(VersionRecord))
+
+
+def _record(doc: Document) -> DocumentRecord:
+    rec = DocumentRecord(**{name: getattr(doc, name) for name in _DOC_FIELDS})
+    rec.countries = builtins.list(rec.countries or [])
+    rec.outline = [dict(item) for item in rec.outline or []]
+    return rec
+
+
+def _version_record(row: DocumentVersion) -> VersionRecord:
+    return VersionRecord(**{name: getattr(row, name) for name in _VERSION_FIELDS})
+
+
+def _check(rec: DocumentRecord) -> None:
+    if rec.id and not _DOC_ID.fullmatch(rec.id):
+        raise ValueError(f"document id must be 12 lowercase hex characters, not {rec.id!r}")
+    if rec.doc_type not in DOC_TYPES:
+        raise ValueError(f"unknown doc_type {rec.doc_type!r}; expected one of {', '.join(DOC_TYPES)}")
+    if rec.status not in STATUSES:
+        raise ValueError(f"unknown status {rec.status!r}; expected one of {', '.join(STATUSES)}")
+    if rec.language is not None and (len(rec.language) != 2 or not rec.language.isalpha()):
+        raise ValueError(f"language must be a 2-letter code, not {rec.language!r}")
+
+
+def _version_row(doc: Document, note: str | None) -> DocumentVersion:
+    return DocumentVersion(
+        version=doc.version,
+        sha256=doc.sha256,
+        filename=doc.filename,
+        original_path=doc.original_path,
+        ingested_at=doc.ingested_at,
+        passage_count=doc.passage_count,
+        note=note,
+    )
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for the catalog; SQLite gets WAL, foreign keys, a busy timeout and real transactions."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if _is_memory_sqlite(url):
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        if url.database and not url.database.startswith("file:"):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (see "begin" below), so DDL is transactional too.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if not _is_memory_sqlite(url):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: no SQLITE_BUSY when a read turns into a write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("kmh_write") else "BEGIN")
+
+    return engine
+
+
+class Catalog:
+    """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
+
+    Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True):
+        self.url = make_url(url)
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.migrate()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def alembic_config(self) -> Any:
+        """An Alembic config for this catalog's migrations (no alembic.ini needed)."""
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        cfg.set_main_option("sqlalchemy.url", self.url.render_as_string(hide_password=False).replace("%", "%%"))
+        return cfg
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to ``revision``, in one transaction; a no-op when already there."""
+        from alembic import command
+
+        cfg = self.alembic_config()
+        with self.engine.connect() as conn:
+            conn.execution_options(kmh_write=True)
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATE_LOCK})")
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+
+    def current_revision(self) -> str | None:
+        """The schema's Alembic revision, or None before any migration."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session that commits at the end of the block and rolls back on error.
+
+        ``write=True`` takes SQLite's write lock when the transaction starts.
+        """
+        with self._sessions() as s:
+            if write:
+                s.connection(execution_options={"kmh_write": True})
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> DocumentRecord | None:
+        """The document with this id, or None."""
+        with self.session() as s:
+            doc = s.get(Document, doc_id)
+            return _record(doc) if doc else None
+
+    def by_sha256(self, sha256: str) -> DocumentRecord | None:
+        """The document whose current version has this content hash, or None."""
+        with self.session() as s:
+            doc = s.scalar(select(Document).where(Document.sha256 == sha256))
+            return _record(doc) if doc else None
+
+    def by_source_key(self, key: str) -> DocumentRecord | None:
+        """The document ingested from this source path or upload key, or None (the latest if several)."""
+        with self.session() as s:
+            doc = s.scalar(
+                select(Document)
+                .where(Document.source_key == key)
+                .order_by(Document.updated_at.desc(), Document.id)
+                .limit(1)
+            )
+            return _record(doc) if doc else None
+
+    def history(self, doc_id: str) -> builtins.list[VersionRecord]:
+        """All versions of a document, oldest first, the current one included."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(DocumentVersion).where(DocumentVersion.doc_id == doc_id).order_by(DocumentVersion.version)
+            )
+            return [_version_record(r) for r in rows]
+
+    def new_doc_id(self) -> str:
+        """A random 12-hex-character id not used by any document."""
+        with self.session() as s:
+            return self._fresh_id(s)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def add(self, record: DocumentRecord, *, note: str | None = None) -> DocumentRecord:
+        """Store a new document as version 1 (history included) and return it as stored.
+
+        Raises DuplicateDocument if its sha256 is already catalogued, ValueError on bad values.
+        """
+        _check(record)
+        now = utcnow()
+        with self.session(write=True) as s:
+            dup = s.scalar(select(Document.id).where(Document.sha256 == record.sha256))
+            if dup is not None:
+                raise DuplicateDocument(record.sha256, dup)
+            values = {name: getattr(record, name) for name in _DOC_FIELDS}
+            values["id"] = record.id or self._fresh_id(s)
+            values["version"] = 1
+            values["ingested_at"] = record.ingested_at or now
+            values["updated_at"] = record.updated_at or values["ingested_at"]
+            values["countries"] = builtins.list(record.countries)
+            values["outline"] = [dict(item) for item in record.outline]
+            doc = Document(**values)
+            doc.versions.append(_version_row(doc, note))
+            s.add(doc)
+            s.flush()
+            return _record(doc)
+
+    def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None) -> DocumentRecord:
+        """Replace a document's content and metadata with ``record`` as its next version, in one transaction.
+
+        The id and status are kept (use set_status to change it); the version goes up by one and is
+        appended to the history. On any error nothing changes. Raises NotFound, DuplicateDocument, ValueError.
+        """
+        _check(record)
+        now = utcnow()
+        with self.session(write=True) as s:
+            doc = s.get(Document, doc_id, with_for_update=True)
+            if doc is None:
+                raise NotFound(doc_id)
+            dup = s.scalar(select(Document.id).where(Document.sha256 == record.sha256, Document.id != doc_id))
+            if dup is not None:
+                raise DuplicateDocument(record.sha256, dup)
+            for name in _CONTENT_FIELDS:
+                setattr(doc, name, getattr(record, name))
+            doc.countries = builtins.list(record.countries)
+            doc.outline = [dict(item) for item in record.outline]
+            doc.version += 1
+            doc.ingested_at = record.ingested_at or now
+            doc.updated_at = now
+            doc.versions.append(_version_row(doc, note))
+            s.flush()
+            return _record(doc)
+
+    def set_status(self, doc_id: str, status: str) -> DocumentRecord:
+        """Mark a document "published" or "retracted". Raises NotFound, ValueError."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        with self.session(write=True) as s:
+            doc = s.get(Document, doc_id, with_for_update=True)
+            if doc is None:
+                raise NotFound(doc_id)
+            if doc.status != status:
+                doc.status = status
+                doc.updated_at = utcnow()
+            s.flush()
+            return _record(doc)
+
+    def delete(self, doc_id: str) -> bool:
+        """Remove a document and its history; False if there was none. Kept originals stay on disk."""
+        with self.session(write=True) as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                return False
+            s.expunge(doc)
+            s.execute(sa_delete(DocumentVersion).where(DocumentVersion.doc_id == doc_id))
+            s.execute(sa_delete(Document).where(Document.id == doc_id))
+            return True
+
+    @staticmethod
+    def _fresh_id(s: Session) -> str:
+        while True:
+            doc_id = secrets.token_hex(6)
+            if s.get(Document, doc_id) is None:
+                return doc_id
+
+    # -- listing (last: the method name shadows the builtin inside the class) ---------------
+
+    def list(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        doc_type: str | None = None,
+        language: str | None = None,
+        status: str | None = "published",
+    ) -> tuple[builtins.list[DocumentRecord], int]:
+        """One page of documents, newest ingestion first, and the total count that match.
+
+        ``None`` for a filter means any value (``status=None`` lists retracted documents too).
+        """
+        where = []
+        if doc_type is not None:
+            where.append(Document.doc_type == doc_type)
+        if language is not None:
+            where.append(Document.language == language)
+        if status is not None:
+            where.append(Document.status == status)
+        with self.session() as s:
+            total = s.scalar(select(func.count()).select_from(Document).where(*where)) or 0
+            rows = s.scalars(
+                select(Document)
+                .where(*where)
+                .order_by(Document.ingested_at.desc(), Document.id)
+                .limit(max(0, limit))
+                .offset(max(0, offset))
+            )
+            return [_record(d) for d in rows], total

@@ -1,0 +1,338 @@
+"""Catalog and its migrations, on a real SQLite file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from kmh.catalog import (
+    DOC_TYPES,
+    Catalog,
+    DocumentRecord,
+    DuplicateDocument,
+    NotFound,
+    sha256_bytes,
+    store_original,
+)
+from kmh.catalog.models import Base, Document
+
+HEX12 = re.compile(r"[0-9a-f]{12}")
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def record(n: int, **kw) -> DocumentRecord:
+    values = dict(
+        sha256=sha256_bytes(f"doc {n}".encode()),
+        filename=f"doc{n}.pdf",
+        source_key=f"/corpus/doc{n}.pdf",
+        title=f"Document {n}",
+        format="pdf",
+        mime="application/pdf",
+        original_path=f"originals/doc{n}.pdf",
+        ingested_at=T0 + timedelta(minutes=n),
+    )
+    values.update(kw)
+    return DocumentRecord(**values)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite3'}"
+
+
+@pytest.fixture
+def catalog(url: str):
+    cat = Catalog(url)
+    yield cat
+    cat.close()
+
+
+def head(cat: Catalog) -> str:
+    return ScriptDirectory.from_config(cat.alembic_config()).get_current_head()
+
+
+# -- schema and migrations ------------------------------------------------------------------
+
+
+def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
+    cat = Catalog(url)  # creates the missing data folder and migrates
+    assert head(cat) == "0001"
+    assert cat.current_revision() == "0001"
+    assert set(inspect(cat.engine).get_table_names()) == {"alembic_version", "documents", "document_versions"}
+    with cat.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    doc = cat.add(record(1))
+
+    cat.migrate()
+    cat.migrate()
+    assert cat.current_revision() == "0001"
+    with cat.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    cat.close()
+
+    again = Catalog(url)  # reopening migrates again: nothing to do, data kept
+    assert again.current_revision() == "0001"
+    assert again.get(doc.id) == doc
+    again.close()
+
+
+def test_models_and_migration_agree(catalog: Catalog) -> None:
+    with catalog.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, Base.metadata) == []
+    command.check(catalog.alembic_config())  # raises if autogenerate would write anything
+
+    # Autogenerate ignores CHECK constraints and ON DELETE: compare those by hand.
+    insp = inspect(catalog.engine)
+    for table in Base.metadata.sorted_tables:
+        norm = lambda s: re.sub(r"\s+", " ", str(s)).strip()  # noqa: E731
+        reflected = {c["name"]: norm(c["sqltext"]) for c in insp.get_check_constraints(table.name)}
+        declared = {c.name: norm(c.sqltext) for c in table.constraints if c.__class__.__name__ == "CheckConstraint"}
+        assert reflected == declared, table.name
+    fks = insp.get_foreign_keys("document_versions")
+    assert [(fk["name"], fk["referred_table"], fk["options"].get("ondelete")) for fk in fks] == [
+        ("fk_document_versions_doc_id_documents", "documents", "CASCADE")
+    ]
+
+
+def test_in_memory_sqlite() -> None:
+    with Catalog("sqlite://") as cat:
+        doc = cat.add(record(1))
+        assert cat.get(doc.id) == doc
+
+
+def test_import_creates_nothing(tmp_path: Path) -> None:
+    code = "import sys, kmh.catalog; assert 'alembic' not in sys.modules, 'alembic imported'"
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_doc_types_match_ingestion() -> None:
+    from ingest.model import DOC_TYPES as INGEST_DOC_TYPES
+
+    assert DOC_TYPES == INGEST_DOC_TYPES
+
+
+# -- documents ------------------------------------------------------------------------------
+
+
+def test_add_get_and_lookups(catalog: Catalog) -> None:
+    outline = [{"section": "Introduction", "page": 1}, {"section": "Annexe", "page": None}]
+    doc = catalog.add(
+        record(
+            1,
+            doc_type="report",
+            language="fr",
+            published=date(2024, 5, 2),
+            countries=["SN", "GN"],
+            programme="EU-IOM Joint Initiative",
+            source_url="https://example.org/r.pdf",
+            page_count=12,
+            passage_count=30,
+            outline=outline,
+        ),
+        note="first ingest",
+    )
+    assert HEX12.fullmatch(doc.id)
+    assert doc.version == 1 and doc.status == "published"
+    assert doc.ingested_at == T0 + timedelta(minutes=1) and doc.updated_at == doc.ingested_at
+
+    got = catalog.get(doc.id)
+    assert got == doc
+    assert got.ingested_at.tzinfo is not None
+    assert got.countries == ["SN", "GN"] and got.outline == outline
+    assert got.published == date(2024, 5, 2)
+    assert catalog.by_sha256(sha256_bytes(b"doc 1")) == doc
+    assert catalog.by_source_key("/corpus/doc1.pdf") == doc
+
+    assert catalog.get("000000000000") is None
+    assert catalog.by_sha256("0" * 64) is None
+    assert catalog.by_source_key("/nowhere") is None
+
+    [v1] = catalog.history(doc.id)
+    assert (v1.version, v1.sha256, v1.filename, v1.passage_count, v1.note) == (1, doc.sha256, "doc1.pdf", 30, "first ingest")
+
+    with pytest.raises(ValueError, match="12 lowercase hex"):
+        catalog.add(record(2, id="ABCDEF012345"))
+    given = catalog.add(record(2, id="abcdef012345"))
+    assert given.id == "abcdef012345"
+    new_id = catalog.new_doc_id()
+    assert HEX12.fullmatch(new_id) and catalog.get(new_id) is None
+
+
+def test_add_defaults_times_to_now(catalog: Catalog) -> None:
+    before = datetime.now(timezone.utc)
+    doc = catalog.add(record(1, ingested_at=None))
+    assert before <= doc.ingested_at <= datetime.now(timezone.utc)
+
+
+def test_list_paging_and_filters(catalog: Catalog) -> None:
+    kinds = ["report", "report", "news", "handbook", "report", "news", "report"]
+    langs = ["fr", "en", "fr", "fr", None, "en", "fr"]
+    ids = [catalog.add(record(i, doc_type=k, language=lang)).id for i, (k, lang) in enumerate(zip(kinds, langs))]
+    newest_first = ids[::-1]
+
+    page, total = catalog.list(limit=3)
+    assert total == 7 and [d.id for d in page] == newest_first[:3]
+    page, total = catalog.list(limit=3, offset=3)
+    assert total == 7 and [d.id for d in page] == newest_first[3:6]
+    page, total = catalog.list(limit=3, offset=6)
+    assert total == 7 and [d.id for d in page] == newest_first[6:]
+    page, total = catalog.list(limit=3, offset=9)
+    assert (page, total) == ([], 7)
+
+    page, total = catalog.list(doc_type="report")
+    assert total == 4 and {d.doc_type for d in page} == {"report"}
+    page, total = catalog.list(language="fr")
+    assert total == 4 and {d.language for d in page} == {"fr"}
+    page, total = catalog.list(doc_type="report", language="fr", limit=1)
+    assert total == 2 and len(page) == 1
+    assert catalog.list(doc_type="seminar_page") == ([], 0)
+
+
+def test_doc_type_check_constraint(catalog: Catalog) -> None:
+    with pytest.raises(ValueError, match="doc_type"):
+        catalog.add(record(1, doc_type="brochure"))
+    # The database refuses it too, whatever the code path.
+    with pytest.raises(IntegrityError, match="ck_documents_doc_type|CHECK"):
+        with catalog.session() as s:
+            s.add(Document(**{**vars(record(1, id="abcdef012345")), "doc_type": "brochure"}))
+    with pytest.raises(IntegrityError):
+        with catalog.session() as s:
+            s.add(Document(**{**vars(record(2, id="abcdef012346")), "status": "failed"}))
+    assert catalog.list(status=None) == ([], 0)
+
+
+def test_sha256_is_unique(catalog: Catalog) -> None:
+    first = catalog.add(record(1))
+    with pytest.raises(DuplicateDocument) as exc:
+        catalog.add(record(2, sha256=first.sha256))
+    assert exc.value.doc_id == first.id
+    with pytest.raises(IntegrityError):
+        with catalog.session() as s:
+            s.add(Document(**vars(record(3, id="abcdef012345", sha256=first.sha256))))
+    assert catalog.list()[1] == 1
+
+
+def test_save_new_version_bumps_and_keeps_history(catalog: Catalog) -> None:
+    old = catalog.add(record(1, doc_type="report", language="fr", passage_count=10), note="v1")
+    catalog.set_status(old.id, "retracted")
+    new = catalog.save_new_version(
+        old.id,
+        record(2, source_key=old.source_key, doc_type="report", language="fr", passage_count=12, ingested_at=None),
+        note="file changed",
+    )
+    assert new.id == old.id and new.version == 2
+    assert new.sha256 == sha256_bytes(b"doc 2") and new.filename == "doc2.pdf" and new.passage_count == 12
+    assert new.status == "retracted"  # status is kept; set_status changes it
+    assert new.ingested_at > old.ingested_at and new.updated_at >= new.ingested_at
+    assert catalog.get(old.id) == new
+    assert catalog.by_sha256(old.sha256) is None
+    assert catalog.by_sha256(new.sha256) == new
+
+    history = catalog.history(old.id)
+    assert [(v.version, v.sha256, v.filename, v.passage_count, v.note) for v in history] == [
+        (1, old.sha256, "doc1.pdf", 10, "v1"),
+        (2, new.sha256, "doc2.pdf", 12, "file changed"),
+    ]
+
+    third = catalog.save_new_version(old.id, record(3))
+    assert third.version == 3 and len(catalog.history(old.id)) == 3
+    with pytest.raises(NotFound):
+        catalog.save_new_version("000000000000", record(4))
+
+
+def test_failed_new_version_leaves_old_intact(catalog: Catalog) -> None:
+    doc = catalog.add(record(1, passage_count=10))
+    other = catalog.add(record(2))
+
+    def unchanged() -> None:
+        assert catalog.get(doc.id) == doc
+        assert [v.version for v in catalog.history(doc.id)] == [1]
+
+    # Content of another document: refused before any write.
+    with pytest.raises(DuplicateDocument):
+        catalog.save_new_version(doc.id, record(3, sha256=other.sha256))
+    unchanged()
+    # Bad value: refused up front.
+    with pytest.raises(ValueError):
+        catalog.save_new_version(doc.id, record(3, doc_type="brochure"))
+    unchanged()
+    # Failure in the middle of the transaction (fields set, version bumped, flush fails): rolled back.
+    with pytest.raises(Exception, match="JSON serializable"):
+        catalog.save_new_version(doc.id, record(3, outline=[{"section": object(), "page": 1}]))
+    unchanged()
+    # The catalog still works afterwards.
+    assert catalog.save_new_version(doc.id, record(3)).version == 2
+
+
+def test_set_status_retracted_is_not_listed(catalog: Catalog) -> None:
+    a = catalog.add(record(1))
+    b = catalog.add(record(2))
+    retracted = catalog.set_status(a.id, "retracted")
+    assert retracted.status == "retracted" and retracted.updated_at >= a.updated_at
+
+    page, total = catalog.list(status="published")
+    assert total == 1 and [d.id for d in page] == [b.id]
+    assert [d.id for d in catalog.list(status="retracted")[0]] == [a.id]
+    assert catalog.list(status=None)[1] == 2
+    assert catalog.get(a.id).status == "retracted"
+
+    assert catalog.set_status(a.id, "published").status == "published"
+    assert catalog.list()[1] == 2
+    with pytest.raises(ValueError):
+        catalog.set_status(a.id, "failed")
+    with pytest.raises(NotFound):
+        catalog.set_status("000000000000", "retracted")
+
+
+def test_delete_removes_document_and_history(catalog: Catalog) -> None:
+    doc = catalog.add(record(1))
+    catalog.save_new_version(doc.id, record(2))
+    keep = catalog.add(record(3))
+
+    assert catalog.delete(doc.id) is True
+    assert catalog.get(doc.id) is None and catalog.history(doc.id) == []
+    assert catalog.delete(doc.id) is False
+    assert catalog.get(keep.id) == keep and len(catalog.history(keep.id)) == 1
+
+    # Foreign keys are on: deleting the row directly cascades to the history too.
+    with catalog.session() as s:
+        s.execute(text("DELETE FROM documents WHERE id = :id"), {"id": keep.id})
+    assert catalog.history(keep.id) == []
+
+
+# -- originals ------------------------------------------------------------------------------
+
+
+def test_store_original_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
+    data = b"%PDF-1.7 rapport annuel"
+    sha = sha256_bytes(data)
+    assert len(sha) == 64
+
+    rel = store_original(tmp_path, data, ".PDF")
+    assert rel == Path("originals", sha[:2], sha[2:4], f"{sha}.pdf")
+    assert not rel.is_absolute()
+    assert (tmp_path / rel).read_bytes() == data
+    mtime = (tmp_path / rel).stat().st_mtime_ns
+
+    assert store_original(tmp_path, data, ".pdf") == rel
+    assert (tmp_path / rel).stat().st_mtime_ns == mtime
+    assert [p.name for p in (tmp_path / rel).parent.iterdir()] == [rel.name]  # no temp files left
+
+    other = store_original(tmp_path, b"another file", "")
+    assert other != rel and other.name == sha256_bytes(b"another file")
+    with pytest.raises(ValueError):
+        store_original(tmp_path, data, "/../x")
