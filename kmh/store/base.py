@@ -1,0 +1,304 @@
+"""The vector store interface shared by the embedded (qdrant-edge) and server (Qdrant) backends."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+Fusion = Literal["rrf", "dbsf"]
+
+DENSE = "dense"
+SPARSE = "bm25"
+KEYWORD_FIELDS = ("doc_id", "language", "doc_type", "countries", "programme", "topics", "kind", "status")
+INTEGER_FIELDS = ("doc_version", "year", "page")
+HNSW_M = 16
+HNSW_EF_CONSTRUCT = 100
+# Extra hits asked from the engine, so that ties at the cut are ordered by id the same way on both backends
+# (the engines order equal scores differently, and edge's order even changes with the limit).
+TIE_MARGIN = 8
+
+
+@dataclass
+class SparseVector:
+    """Sparse vector: parallel lists of term indices and weights."""
+
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass
+class StoredPassage:
+    """One point to write: a UUID string id, both vectors and the payload."""
+
+    id: str
+    dense: Sequence[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass
+class Hit:
+    """One point read back: id, score (0.0 where there is none) and payload."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass
+class Filter:
+    """Payload conditions, all ANDed.
+
+    equals: field -> value, or a list/tuple meaning any of them.
+    ranges: field -> (gte, lte), inclusive; None leaves that side open.
+    not_equals: field -> value or list; points with none of them (or no value) match.
+    """
+
+    equals: dict[str, Any] = field(default_factory=dict)
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    not_equals: dict[str, Any] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.equals or self.ranges or self.not_equals)
+
+
+@dataclass(frozen=True)
+class RankRequest:
+    """One nearest-neighbour request to an engine: vector name, query vector, limit, filter."""
+
+    using: str  # DENSE or SPARSE
+    vector: Any  # list[float] for DENSE, SparseVector for SPARSE
+    limit: int
+    flt: Filter | None
+
+
+def rrf(lists: list[list[Hit]], k: int) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion as Qdrant computes it: sum over lists of 1 / (k + rank), rank counted from 0."""
+    scores: dict[str, float] = {}
+    for hits in lists:
+        for rank, h in enumerate(hits):
+            scores[h.id] = scores.get(h.id, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+
+def dbsf(lists: list[list[Hit]]) -> list[tuple[str, float]]:
+    """Distribution-based score fusion as Qdrant computes it: each list scaled by mean +/- 3 sample std, summed."""
+    scores: dict[str, float] = {}
+    for hits in lists:
+        if not hits:
+            continue
+        values = [h.score for h in hits]
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+        if var == 0:
+            normed = [0.5] * len(values)
+        else:
+            low, high = mean - 3 * var**0.5, mean + 3 * var**0.5
+            normed = [(v - low) / (high - low) for v in values]
+        for h, v in zip(hits, normed):
+            scores[h.id] = scores.get(h.id, 0.0) + v
+    return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+
+class StoreError(RuntimeError):
+    """A vector store operation failed."""
+
+
+class StoreLockedError(StoreError):
+    """The store folder is already open in another process (or another handle in this one)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        super().__init__(
+            f"the vector store at {self.path} is already open: one process owns an embedded store at a time. "
+            "Stop the other KMH process (API server, ingestion) or use a Qdrant server (KMH_STORE_BACKEND=qdrant)."
+        )
+
+
+class VectorStore(ABC):
+    """Passages with a dense vector "dense", a BM25 sparse vector "bm25" and an indexed payload."""
+
+    dim: int
+
+    @abstractmethod
+    def ensure(self) -> None:
+        """Create the collection, its vectors and payload indexes if missing (idempotent)."""
+
+    @abstractmethod
+    def upsert(self, passages: Sequence[StoredPassage]) -> None:
+        """Insert passages, replacing any with the same id."""
+
+    @abstractmethod
+    def delete(self, flt: Filter) -> None:
+        """Delete the passages matching the filter (an empty filter is refused)."""
+
+    def search(
+        self,
+        *,
+        dense: Sequence[float] | None = None,
+        sparse: SparseVector | None = None,
+        mode: SearchMode = "hybrid",
+        limit: int = 10,
+        offset: int = 0,
+        flt: Filter | None = None,
+        fusion: Fusion = "rrf",
+        rrf_k: int = 60,
+        prefetch_limit: int = 100,
+    ) -> list[Hit]:
+        """Best passages first; ties by id.
+
+        dense / keyword: one ranking. hybrid: the dense and bm25 rankings (prefetch_limit each, same filter)
+        fused by RRF (sum of 1 / (rrf_k + rank), rank from 0) or DBSF, as Qdrant defines them.
+        """
+        check_search(dense, sparse, mode, limit, offset, fusion, rrf_k, prefetch_limit, self.dim)
+        sparse = check_sparse(sparse) if sparse is not None else None
+        dense = [float(x) for x in dense] if dense is not None else None
+        if mode == "dense":
+            return self._ranked([RankRequest(DENSE, dense, offset + limit, flt)], True)[0][offset:]
+        if mode == "keyword":
+            if not sparse.indices:
+                return []
+            return self._ranked([RankRequest(SPARSE, sparse, offset + limit, flt)], True)[0][offset:]
+        requests = [RankRequest(DENSE, dense, prefetch_limit, flt)]
+        if sparse.indices:
+            requests.append(RankRequest(SPARSE, sparse, prefetch_limit, flt))
+        lists = self._ranked(requests, False)
+        fused = rrf(lists, rrf_k) if fusion == "rrf" else dbsf(lists)
+        page = fused[offset : offset + limit]
+        payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page])}
+        return [Hit(i, score, payloads[i]) for i, score in page if i in payloads]
+
+    def _ranked(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
+        """Each request's best `limit` hits, ties by id: asks the engine for more while a tie crosses the cut."""
+        answers = self._query([replace(r, limit=r.limit + TIE_MARGIN) for r in requests], with_payload)
+        out = []
+        for r, hits in zip(requests, answers):
+            asked = r.limit + TIE_MARGIN
+            while len(hits) >= asked and hits[-1].score == hits[r.limit - 1].score:
+                asked *= 2
+                hits = self._query([replace(r, limit=asked)], with_payload)[0]
+            hits.sort(key=lambda h: (-h.score, h.id))
+            out.append(hits[: r.limit])
+        return out
+
+    @abstractmethod
+    def _query(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
+        """Run nearest-neighbour requests in one batch; each answer best first (the engine's order)."""
+
+    @abstractmethod
+    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
+        """Passages by id, in the order asked; missing ids are left out."""
+
+    @abstractmethod
+    def scroll(
+        self, flt: Filter | None = None, limit: int = 100, offset: str | None = None
+    ) -> tuple[list[Hit], str | None]:
+        """One page of passages in id order and the offset of the next page (None at the end)."""
+
+    @abstractmethod
+    def count(self, flt: Filter | None = None) -> int:
+        """Exact number of passages matching the filter."""
+
+    @abstractmethod
+    def facet(self, key: str, flt: Filter | None = None, limit: int = 100) -> dict[Any, int]:
+        """Counts of the values of an indexed keyword or integer field, most frequent first, ties by value."""
+
+    @abstractmethod
+    def optimize(self) -> None:
+        """Build indexes now rather than at query time."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and release the store; safe to call twice."""
+
+    def __enter__(self) -> VectorStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Helpers shared by the backends.
+
+
+def point_id(value: Any) -> str:
+    """Canonical UUID string of a point id, or a ValueError."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"point ids must be UUID strings, got {value!r}") from None
+
+
+def check_search(
+    dense: Sequence[float] | None,
+    sparse: SparseVector | None,
+    mode: str,
+    limit: int,
+    offset: int,
+    fusion: str,
+    rrf_k: int,
+    prefetch_limit: int,
+    dim: int,
+) -> None:
+    """Raise a ValueError for a search call the backends cannot answer."""
+    if mode not in ("hybrid", "dense", "keyword"):
+        raise ValueError(f"unknown search mode {mode!r}: use 'hybrid', 'dense' or 'keyword'")
+    if mode in ("hybrid", "dense") and dense is None:
+        raise ValueError(f"{mode} search needs a dense query vector")
+    if mode in ("hybrid", "keyword") and sparse is None:
+        raise ValueError(f"{mode} search needs a sparse (BM25) query vector")
+    if dense is not None and mode != "keyword" and len(dense) != dim:
+        raise ValueError(f"dense query vector has {len(dense)} dimensions, the store expects {dim}")
+    if fusion not in ("rrf", "dbsf"):
+        raise ValueError(f"unknown fusion {fusion!r}: use 'rrf' or 'dbsf'")
+    if limit < 1 or offset < 0 or prefetch_limit < 1 or rrf_k < 1:
+        raise ValueError("limit, prefetch_limit and rrf_k must be at least 1 and offset at least 0")
+
+
+def as_values(value: Any) -> list[Any] | None:
+    """A list/tuple/set as a list, any other value as None."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return None
+
+
+def check_value(key: str, value: Any) -> None:
+    """Filter values must be str, int or bool (floats only in ranges)."""
+    if not isinstance(value, (str, int, bool)):
+        raise ValueError(f"filter value for {key!r} must be a str, int or bool, got {value!r}")
+
+
+def top_facets(fetch: Callable[[int], list[tuple[Any, int]]], limit: int) -> dict[Any, int]:
+    """The `limit` most frequent values, ties by value, asking `fetch(n)` for more while a tie crosses the cut."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    asked = limit + TIE_MARGIN
+    counts = fetch(asked)
+    while len(counts) >= asked and sorted(c for _, c in counts)[-limit] == min(c for _, c in counts):
+        asked *= 2
+        counts = fetch(asked)
+    # qdrant-edge still reports values whose points were all deleted, with count 0
+    counts = [(v, c) for v, c in counts if c > 0]
+    counts.sort(key=lambda vc: (-vc[1], str(vc[0])))
+    return dict(counts[:limit])
+
+
+def f32(score: float) -> float:
+    """A score rounded to float32, as engines compute them: qdrant-client's local mode scores in float64,
+    where equal vectors can differ in the last bits and so break ties differently."""
+    return struct.unpack("f", struct.pack("f", score))[0]
+
+
+def check_sparse(sparse: SparseVector) -> SparseVector:
+    """Indices as ints, values as floats, same lengths."""
+    if len(sparse.indices) != len(sparse.values):
+        raise ValueError("sparse vector indices and values differ in length")
+    return SparseVector([int(i) for i in sparse.indices], [float(v) for v in sparse.values])
