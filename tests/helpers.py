@@ -1,0 +1,69 @@
+"""Builders for real test files (PDF, DOCX) and small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PDF_PAGES = [
+    (
+        "Gouvernance de la réintégration",
+        "Les comités de coordination réunissent les ministères, les collectivités locales et les "
+        "organisations de la société civile. Ils se réunissent chaque trimestre pour suivre les dossiers "
+        "des migrants de retour et orienter les cas complexes vers les services compétents.",
+    ),
+    (
+        "Appui psychosocial",
+        "Les conseillers psychosociaux organisent des groupes de parole pour les personnes de retour. "
+        "Le soutien psychologique individuel est proposé pendant six mois aux personnes qui ont vécu "
+        "des violences pendant leur parcours migratoire.",
+    ),
+    (
+        "Microentreprises agricoles",
+        "Les bénéficiaires reçoivent une formation en apiculture et en maraîchage avant de lancer leur "
+        "microentreprise. Une subvention de démarrage finance les ruches, les semences et le petit matériel.",
+    ),
+]
+
+
+def make_pdf(path: Path, pages=PDF_PAGES) -> Path:
+    """A real multi-page PDF: one heading (large bold) and two paragraphs per page."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(auto=False)
+    for title, body in pages:
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 20)
+        pdf.multi_cell(0, 12, title)
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "", 11)
+        for _ in range(2):
+            pdf.multi_cell(0, 6, body)
+            pdf.ln(3)
+    pdf.output(str(path))
+    return path
+
+
+DOCX_SECTIONS = [
+    ("Rapport annuel", 1, None),
+    ("Réintégration économique", 2,
+     "Les formations professionnelles en mécanique automobile ont permis à quarante personnes de retour "
+     "de trouver un emploi stable dans les garages de la région de Kayes."),
+    ("Réintégration sociale", 2,
+     "Les familles d'accueil et les associations de quartier facilitent l'accès au logement et à "
+     "l'école pour les enfants des migrants revenus de Libye."),
+]
+
+
+def make_docx(path: Path, sections=DOCX_SECTIONS) -> Path:
+    """A real DOCX with Heading 1 / Heading 2 styles and paragraphs under each heading."""
+    import docx
+
+    d = docx.Document()
+    for title, level, body in sections:
+        d.add_heading(title, level=level)
+        if body:
+            d.add_paragraph(body)
+            d.add_paragraph(body.replace("Les ", "Ces ", 1))
+    d.save(str(path))
+    return path

@@ -1,0 +1,160 @@
+"""The `kmh` command line: ingest with bad input, search --json, docs list/show/rm, and no network."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kmh.cli import app
+from tests.conftest import CORPUS, ROOT
+from tests.helpers import make_pdf
+
+runner = CliRunner()
+
+
+def kmh(*args: str):
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    return result
+
+
+@pytest.fixture
+def news(tmp_path) -> Path:
+    dest = tmp_path / "news"
+    shutil.copytree(CORPUS / "news", dest)
+    return dest
+
+
+def catalog_rows() -> dict[str, tuple]:
+    from kmh.runtime import open_catalog
+    from kmh.settings import Settings
+
+    catalog = open_catalog(Settings())
+    try:
+        rows, _ = catalog.list(limit=1000)
+        return {r.id: (r.sha256, r.version, r.passage_count, r.title, r.updated_at) for r in rows}
+    finally:
+        catalog.close()
+
+
+def bad_files(folder: Path) -> dict[str, str]:
+    """Each bad file and the words its error line must contain."""
+    folder.mkdir()
+    (folder / "vide.txt").write_bytes(b"")
+    pdf = make_pdf(folder / "complet.pdf").read_bytes()
+    (folder / "complet.pdf").unlink()
+    (folder / "tronque.pdf").write_bytes(pdf[: len(pdf) // 2])
+    from pypdf import PdfReader, PdfWriter
+
+    make_pdf(folder / "clair.pdf")
+    writer = PdfWriter(clone_from=PdfReader(folder / "clair.pdf"))
+    writer.encrypt("secret")
+    with open(folder / "chiffre.pdf", "wb") as f:
+        writer.write(f)
+    (folder / "clair.pdf").unlink()
+    (folder / "tableur.xyz").write_bytes(b"a,b,c\n1,2,3\n")
+    (folder / "binaire.txt").write_bytes(bytes(range(256)) * 40)
+    (folder / "enorme.txt").write_text("Un texte tout à fait lisible mais beaucoup trop long. " * 40000)
+    return {
+        "vide.txt": "empty",
+        "tronque.pdf": "corrupt",
+        "chiffre.pdf": "encrypted",
+        "tableur.xyz": "unsupported",
+        "binaire.txt": "binary",
+        "enorme.txt": "limit",
+    }
+
+
+def test_ingest_bad_input_fails_clearly_and_changes_nothing(news, tmp_path, monkeypatch):
+    assert kmh("ingest", str(news)).exit_code == 0
+    before = json.loads(kmh("search", "atelier de Saly acteurs nationaux", "--json", "--k", "5").stdout)
+    docs_before = catalog_rows()
+
+    monkeypatch.setenv("KMH_MAX_FILE_MB", "1")
+    bad = tmp_path / "bad"
+    expected = bad_files(bad)
+    good = bad / "bonne-note.txt"
+    good.write_text("Note\n\n" + "Les maisons de jeunes de Tambacounda accueillent des migrants de retour. " * 20)
+    result = kmh("ingest", str(bad))
+    assert result.exit_code == 1
+    for name, words in expected.items():
+        lines = [l for l in result.stderr.splitlines() if name in l]
+        assert lines, f"no error line names {name}:\n{result.stderr}"
+        assert words in lines[0].lower(), lines[0]
+    assert "1 new" in result.stdout and "6 failed" in result.stdout
+
+    monkeypatch.delenv("KMH_MAX_FILE_MB")
+    after = json.loads(kmh("search", "atelier de Saly acteurs nationaux", "--json", "--k", "5").stdout)
+    assert [h["passage_id"] for h in after] == [h["passage_id"] for h in before]
+    docs_after = catalog_rows()
+    assert len(docs_after) == len(docs_before) + 1  # the one good file
+    assert all(docs_after[doc_id] == row for doc_id, row in docs_before.items())
+
+
+def test_search_json_shape(news):
+    kmh("ingest", str(news))
+    result = kmh("search", "Combien d'acteurs nationaux ont participé à l'atelier de Saly ?", "--json", "--k", "3")
+    assert result.exit_code == 0
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    for h in hits:
+        assert {"doc_id", "title", "filename", "text", "score", "citation"} <= set(h)
+        assert set(h["citation"]) >= {"page", "section", "start", "end"}
+    assert "36" in hits[0]["text"]
+
+
+def test_second_ingest_reports_everything_unchanged(news):
+    assert kmh("ingest", str(news)).exit_code == 0
+    result = kmh("ingest", str(news))
+    assert result.exit_code == 0
+    assert "0 new, 0 updated, 3 unchanged, 0 failed" in result.stdout
+
+
+def test_docs_list_show_rm(news):
+    kmh("ingest", str(news))
+    assert "3 documents" in kmh("docs", "list").stdout
+    listed = json.loads(kmh("docs", "list", "--json").stdout)
+    assert listed["total"] == 3
+    doc_id = next(d["id"] for d in listed["documents"] if d["filename"] == "maroc-avrr-foras-11300-migrants.txt")
+    shown = kmh("docs", "show", doc_id)
+    assert shown.exit_code == 0 and "Morocco" in shown.stdout and "FORAS" in shown.stdout
+    assert json.loads(kmh("docs", "show", doc_id, "--json").stdout)["countries"] == ["Morocco"]
+    assert kmh("docs", "rm", doc_id).exit_code == 0
+    assert json.loads(kmh("docs", "list", "--json").stdout)["total"] == 2
+    hits = json.loads(kmh("search", "11.300 migrants Maroc", "--json").stdout)
+    assert all(h["doc_id"] != doc_id for h in hits)
+    assert kmh("docs", "show", doc_id).exit_code == 1
+    assert kmh("docs", "rm", "000000000000").exit_code == 1
+
+
+def test_help_explains_commands():
+    out = kmh("--help").stdout
+    for cmd in ("ingest", "search", "docs", "setup-models"):
+        assert cmd in out
+    assert "meta.yaml" in kmh("ingest", "--help").stdout
+
+
+def test_bad_setting_names_the_variable(monkeypatch):
+    monkeypatch.setenv("KMH_STORE_BACKEND", "elastic")
+    result = kmh("docs", "list")
+    assert result.exit_code == 2
+    assert "KMH_STORE_BACKEND" in result.stderr
+
+
+def test_ingest_and_search_work_without_any_network(tmp_path, news):
+    """Run the real command in a fresh network namespace with no interface up: any download would fail."""
+    exe = Path(sys.executable).with_name("kmh")
+    env = {**os.environ, "KMH_DATA_DIR": str(tmp_path / "offline-data")}
+    script = f"{exe} ingest {news} && {exe} search --json 'AVRR au Maroc'"
+    proc = subprocess.run(["unshare", "-n", "bash", "-c", script], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 new" in proc.stdout
+    hits = json.loads(proc.stdout[proc.stdout.index("["):])
+    assert hits and hits[0]["filename"] == "maroc-avrr-foras-11300-migrants.txt"

@@ -1,0 +1,150 @@
+"""Ingestion and search end to end: the real e5 model, the real embedded Qdrant, the sample corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.indexer import Indexer
+from kmh.runtime import open_catalog, open_vector_store
+from kmh.settings import Settings
+from kmh.store import Filter
+from search.searcher import Searcher
+from tests.conftest import CORPUS, MODELS
+from tests.helpers import make_docx, make_pdf
+
+SALY = "Combien d'acteurs nationaux ont participé à l'atelier de Saly ?"
+MOROCCO = "How many migrants in Morocco have benefited from assisted voluntary return since 2005?"
+
+
+class Env:
+    """A data folder with its catalog, store, indexer and searcher open."""
+
+    def __init__(self, data: Path):
+        # Components are new for each pipeline; the model behind them is loaded once (shared_embedders).
+        self.settings = Settings(data_dir=data, models_dir=MODELS)
+        self.catalog = open_catalog(self.settings)
+        self.store = open_vector_store(self.settings)
+        self.indexer = Indexer(self.settings, self.catalog, self.store)
+        self.searcher = Searcher(self.settings, self.catalog, self.store)
+        self.indexer.warm_up()
+        self.searcher.warm_up()
+
+    def close(self):
+        self.store.close()
+        self.catalog.close()
+
+
+@pytest.fixture(scope="module")
+def corpus_env(tmp_path_factory, shared_embedders):
+    env = Env(tmp_path_factory.mktemp("corpus") / "data")
+    results = env.indexer.run([CORPUS])
+    assert [r.status for r in results] == ["new"] * 5, [(r.path.name, r.reason) for r in results]
+    yield env
+    env.close()
+
+
+@pytest.fixture
+def env(isolated_data, shared_embedders):
+    e = Env(isolated_data)
+    yield e
+    e.close()
+
+
+def test_saly_question_finds_the_senegal_communique_first(corpus_env):
+    hits = corpus_env.searcher.search(SALY, k=5)
+    top = hits[0]
+    assert top.filename == "senegal-saly-atelier-approche-integree-2024.txt"
+    assert "36" in top.text and "Saly" in top.text
+    assert top.title.startswith("Renforcer la durabilité de la réintégration")
+    assert top.citation.start is not None and top.citation.end > top.citation.start
+
+
+def test_english_question_finds_the_french_morocco_passage(corpus_env):
+    hits = corpus_env.searcher.search(MOROCCO, k=3)
+    assert any(h.filename == "maroc-avrr-foras-11300-migrants.txt" and "11.300" in h.text for h in hits), [
+        (h.filename, h.text[:80]) for h in hits
+    ]
+
+
+def test_every_mode_returns_cited_passages(corpus_env):
+    for mode in ("hybrid", "dense", "keyword"):
+        hits = corpus_env.searcher.search("approche intégrée de la réintégration", k=5, mode=mode)
+        assert hits, mode
+        assert all(h.doc_id and h.title and h.text for h in hits)
+
+
+def test_catalog_holds_sidecar_metadata_and_passage_counts(corpus_env):
+    rows, total = corpus_env.catalog.list()
+    assert total == 5
+    by_file = {r.filename: r for r in rows}
+    senegal = by_file["senegal-saly-atelier-approche-integree-2024.txt"]
+    assert senegal.doc_type == "news" and senegal.language == "fr"
+    assert senegal.countries == ["Senegal"] and str(senegal.published) == "2024-03-01"
+    assert by_file["page-seminaire.txt"].doc_type == "seminar_page"
+    assert by_file["manuel-reintegration-module-1-approche-integree.txt"].doc_type == "handbook"
+    for r in rows:
+        assert r.passage_count == corpus_env.store.count(Filter(equals={"doc_id": r.id})) > 0
+        assert (corpus_env.settings.data_dir / r.original_path).exists()
+
+
+def test_second_run_ingests_nothing(corpus_env):
+    before = corpus_env.store.count()
+    results = corpus_env.indexer.run([CORPUS])
+    assert {r.status for r in results} == {"unchanged"}
+    assert corpus_env.store.count() == before
+
+
+def test_changed_file_replaces_its_passages(env, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    f = src / "note.txt"
+    f.write_text("Note de terrain\n\n" + "Les coopératives de pêche de Saint-Louis emploient des migrants de retour. " * 30)
+    (first,) = env.indexer.run([f])
+    assert first.status == "new"
+    f.write_text("Note de terrain\n\n" + "Les ateliers de couture de Thiès forment des femmes revenues du Maroc. " * 30)
+    (second,) = env.indexer.run([f])
+    assert second.status == "updated" and second.doc_id == first.doc_id
+    doc = env.catalog.get(first.doc_id)
+    assert doc.version == 2 and len(env.catalog.history(first.doc_id)) == 2
+    assert env.store.count(Filter(equals={"doc_id": first.doc_id})) == doc.passage_count
+    assert env.store.count(Filter(equals={"doc_id": first.doc_id, "doc_version": 1})) == 0
+    hits = env.searcher.search("coopératives de pêche Saint-Louis", k=5, mode="keyword")
+    assert all("pêche" not in h.text for h in hits)
+    hits = env.searcher.search("ateliers de couture à Thiès", k=1)
+    assert "couture" in hits[0].text
+
+
+def test_pdf_passages_cite_their_page_and_section(env, tmp_path):
+    pdf = make_pdf(tmp_path / "rapport-terrain.pdf")
+    (r,) = env.indexer.run([pdf])
+    assert r.status == "new", r.reason
+    doc = env.catalog.get(r.doc_id)
+    assert doc.page_count == 3 and doc.format == "pdf"
+    hits = env.searcher.search("groupes de parole et soutien psychologique", k=1)
+    assert hits[0].citation.page == 2
+    assert hits[0].citation.section == "Appui psychosocial"
+    hits = env.searcher.search("apiculture et maraîchage, subvention pour les ruches", k=1)
+    assert hits[0].citation.page == 3 and hits[0].citation.section == "Microentreprises agricoles"
+
+
+def test_docx_passages_cite_their_heading_trail(env, tmp_path):
+    path = make_docx(tmp_path / "rapport-annuel.docx")
+    (r,) = env.indexer.run([path])
+    assert r.status == "new", r.reason
+    hits = env.searcher.search("formation en mécanique automobile et emploi dans les garages", k=1)
+    assert hits[0].citation.section == "Rapport annuel › Réintégration économique"
+    assert hits[0].citation.page is None
+    text = hits[0].text
+    assert "mécanique automobile" in text
+
+
+def test_corpus_files_keep_their_names_in_citations(env, tmp_path):
+    copy = tmp_path / "corpus"
+    shutil.copytree(CORPUS / "handbooks", copy)
+    env.indexer.run([copy])
+    hits = env.searcher.search("When can reintegration be considered sustainable?", k=3)
+    assert hits[0].filename == "manuel-reintegration-module-1-approche-integree.txt"
+    assert "autosuffisance économique" in " ".join(h.text for h in hits)
