@@ -159,6 +159,7 @@ class Indexer:
             "countries": list(meta.countries),
             "programme": meta.programme,
             "source_url": meta.source_url,
+            "source": meta.source,
             "format": parsed.format,
             "mime": parsed.mime,
             "page_count": parsed.page_count,
@@ -232,4 +233,4 @@ class Indexer:
 
 
 # Fields whose change (from an edited sidecar) re-indexes an unchanged file.
-_META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url")
+_META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source")

@@ -12,7 +12,7 @@ the more specific ``NAME.ext.meta.yaml`` wins). Allowed fields::
     language: fr               # ISO 639-1
 
 ``source`` is a URL (→ ``source_url``) or, as in the corpus sidecars, a free-text citation such as
-"OIM Sénégal, communiqué" (kept under ``source``; DocMeta has no field for it). Something that starts
+"OIM Sénégal, communiqué" (kept as ``source``). Something that starts
 like a URL but is not a valid http(s) URL is refused.
 
 ``read_sidecar`` returns the validated values under ``DocMeta`` field names (title, doc_type,
@@ -234,7 +234,7 @@ def infer_meta(blocks: list[Block], sidecar: dict[str, Any] | None = None) -> Do
     """Metadata for a parsed document: sidecar values win, the rest is inferred from ``blocks``."""
     sidecar = dict(sidecar or {})
     meta = DocMeta()
-    for field in ("title", "doc_type", "language", "published", "countries", "programme", "source_url"):
+    for field in ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source"):
         if field in sidecar and sidecar[field] not in (None, "", []):
             setattr(meta, field, list(sidecar[field]) if field == "countries" else sidecar[field])
             meta.from_sidecar.add(field)

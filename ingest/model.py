@@ -43,6 +43,7 @@ class DocMeta:
     countries: list[str] = field(default_factory=list)
     programme: str | None = None
     source_url: str | None = None
+    source: str | None = None  # free-text citation of the publisher, e.g. "OIM Sénégal, communiqué"
     # Which fields came from the sidecar (the rest were inferred).
     from_sidecar: set[str] = field(default_factory=set)
 

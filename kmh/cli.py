@@ -193,8 +193,10 @@ def search(
         return
     for rank, h in enumerate(hits, 1):
         c = h.citation
-        where = " · ".join(x for x in (f"p. {c.page}" if c.page else None, c.section) if x)
-        console.print(f"[bold]{rank}. {h.title}[/bold]  [dim]{h.filename} · {where} · score {h.score:.3f}[/dim]")
+        section = c.section if c.section and c.section.replace("’", "'") != h.title.replace("’", "'") else None
+        where = " · ".join(x for x in (h.filename, f"p. {c.page}" if c.page else None, section) if x)
+        console.print(f"[bold]{rank}. {h.title}[/bold]", highlight=False)
+        console.print(f"   [dim]{where} · chars {c.start}–{c.end} · score {h.score:.3f}[/dim]", highlight=False)
         console.print(f"   {h.text}\n", highlight=False, markup=False)
 
 
@@ -258,7 +260,7 @@ def docs_show(
     if as_json:
         print(json.dumps(_doc_json(d), ensure_ascii=False, indent=2))
         return
-    for name in ("id", "title", "doc_type", "language", "published", "countries", "programme", "source_url",
+    for name in ("id", "title", "doc_type", "language", "published", "countries", "programme", "source", "source_url",
                  "status", "version", "passage_count", "filename", "format", "page_count", "sha256",
                  "original_path", "ingested_at", "updated_at"):
         console.print(f"[bold]{name:>14}[/bold]  {getattr(d, name, '')}", highlight=False)

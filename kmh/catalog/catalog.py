@@ -27,7 +27,7 @@ _DOC_ID = re.compile(r"[0-9a-f]{12}")
 # Fields a new version replaces; id, version, status and ingested_at are handled apart.
 _CONTENT_FIELDS = (
     "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "countries",
-    "programme", "source_url", "passage_count", "format", "mime", "page_count", "outline", "original_path",
+    "programme", "source_url", "source", "passage_count", "format", "mime", "page_count", "outline", "original_path",
 )
 
 
@@ -69,6 +69,7 @@ class DocumentRecord:
     countries: list[str] = field(default_factory=list)
     programme: str | None = None
     source_url: str | None = None
+    source: str | None = None
     status: str = "published"
     version: int = 1
     passage_count: int = 0

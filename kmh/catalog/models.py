@@ -88,6 +88,7 @@ class Document(Base):
     countries: Mapped[list[str]] = mapped_column(JSON, default=list)
     programme: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="published")
     version: Mapped[int] = mapped_column(Integer, default=1)
     # When the current version was ingested; updated_at moves on any change.

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("countries", sa.JSON(), nullable=False),
         sa.Column("programme", sa.Text(), nullable=True),
         sa.Column("source_url", sa.Text(), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
