@@ -18,6 +18,8 @@ from ingest.model import Block
 BLOCK_SEPARATOR = "\n\n"
 SECTION_SEPARATOR = " › "
 _WORD = re.compile(r"\S+")
+# A sentence end followed by more text: without one, a block is a single sentence.
+_INNER_BOUNDARY = re.compile(r"[.!?…:;][»\"')\]]*\s+\S")
 
 
 @dataclass
@@ -72,8 +74,8 @@ def _segmenter(language: str):
 
 def sentence_spans(text: str, language: str | None) -> list[tuple[int, int]]:
     """Sentence (start, end) spans in ``text``, whitespace trimmed."""
-    if len(_WORD.findall(text)) <= 12:  # short text: one sentence, skip the segmenter
-        spans = [(0, len(text))]
+    if len(_WORD.findall(text)) <= 12 or not _INNER_BOUNDARY.search(text.rstrip()):
+        spans = [(0, len(text))]  # one sentence: skip the (slow) segmenter
     else:
         spans = [(s.start, s.end) for s in _segmenter(language or "en").segment(text)]
         if not spans:

@@ -83,6 +83,7 @@ class Indexer:
         self.catalog = catalog
         self.store = store
         self.batch_passages = batch_passages
+        self._pending_sha: dict[str, _Prepared] = {}  # files parsed but not yet committed, by content hash
         self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
         self.pipeline = Pipeline()
         self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
@@ -133,7 +134,6 @@ class Indexer:
     # -------------------------------------------------------------- stages
 
     def _prepare(self, path: Path) -> _Prepared | FileResult:
-        from ingest.metadata import infer_meta, read_sidecar
         from ingest.parsers import parse_file
         from kmh.catalog import sha256_bytes
 
@@ -142,10 +142,13 @@ class Indexer:
             raise IngestError(path, f"file is {size / 2**20:.1f} MB, over the {self.settings.max_file_mb:g} MB limit")
         data = path.read_bytes()
         sha = sha256_bytes(data)
-        sidecar = read_sidecar(path)
+        twin = self._pending_sha.get(sha)
+        if twin is not None:
+            return FileResult(path, "unchanged", twin.record["id"], twin.record["title"],
+                              reason=f"same content as {twin.path.name}")
         existing = self.catalog.by_sha256(sha)
-        parsed = parse_file(path, max_bytes=self.settings.max_file_bytes)
-        meta = infer_meta(parsed.blocks, sidecar)
+        parsed = parse_file(path, max_bytes=self.settings.max_file_bytes)  # sidecar applied
+        meta = parsed.meta
         source_key = str(path.resolve())
         prior = existing or self.catalog.by_source_key(source_key)
         record = {
@@ -168,7 +171,8 @@ class Indexer:
             ],
         }
         if existing is not None and all(getattr(existing, k) == record[k] for k in _META_FIELDS):
-            return FileResult(path, "unchanged", existing.id, existing.title, existing.passage_count)
+            reason = None if existing.source_key == source_key else f"same content as {existing.filename}"
+            return FileResult(path, "unchanged", existing.id, existing.title, existing.passage_count, reason)
         doc_id = prior.id if prior is not None else self.catalog.new_doc_id()
         version = prior.version + 1 if prior is not None else 1
         doc_meta = {
@@ -188,11 +192,16 @@ class Indexer:
         out = self.chunker.run(parsed=parsed, doc_meta=doc_meta)
         if not out["documents"]:
             raise IngestError(path, "no text could be extracted")
-        return _Prepared(path, data, sha, parsed, record | {"id": doc_id, "version": version}, prior, out["documents"], out["text"])
+        prepared = _Prepared(path, data, sha, parsed, record | {"id": doc_id, "version": version}, prior,
+                             out["documents"], out["text"])
+        self._pending_sha[sha] = prepared
+        return prepared
 
     def _index(self, batch: list[_Prepared]) -> list[FileResult]:
         if not batch:
             return []
+        for p in batch:
+            self._pending_sha.pop(p.sha256, None)
         documents = [d for p in batch for d in p.documents]
         try:
             self.pipeline.run({"embedder": {"documents": documents}})

@@ -149,3 +149,15 @@ def test_corpus_files_keep_their_names_in_citations(env, tmp_path):
     hits = env.searcher.search("When can reintegration be considered sustainable?", k=3)
     assert hits[0].filename == "manuel-reintegration-module-1-approche-integree.txt"
     assert "autosuffisance économique" in " ".join(h.text for h in hits)
+
+
+def test_identical_files_in_one_run_are_indexed_once(env, tmp_path):
+    folder = tmp_path / "twins"
+    folder.mkdir()
+    body = "Note\n\n" + "Les centres de formation de Kayes accueillent des jeunes revenus d'Algérie. " * 25
+    (folder / "a.txt").write_text(body)
+    (folder / "b.txt").write_text(body)
+    results = sorted(env.indexer.run([folder]), key=lambda r: r.path.name)
+    assert [r.status for r in results] == ["new", "unchanged"]
+    assert results[1].doc_id == results[0].doc_id and "a.txt" in results[1].reason
+    assert env.catalog.list()[1] == 1

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): the search service over the index. Built in the search-service issue."""
