@@ -39,7 +39,9 @@ demo: setup
 	$(BIN)/kmh ingest corpus/
 	$(BIN)/kmh docs list
 	@echo
-	@echo 'Search with:  $(BIN)/kmh search "Combien d'"'"'acteurs nationaux ont participé à l'"'"'atelier de Saly ?"'
+	@echo "Search with:  $(BIN)/kmh search \"Combien d'acteurs nationaux ont participé à l'atelier de Saly ?\""
+	@echo "              $(BIN)/kmh search \"How many migrants in Morocco have benefited from assisted voluntary return since 2005?\" --k 3"
+	@echo "(the HTTP service on 127.0.0.1:8000 comes with the search-service issue)"
 
 test: setup
 	$(BIN)/python -m pytest -q

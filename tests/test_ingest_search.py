@@ -161,3 +161,20 @@ def test_identical_files_in_one_run_are_indexed_once(env, tmp_path):
     assert [r.status for r in results] == ["new", "unchanged"]
     assert results[1].doc_id == results[0].doc_id and "a.txt" in results[1].reason
     assert env.catalog.list()[1] == 1
+
+
+def test_qdrant_client_backend_gives_the_same_results(corpus_env, tmp_path, monkeypatch):
+    """The same corpus through qdrant-client (local mode standing in for a server) ranks like the embedded store."""
+    monkeypatch.setenv("KMH_STORE_BACKEND", "qdrant")
+    monkeypatch.setenv("KMH_QDRANT_URL", str(tmp_path / "qdrant-local"))
+    other = Env(tmp_path / "data")
+    try:
+        assert other.settings.store_backend == "qdrant"
+        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 5
+        for query in (SALY, MOROCCO, "approche intégrée de la réintégration", "séminaire interrégional 2021"):
+            for mode in ("hybrid", "dense", "keyword"):
+                ours = [(h.filename, h.citation.start) for h in corpus_env.searcher.search(query, k=5, mode=mode)]
+                theirs = [(h.filename, h.citation.start) for h in other.searcher.search(query, k=5, mode=mode)]
+                assert ours == theirs, (query, mode)
+    finally:
+        other.close()
