@@ -232,11 +232,15 @@ def docs_list(
         print(json.dumps({"total": total, "documents": [_doc_json(d) for d in rows]}, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{total} documents")
-    for col in ("id", "title", "type", "lang", "date", "version", "passages", "file"):
-        table.add_column(col, overflow="fold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", no_wrap=True)
+    for col in ("type", "lang", "date", "v.", "passages"):
+        table.add_column(col, no_wrap=True)
+    room = max(12, console.width - 70)  # the other columns and the borders take 70 characters
     for d in rows:
-        table.add_row(d.id, d.title, d.doc_type, d.language or "", str(d.published or ""), str(d.version),
-                      str(d.passage_count), d.filename)
+        title = d.title if len(d.title) <= room else d.title[: room - 1] + "…"
+        table.add_row(d.id, title, d.doc_type, d.language or "", str(d.published or ""), str(d.version),
+                      str(d.passage_count))
     console.print(table)
 
 
