@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -249,6 +249,14 @@ class Catalog:
         with self.session() as s:
             doc = s.get(Document, doc_id)
             return _record(doc) if doc else None
+
+    def get_many(self, doc_ids: Iterable[str]) -> dict[str, DocumentRecord]:
+        """The documents with these ids, by id (unknown ids are left out); one query."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        with self.session() as s:
+            return {d.id: _record(d) for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
 
     def by_sha256(self, sha256: str) -> DocumentRecord | None:
         """The document whose current version has this content hash, or None."""
