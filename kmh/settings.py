@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -62,6 +62,34 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1)
     # Torch threads for the encoder; 0 = library default.
     torch_threads: int = Field(0, ge=0)
+    # Search: candidates ranked per query (the "result set" that facets count and pages are cut from).
+    search_pool: int = Field(200, ge=1, le=5000)
+    # Hybrid fusion of the dense and keyword rankings: "rrf" (reciprocal rank) or "dbsf" (distribution-based).
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    # The k of reciprocal rank fusion: sum of 1 / (rrf_k + rank).
+    rrf_k: int = Field(60, ge=1)
+    # Weights of the dense and keyword rankings in the fusion, "dense,keyword"; 1,1 is Qdrant's plain fusion.
+    fusion_weights: Annotated[tuple[float, float], NoDecode] = (1.0, 1.0)
+    # Optional sentence-transformers CrossEncoder folder that re-scores the best candidates (loaded by path).
+    reranker_model: Path | None = None
+    # How many of the best candidates the reranker re-scores.
+    rerank_top: int = Field(30, ge=1)
+    # Query embeddings kept in memory (LRU, keyed by the query text); 0 disables the cache.
+    query_cache_size: int = Field(1024, ge=0)
+
+    @field_validator("fusion_weights", mode="before")
+    @classmethod
+    def _weights(cls, v):
+        if isinstance(v, str):
+            v = [x for x in v.replace(";", ",").split(",") if x.strip()]
+        return v
+
+    @field_validator("fusion_weights", mode="after")
+    @classmethod
+    def _weights_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if any(w < 0 for w in v) or not any(w > 0 for w in v):
+            raise ValueError("fusion weights must be non-negative and not both 0")
+        return v
 
     @field_validator("data_dir", "models_dir", mode="after")
     @classmethod

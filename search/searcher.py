@@ -1,15 +1,65 @@
-"""Hybrid search over the passage index, returning cited passages."""
+"""Hybrid search over the passage index, returning cited passages with highlights and facets.
+
+One query = one candidate pool: the fused dense + keyword ranking, up to ``settings.search_pool``
+passages of each document's current version, matching the filters. Facets count the pool;
+pages are cut from it (after the optional reranker and the optional grouping by document).
+All methods are synchronous and safe to call from several threads at once.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import html
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from kmh.settings import Settings
 from kmh.sparse import Bm25Encoder
-from kmh.store import Filter, VectorStore
+from kmh.store import Filter, Hit, VectorStore
 
 Mode = Literal["hybrid", "dense", "keyword"]
+MODES = ("hybrid", "dense", "keyword")
+FACETS = ("doc_type", "language", "country", "year", "topic")
+# Payload field counted by each facet; list fields count each of their values.
+FACET_FIELDS = {"doc_type": "doc_type", "language": "language", "country": "countries", "year": "year",
+                "topic": "topics"}
+
+
+@dataclass
+class SearchQuery:
+    """A question and its filters; pages are ``k`` hits from ``offset`` in the candidate pool."""
+
+    q: str
+    k: int = 10
+    offset: int = 0
+    mode: Mode = "hybrid"
+    lang: str | None = None
+    doc_type: str | None = None
+    country: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    topic: str | None = None
+    seminar: str | None = None
+    group_by_document: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_filter(self) -> Filter:
+        """The store filter of this query; always status == "published"."""
+        equals: dict[str, Any] = {"status": "published"}
+        for key, value in (("language", self.lang), ("doc_type", self.doc_type), ("countries", self.country),
+                           ("topics", self.topic), ("seminar_id", self.seminar)):
+            if value is not None and value != "":
+                equals[key] = value
+        ranges = {}
+        if self.year_from is not None or self.year_to is not None:
+            ranges["year"] = (self.year_from, self.year_to)
+        return Filter(equals=equals, ranges=ranges)
 
 
 @dataclass
@@ -18,6 +68,7 @@ class Citation:
     section: str | None
     start: int | None
     end: int | None
+    url: str = ""
 
 
 @dataclass
@@ -25,11 +76,12 @@ class SearchHit:
     passage_id: str
     doc_id: str
     title: str
-    filename: str | None
     doc_type: str | None
     language: str | None
+    filename: str | None
     published: str | None
     text: str
+    highlight: str
     score: float
     citation: Citation
 
@@ -37,8 +89,121 @@ class SearchHit:
         return asdict(self)
 
 
+@dataclass
+class SearchResults(Sequence):
+    """One page of hits, the facets of the whole candidate pool and its size.
+
+    Also behaves as the sequence of its hits (``results[0]``, ``len(results)``, iteration).
+    """
+
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    total: int
+    query: SearchQuery
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hits": [h.to_dict() for h in self.hits], "facets": self.facets, "total": self.total,
+                "query": self.query.to_dict()}
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.hits[i]
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self) -> Iterator[SearchHit]:
+        return iter(self.hits)
+
+
+def citation_url(doc_id: str, page: int | None) -> str:
+    """Where the cited passage opens: the original file, at the page for PDFs."""
+    base = f"/api/documents/{doc_id}/file"
+    return f"{base}#page={page}" if page else base
+
+
+# ---------------------------------------------------------------------------------------------- highlight
+
+# Words, and numbers with their digit groups ("11.300", "11 300") or decimals, as the BM25 tokenizer reads them.
+_WORD = re.compile(r"\d{1,3}(?:([.,\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
+# A sentence ends at . ! ? … (then optional closing quotes/brackets) followed by space, or at a line break.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"»”’)\]]*(?=\s)|\n")
+
+
+class Highlighter:
+    """Marks query terms (analysed like BM25: stemmed in French and English, accents folded, case folded)
+    and the best-matching sentence. The text is HTML-escaped; only the tags are markup."""
+
+    LANGUAGES = ("fr", "en")
+
+    def __init__(self, encoder: Bm25Encoder):
+        self.encoder = encoder
+        self._word_terms = lru_cache(maxsize=50_000)(self._terms_of_word)
+
+    def query_terms(self, q: str) -> frozenset[str]:
+        return frozenset(t for lang in self.LANGUAGES for t in self.encoder.terms(q, lang))
+
+    def _terms_of_word(self, word: str) -> frozenset[str]:
+        return frozenset(t for lang in self.LANGUAGES for t in self.encoder.terms(word, lang))
+
+    def highlight(self, text: str, terms: frozenset[str]) -> str:
+        marks: list[tuple[int, int, frozenset[str]]] = []
+        if terms:
+            for m in _WORD.finditer(text):
+                hit = self._word_terms(m.group(0).lower()) & terms
+                if hit:
+                    marks.append((m.start(), m.end(), hit))
+        best = self._best_sentence(text, marks)
+        tags: list[tuple[int, int, str]] = []  # (position, order, tag): closing tags before opening ones
+        if best is not None:
+            tags += [(best[0], 1, "<b>"), (best[1], 0, "</b>")]
+        for s, e, _ in marks:
+            tags += [(s, 2, "<mark>"), (e, -1, "</mark>")]
+        tags.sort()
+        out, pos = [], 0
+        for at, _, tag in tags:
+            out.append(html.escape(text[pos:at]))
+            out.append(tag)
+            pos = at
+        out.append(html.escape(text[pos:]))
+        return "".join(out)
+
+    @staticmethod
+    def _sentences(text: str) -> list[tuple[int, int]]:
+        spans, start = [], 0
+        for m in _SENTENCE_END.finditer(text):
+            spans.append((start, m.end()))
+            start = m.end()
+        spans.append((start, len(text)))
+        out = []
+        for s, e in spans:
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                out.append((s, e))
+        return out
+
+    def _best_sentence(self, text: str, marks) -> tuple[int, int] | None:
+        """The sentence holding the most distinct query terms (each weighs 1, as in the query vector); ties by
+        more marked words, then the first."""
+        if not marks:
+            return None
+        best, best_key = None, (0, 0)
+        for s, e in self._sentences(text):
+            inside = [m for m in marks if m[0] >= s and m[1] <= e]
+            distinct = set().union(*(m[2] for m in inside)) if inside else set()
+            key = (len(distinct), len(inside))
+            if key > best_key:
+                best, best_key = (s, e), key
+        return best
+
+
+# ------------------------------------------------------------------------------------------------ searcher
+
+
 class Searcher:
-    """Embeds the question once (e5 ``query:`` prefix + BM25 terms) and fuses dense and keyword hits."""
+    """Embeds the question once (e5 ``query:`` prefix, cached + BM25 terms) and fuses dense and keyword hits."""
 
     def __init__(self, settings: Settings, catalog, store: VectorStore, *, text_embedder=None, sparse=None):
         from kmh.embedding import text_embedder as make_text_embedder
@@ -48,56 +213,167 @@ class Searcher:
         self.store = store
         self.embedder = text_embedder or make_text_embedder(settings)
         self.sparse = sparse or Bm25Encoder()
+        self.highlighter = Highlighter(self.sparse)
+        self.reranker = None
+        self._embed_lock = threading.Lock()
+        self._rerank_lock = threading.Lock()
+        self.embed_calls = 0  # texts actually embedded (cache misses)
+        size = settings.query_cache_size
+        self._embed_cached = lru_cache(maxsize=size)(self._embed) if size else self._embed
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
+        if self.settings.reranker_model is not None and self.reranker is None:
+            from sentence_transformers import CrossEncoder
 
-    def search(
-        self, query: str, *, k: int = 10, offset: int = 0, mode: Mode = "hybrid", flt: Filter | None = None
-    ) -> list[SearchHit]:
-        query = query.strip()
-        if not query:
+            self.reranker = CrossEncoder(str(self.settings.reranker_model), device="cpu", local_files_only=True)
+
+    # ---------------------------------------------------------------- embedding
+
+    def _embed(self, text: str) -> tuple[float, ...]:
+        with self._embed_lock:  # one encoder call at a time: the model is shared, and CPU-bound anyway
+            self.embed_calls += 1
+            return tuple(self.embedder.run(text=text)["embedding"])
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query's dense vector, from the LRU cache when the same text was asked before."""
+        return list(self._embed_cached(text))
+
+    def cache_info(self):
+        return self._embed_cached.cache_info() if hasattr(self._embed_cached, "cache_info") else None
+
+    # ------------------------------------------------------------------- search
+
+    def search(self, query: SearchQuery | str, **overrides: Any) -> SearchResults:
+        """Search; a plain string is taken as ``SearchQuery(q=string, **overrides)``."""
+        if isinstance(query, str):
+            query = SearchQuery(q=query, **overrides)
+        elif overrides:
+            query = replace(query, **overrides)
+        q = (query.q or "").strip()
+        if not q:
             raise ValueError("the query is empty")
-        dense = self.embedder.run(text=query)["embedding"] if mode != "keyword" else None
-        sparse = self.sparse.encode_query(query) if mode != "dense" else None
-        flt = flt or Filter()
-        flt = Filter(equals={**flt.equals, "status": "published"}, ranges=flt.ranges, not_equals=flt.not_equals)
-        wanted = k + offset
-        hits: list[SearchHit] = []
-        fetch = wanted
-        while True:
-            raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt,
-                                    prefetch_limit=max(100, fetch))
-            hits = self._current(raw)
-            if len(hits) >= wanted or len(raw) < fetch:
-                break
-            fetch *= 2  # stale passages of a replaced version were filtered out: ask for more
-        return hits[offset:wanted]
+        if query.mode not in MODES:
+            raise ValueError(f"unknown search mode {query.mode!r}: use 'hybrid', 'dense' or 'keyword'")
+        if query.k < 1 or query.offset < 0:
+            raise ValueError("k must be at least 1 and offset at least 0")
+        if query.year_from is not None and query.year_to is not None and query.year_from > query.year_to:
+            raise ValueError("year_from is after year_to")
 
-    def _current(self, raw) -> list[SearchHit]:
-        """Keep passages of each document's current version, with catalog titles."""
-        docs: dict[str, Any] = {}
+        pool = self._pool(q, query.mode, query.to_filter())
+        facets = facet_counts(h.payload for h, _ in pool)
+        hits = [self._hit(h, p) for h, p in pool]
+        if self.reranker is not None and hits:
+            hits = self._rerank(q, hits)
+        if query.group_by_document:
+            seen: set[str] = set()
+            hits = [h for h in hits if not (h.doc_id in seen or seen.add(h.doc_id))]
+        total = len(hits)
+        page = hits[query.offset: query.offset + query.k]
+        terms = self.highlighter.query_terms(q)
+        for h in page:
+            h.highlight = self.highlighter.highlight(h.text, terms)
+        return SearchResults(hits=page, facets=facets, total=total, query=query)
+
+    def _pool(self, q: str, mode: Mode, flt: Filter) -> list[tuple[Hit, Any]]:
+        """The candidate pool: (hit, catalog record) of current-version passages, best first."""
+        s = self.settings
+        dense = self.embed_query(q) if mode != "keyword" else None
+        sparse = self.sparse.encode_query(q) if mode != "dense" else None
+        wanted = s.search_pool
+        fetch = wanted
+        weights = tuple(s.fusion_weights) if tuple(s.fusion_weights) != (1.0, 1.0) else None
+        while True:
+            raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt, fusion=s.fusion,
+                                    rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights)
+            current = self._current(raw)
+            if len(current) >= wanted or len(raw) < fetch:
+                return current[:wanted]
+            fetch *= 2  # stale passages of a replaced version were left out: ask for more
+
+    def _current(self, raw: list[Hit]) -> list[tuple[Hit, Any]]:
+        """Keep passages of each document's current, published version, with their catalog record."""
+        docs = self.catalog.get_many({h.payload.get("doc_id") for h in raw})
         out = []
         for h in raw:
-            p = h.payload
-            doc_id = p.get("doc_id")
-            if doc_id not in docs:
-                docs[doc_id] = self.catalog.get(doc_id)
-            doc = docs[doc_id]
-            if doc is None or doc.version != p.get("doc_version") or doc.status != "published":
+            doc = docs.get(h.payload.get("doc_id"))
+            if doc is None or doc.version != h.payload.get("doc_version") or doc.status != "published":
                 continue
-            out.append(
-                SearchHit(
-                    passage_id=h.id,
-                    doc_id=doc_id,
-                    title=doc.title,
-                    filename=doc.filename,
-                    doc_type=doc.doc_type,
-                    language=p.get("language"),
-                    published=p.get("published"),
-                    text=p.get("text", ""),
-                    score=h.score,
-                    citation=Citation(p.get("page"), p.get("section"), p.get("start"), p.get("end")),
-                )
-            )
+            out.append((h, doc))
         return out
+
+    def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None) -> SearchHit:
+        p = h.payload
+        return SearchHit(
+            passage_id=h.id,
+            doc_id=doc.id,
+            title=doc.title,
+            doc_type=doc.doc_type,
+            language=p.get("language"),
+            filename=doc.filename,
+            published=p.get("published"),
+            text=p.get("text", ""),
+            highlight=highlight,
+            score=h.score if score is None else score,
+            citation=Citation(p.get("page"), p.get("section"), p.get("start"), p.get("end"),
+                              citation_url(doc.id, p.get("page"))),
+        )
+
+    def _rerank(self, q: str, hits: list[SearchHit]) -> list[SearchHit]:
+        """Re-score the best ``rerank_top`` candidates with the cross-encoder; they come first, by its score."""
+        top, rest = hits[: self.settings.rerank_top], hits[self.settings.rerank_top:]
+        pairs = [(q, f"{h.title}\n{h.text}") for h in top]
+        with self._rerank_lock:
+            scores = self.reranker.predict(pairs, show_progress_bar=False)
+        for h, sc in zip(top, scores):
+            h.score = float(sc)
+        order = sorted(range(len(top)), key=lambda i: -top[i].score)  # stable: ties keep the fused order
+        return [top[i] for i in order] + rest
+
+    # ------------------------------------------------------------------ passage
+
+    def passage(self, passage_id: str, neighbours: int = 1) -> tuple[SearchHit, list[SearchHit], list[SearchHit]] | None:
+        """A passage of a document's current version and up to ``neighbours`` passages before and after it,
+        in document order; None when the id is unknown or belongs to an old version."""
+        from ingest.components.chunker import passage_id as make_id
+
+        try:
+            found = self.store.retrieve([passage_id])
+        except ValueError:
+            return None
+        if not found:
+            return None
+        h = found[0]
+        doc = self.catalog.get(h.payload.get("doc_id"))
+        p = h.payload
+        if doc is None or doc.version != p.get("doc_version") or doc.status != "published":
+            return None
+        main = self._plain(h, doc)
+        index = p.get("index")
+        if index is None or neighbours <= 0:
+            return main, [], []
+        before_ids = [make_id(doc.id, doc.version, i) for i in range(max(0, index - neighbours), index)]
+        after_ids = [make_id(doc.id, doc.version, i) for i in range(index + 1, index + 1 + neighbours)]
+        got = {x.id: x for x in self.store.retrieve(before_ids + after_ids)}
+        before = [self._plain(got[i], doc) for i in before_ids if i in got]
+        after = [self._plain(got[i], doc) for i in after_ids if i in got]
+        return main, before, after
+
+    def _plain(self, h: Hit, doc) -> SearchHit:
+        hit = self._hit(h, doc, score=0.0)
+        hit.highlight = html.escape(hit.text)
+        return hit
+
+
+def facet_counts(payloads) -> dict[str, dict[str, int]]:
+    """Passage counts by doc_type, language, country, year and topic; most frequent first, ties by value."""
+    counters = {name: Counter() for name in FACETS}
+    for item in payloads:
+        p = item.payload if hasattr(item, "payload") else item
+        for name, key in FACET_FIELDS.items():
+            value = p.get(key)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if v is not None and v != "":
+                    counters[name][str(v)] += 1
+    return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counters.items()}

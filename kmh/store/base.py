@@ -78,19 +78,27 @@ class RankRequest:
     flt: Filter | None
 
 
-def rrf(lists: list[list[Hit]], k: int) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion as Qdrant computes it: sum over lists of 1 / (k + rank), rank counted from 0."""
+def rrf(lists: list[list[Hit]], k: int, weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion as Qdrant computes it: sum over lists of 1 / (k + rank), rank counted from 0.
+
+    weights: one factor per list (weighted RRF: sum of w / (k + rank)); None means 1.0 each, as Qdrant.
+    """
     scores: dict[str, float] = {}
-    for hits in lists:
+    for i, hits in enumerate(lists):
+        w = 1.0 if weights is None else float(weights[i])
         for rank, h in enumerate(hits):
-            scores[h.id] = scores.get(h.id, 0.0) + 1.0 / (k + rank)
+            scores[h.id] = scores.get(h.id, 0.0) + w / (k + rank)
     return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
-def dbsf(lists: list[list[Hit]]) -> list[tuple[str, float]]:
-    """Distribution-based score fusion as Qdrant computes it: each list scaled by mean +/- 3 sample std, summed."""
+def dbsf(lists: list[list[Hit]], weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+    """Distribution-based score fusion as Qdrant computes it: each list scaled by mean +/- 3 sample std, summed.
+
+    weights: one factor per list applied to its scaled scores; None means 1.0 each, as Qdrant.
+    """
     scores: dict[str, float] = {}
-    for hits in lists:
+    for i, hits in enumerate(lists):
+        w = 1.0 if weights is None else float(weights[i])
         if not hits:
             continue
         values = [h.score for h in hits]
@@ -102,7 +110,7 @@ def dbsf(lists: list[list[Hit]]) -> list[tuple[str, float]]:
             low, high = mean - 3 * var**0.5, mean + 3 * var**0.5
             normed = [(v - low) / (high - low) for v in values]
         for h, v in zip(hits, normed):
-            scores[h.id] = scores.get(h.id, 0.0) + v
+            scores[h.id] = scores.get(h.id, 0.0) + w * v
     return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
@@ -150,13 +158,17 @@ class VectorStore(ABC):
         fusion: Fusion = "rrf",
         rrf_k: int = 60,
         prefetch_limit: int = 100,
+        weights: tuple[float, float] | None = None,
     ) -> list[Hit]:
         """Best passages first; ties by id.
 
         dense / keyword: one ranking. hybrid: the dense and bm25 rankings (prefetch_limit each, same filter)
         fused by RRF (sum of 1 / (rrf_k + rank), rank from 0) or DBSF, as Qdrant defines them.
+        weights: (dense, keyword) factors for a weighted fusion; None (the default) is Qdrant's unweighted fusion.
         """
         check_search(dense, sparse, mode, limit, offset, fusion, rrf_k, prefetch_limit, self.dim)
+        if weights is not None and (len(weights) != 2 or any(not w >= 0 for w in weights)):
+            raise ValueError("weights must be two non-negative numbers: (dense, keyword)")
         sparse = check_sparse(sparse) if sparse is not None else None
         dense = [float(x) for x in dense] if dense is not None else None
         if mode == "dense":
@@ -169,7 +181,8 @@ class VectorStore(ABC):
         if sparse.indices:
             requests.append(RankRequest(SPARSE, sparse, prefetch_limit, flt))
         lists = self._ranked(requests, False)
-        fused = rrf(lists, rrf_k) if fusion == "rrf" else dbsf(lists)
+        w = list(weights[: len(lists)]) if weights is not None else None
+        fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
         page = fused[offset : offset + limit]
         payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page])}
         return [Hit(i, score, payloads[i]) for i, score in page if i in payloads]

@@ -1,0 +1,65 @@
+"""`kmh eval`: metrics by hand on a toy ranking, and the real command over tests/eval/queries.jsonl."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from kmh.cli import app
+from search.evaluation import METRICS, load_queries, metrics
+from tests.conftest import CORPUS, ROOT
+
+QUERIES = ROOT / "tests" / "eval" / "queries.jsonl"
+runner = CliRunner()
+
+
+def test_metrics_by_hand():
+    docs = [("a", "a.txt"), ("b", "b.txt"), ("c", "c.txt")]
+    m = metrics(docs, ["b.txt"])
+    assert m["recall@1"] == 0 and m["recall@5"] == 1 and m["mrr@10"] == 0.5
+    assert m["ndcg@10"] == pytest.approx(1 / math.log2(3))
+    m = metrics(docs, ["a", "c.txt"])  # doc ids or filenames
+    assert m["recall@1"] == 0.5 and m["recall@5"] == 1 and m["mrr@10"] == 1
+    assert metrics(docs, ["zzz"]) == dict.fromkeys(METRICS, 0.0)
+
+
+def test_query_file_is_bilingual_and_points_at_corpus_files():
+    items = load_queries(QUERIES)
+    assert len(items) >= 40
+    names = {p.name for p in CORPUS.rglob("*.txt")}
+    assert all(set(i["relevant"]) <= names for i in items)
+    english = [i for i in items if any(w in i["q"].split() for w in ("the", "How", "When", "What", "Who", "Which"))]
+    assert len(english) * 2 >= len(items)
+    assert {r for i in items for r in i["relevant"]} == names
+
+
+def test_bad_query_file_is_refused(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "sans cible"}\n')
+    result = runner.invoke(app, ["eval", str(bad)])
+    assert result.exit_code == 2 and "relevant" in result.stderr
+
+
+def test_eval_needs_an_index():
+    result = runner.invoke(app, ["eval", str(QUERIES)])
+    assert result.exit_code == 1 and "kmh ingest" in result.stderr
+
+
+def test_kmh_eval_prints_every_metric_for_every_variant():
+    assert runner.invoke(app, ["ingest", str(CORPUS)]).exit_code == 0
+    result = runner.invoke(app, ["eval", str(QUERIES)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for metric in METRICS:
+        assert f"| {metric} |" in out
+    header = next(line for line in out.splitlines() if line.startswith("| metric"))
+    for col in ("hybrid", "dense", "keyword", "rrf k=60", "rrf k=10", "dbsf", "rrf k=60 w=2:1"):
+        assert f" {col} |" in header
+    as_json = json.loads(runner.invoke(app, ["eval", str(QUERIES), "--json", "--k", "5"]).stdout)
+    assert as_json["queries"] == len(load_queries(QUERIES)) and as_json["k"] == 5
+    hybrid = as_json["results"]["hybrid"]
+    assert set(hybrid) == set(METRICS) and hybrid["recall@5"] >= 0.9 and hybrid["mrr@10"] >= 0.85
+    assert "kmh ingest" in runner.invoke(app, ["eval", "--help"]).stdout

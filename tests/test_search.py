@@ -1,0 +1,308 @@
+"""The searcher: filters, facets, grouping, paging, highlights, cross-lingual hits, passage context,
+query cache and the reranker slot. Real e5 model, real embedded store, the sample corpus."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ingest.indexer import Indexer
+from kmh.runtime import open_catalog, open_vector_store
+from kmh.settings import Settings
+from search.searcher import Searcher, SearchQuery, facet_counts
+from tests.conftest import CORPUS, MODELS
+
+HANDBOOK = "manuel-reintegration-module-1-approche-integree.txt"
+MOROCCO = "maroc-avrr-foras-11300-migrants.txt"
+SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
+TOGO = "togo-kpalime-atelier-gouvernance-reintegration.txt"
+SEMINAR = "page-seminaire.txt"
+XSS = "rapport-xss.txt"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, shared_embedders):
+    root = tmp_path_factory.mktemp("search")
+    extra = root / "extra"
+    extra.mkdir()
+    (extra / XSS).write_text(
+        "Rapport de suivi\n\n"
+        + "Le suivi de la réintégration des migrants de retour à Kayes <script>alert(1)</script> reste difficile. "
+        + "Les conseillers notent les progrès & les obstacles des bénéficiaires. " * 15,
+        encoding="utf-8",
+    )
+    (extra / "rapport-xss.meta.yaml").write_text("type: report\ndate: 2022\ncountry: Mali\nlanguage: fr\n")
+    settings = Settings(data_dir=root / "data", models_dir=MODELS)
+    catalog = open_catalog(settings)
+    store = open_vector_store(settings)
+    doc_emb, text_emb = shared_embedders
+    indexer = Indexer(settings, catalog, store, doc_embedder=doc_emb)
+    results = indexer.run([CORPUS, extra])
+    assert [r.status for r in results] == ["new"] * 6, [(r.path.name, r.reason) for r in results]
+    searcher = Searcher(settings, catalog, store)
+    searcher.warm_up()
+    yield searcher
+    store.close()
+    catalog.close()
+
+
+def pool_payloads(searcher: Searcher, query: SearchQuery):
+    """The payloads of the whole candidate pool of a query, fetched the way the searcher does."""
+    return [h.payload for h, _ in searcher._pool(query.q, query.mode, query.to_filter())]
+
+
+# ------------------------------------------------------------------------------------------------ filters
+
+
+def test_each_filter_narrows_the_results(env):
+    q = "réintégration des migrants de retour"
+    everything = env.search(SearchQuery(q=q, k=50))
+    assert {h.filename for h in everything.hits} >= {MOROCCO, SENEGAL, TOGO, SEMINAR, HANDBOOK}
+
+    news = env.search(SearchQuery(q=q, k=50, doc_type="news"))
+    assert news.hits and {h.doc_type for h in news.hits} == {"news"} and news.total < everything.total
+
+    senegal = env.search(SearchQuery(q=q, k=50, country="Senegal"))
+    assert {h.filename for h in senegal.hits} == {SENEGAL}
+
+    years = env.search(SearchQuery(q=q, k=50, year_from=2020, year_to=2022))
+    assert {h.filename for h in years.hits} == {SEMINAR, XSS}
+    assert {h.filename for h in env.search(SearchQuery(q=q, k=50, year_from=2023)).hits} == {SENEGAL}
+    assert {h.filename for h in env.search(SearchQuery(q=q, k=50, year_to=2019)).hits} == {MOROCCO, HANDBOOK}
+
+    assert {h.language for h in env.search(SearchQuery(q=q, k=50, lang="fr")).hits} == {"fr"}
+    assert env.search(SearchQuery(q=q, k=50, lang="en")).total == 0
+    assert env.search(SearchQuery(q=q, k=50, seminar="some-seminar")).total == 0  # no passage has one yet
+    assert env.search(SearchQuery(q=q, k=50, topic="gouvernance")).total == 0
+
+
+def test_facets_count_the_whole_pool_and_follow_filters(env):
+    q = SearchQuery(q="réintégration des migrants de retour", k=3)
+    res = env.search(q)
+    payloads = pool_payloads(env, q)
+    assert res.total == len(payloads) > len(res.hits)
+    assert set(res.facets) == {"doc_type", "language", "country", "year", "topic"}
+    assert res.facets["doc_type"] == dict(Counter(p["doc_type"] for p in payloads))
+    assert res.facets["country"] == dict(Counter(c for p in payloads for c in p["countries"]))
+    assert res.facets["year"] == dict(Counter(str(p["year"]) for p in payloads if p["year"] is not None))
+    assert sum(res.facets["language"].values()) == res.total
+    assert res.facets["topic"] == {}
+    assert res.facets == facet_counts(payloads)
+
+    news = env.search(SearchQuery(q=q.q, k=3, doc_type="news"))
+    assert set(news.facets["doc_type"]) == {"news"}
+    assert news.facets["doc_type"]["news"] == res.facets["doc_type"]["news"] == news.total
+    assert news.facets != res.facets
+
+
+def test_group_by_document_gives_one_passage_per_document(env):
+    res = env.search(SearchQuery(q="réintégration durable", k=10, group_by_document=True))
+    ids = [h.doc_id for h in res.hits]
+    assert len(ids) == len(set(ids)) == res.total == 6
+    flat = env.search(SearchQuery(q="réintégration durable", k=50))
+    best = list(dict.fromkeys(h.doc_id for h in flat.hits))
+    assert ids == best  # each document's best passage, in the pool's order
+
+
+def test_offset_paging_continues_the_first_page(env):
+    q = "accompagnement des migrants de retour"
+    whole = env.search(SearchQuery(q=q, k=10))
+    page1 = env.search(SearchQuery(q=q, k=5))
+    page2 = env.search(SearchQuery(q=q, k=5, offset=5))
+    assert [h.passage_id for h in page1.hits + page2.hits] == [h.passage_id for h in whole.hits]
+    assert page1.total == page2.total == whole.total
+    beyond = env.search(SearchQuery(q=q, k=5, offset=whole.total))
+    assert beyond.hits == [] and beyond.total == whole.total
+
+
+def test_bad_queries_are_refused(env):
+    for bad in (SearchQuery(q="  "), SearchQuery(q="x", mode="fuzzy"), SearchQuery(q="x", k=0),  # type: ignore[arg-type]
+                SearchQuery(q="x", year_from=2024, year_to=2020)):
+        with pytest.raises(ValueError):
+            env.search(bad)
+
+
+# --------------------------------------------------------------------------------------------- highlights
+
+
+def test_highlight_escapes_html_and_keeps_marks(env):
+    res = env.search(SearchQuery(q="suivi de la réintégration à Kayes", k=3))
+    hit = next(h for h in res.hits if h.filename == XSS)
+    assert "<script>" in hit.text  # the stored text is the document's text
+    assert "<script>" not in hit.highlight and "&lt;script&gt;alert(1)&lt;/script&gt;" in hit.highlight
+    assert "&amp;" in hit.highlight
+    assert "<mark>Kayes</mark>" in hit.highlight and "<mark>suivi</mark>" in hit.highlight
+    assert hit.highlight.count("<b>") == 1 and hit.highlight.count("</b>") == 1
+    # Nothing but <mark> and <b> is markup: removing them and unescaping gives the text back.
+    plain = hit.highlight
+    for tag in ("<mark>", "</mark>", "<b>", "</b>"):
+        plain = plain.replace(tag, "")
+    assert html.unescape(plain) == hit.text
+    assert hit.citation.url == f"/api/documents/{hit.doc_id}/file"
+
+
+def test_highlight_matches_across_accents_and_marks_the_best_sentence(env):
+    res = env.search(SearchQuery(q="reintegration", k=1, doc_type="handbook"))
+    h = res.hits[0].highlight
+    assert "<mark>RÉINTÉGRATION</mark>" in h or "<mark>réintégration</mark>" in h
+    res = env.search(SearchQuery(q="combien de participants à l'atelier de Kpalimé ?", k=1))
+    h = res.hits[0].highlight
+    assert "<mark>Kpalimé</mark>" in h and "<mark>participants</mark>" in h
+    bold = h[h.index("<b>"): h.index("</b>")]
+    assert "<mark>atelier</mark>" in bold and "<mark>Kpalimé</mark>" in bold
+
+
+# ---------------------------------------------------------------------------------------------- relevance
+
+
+@pytest.mark.parametrize("question, filename, needle", [
+    ("How many migrants in Morocco have benefited from assisted voluntary return since 2005?", MOROCCO, "11.300"),
+    ("How many national actors were trained at the workshop in Saly, Senegal?", SENEGAL, "36 acteurs"),
+    ("How many participants attended the reintegration governance workshop in Togo?", TOGO, "14 participants"),
+    ("When did the interregional seminar on reintegration and sustainable development take place?", SEMINAR,
+     "décembre 2021"),
+])
+def test_english_questions_find_french_documents(env, question, filename, needle):
+    res = env.search(SearchQuery(q=question, k=3))
+    assert res.hits[0].filename == filename, [(h.filename, h.text[:60]) for h in res.hits]
+    assert any(needle in h.text for h in res.hits if h.filename == filename)
+
+
+def test_french_question_finds_the_passage(env):
+    res = env.search(SearchQuery(q="combien de participants à l'atelier de Kpalimé ?", k=3))
+    assert res.hits[0].filename == TOGO and "14 participants" in res.hits[0].text
+
+
+def test_sustainable_reintegration_definition(env):
+    """The handbook passage defining sustainable reintegration answers the question.
+
+    Over the whole corpus the small e5 model ranks the news pages about "réintégration durable" above it (see
+    docs/evaluation.md); among handbooks, or with the handbook's words, it comes first.
+    """
+    q = "When can reintegration be considered sustainable?"
+    res = env.search(SearchQuery(q=q, k=10, group_by_document=True))
+    assert HANDBOOK in [h.filename for h in res.hits[:5]]
+    top = env.search(SearchQuery(q=q, k=1, doc_type="handbook")).hits[0]
+    assert top.filename == HANDBOOK and "autosuffisance économique" in top.text
+    top = env.search(SearchQuery(q="Quand la réintégration est-elle considérée comme durable ?", k=1)).hits[0]
+    assert top.filename == HANDBOOK and "autosuffisance économique" in top.text
+
+
+# ------------------------------------------------------------------------------------------------ passage
+
+
+def test_passage_returns_its_neighbours_in_order(env):
+    res = env.search(SearchQuery(q="quatrième et dernière session sur les besoins des communautés", k=1))
+    hit = res.hits[0]
+    assert hit.filename == SEMINAR
+    got = env.passage(hit.passage_id, neighbours=2)
+    assert got is not None
+    main, before, after = got
+    assert main.passage_id == hit.passage_id and main.score == 0.0 and main.highlight == html.escape(main.text)
+    seq = before + [main] + after
+    starts = [h.citation.start for h in seq]
+    assert starts == sorted(starts) and len(seq) >= 3
+    assert all(h.doc_id == hit.doc_id for h in seq)
+    assert 1 <= len(before) <= 2 and len(after) <= 2
+    first = env.passage(before[0].passage_id, neighbours=1)
+    assert first is not None and (first[2][0].passage_id == (before[1:] + [main])[0].passage_id)
+    assert env.passage("00000000-0000-0000-0000-000000000000") is None
+    assert env.passage("not-a-uuid") is None
+
+
+# ------------------------------------------------------------------------------------------- cache, etc.
+
+
+def test_query_cache_avoids_re_embedding(env):
+    before = env.embed_calls
+    q = "cache: combien de migrants au Maroc ?"
+    first = env.search(SearchQuery(q=q, k=3))
+    assert env.embed_calls == before + 1
+    for kw in ({}, {"offset": 1}, {"doc_type": "news"}, {"group_by_document": True}):
+        env.search(SearchQuery(q=q, k=3, **kw))
+    env.search(SearchQuery(q=q, k=3, mode="keyword"))
+    assert env.embed_calls == before + 1
+    assert [h.passage_id for h in env.search(SearchQuery(q=q, k=3)).hits] == [h.passage_id for h in first.hits]
+    env.search(SearchQuery(q=q + " ?", k=3))
+    assert env.embed_calls == before + 2
+
+
+def test_concurrent_searches_agree(env):
+    from concurrent.futures import ThreadPoolExecutor
+
+    qs = ["atelier de Saly", "AVRR au Maroc", "séminaire interrégional 2021", "Kpalimé"] * 3
+    expected = {q: [h.passage_id for h in env.search(SearchQuery(q=q, k=5)).hits] for q in set(qs)}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda q: (q, [h.passage_id for h in env.search(SearchQuery(q=q, k=5)).hits]), qs))
+    assert all(ids == expected[q] for q, ids in got)
+
+
+def test_results_serialise(env):
+    res = env.search(SearchQuery(q="AVRR au Maroc", k=2))
+    d = res.to_dict()
+    assert set(d) >= {"hits", "facets", "total", "query"} and d["query"]["q"] == "AVRR au Maroc"
+    assert set(d["hits"][0]) >= {"passage_id", "doc_id", "title", "doc_type", "language", "filename", "published",
+                                 "text", "highlight", "score", "citation"}
+    assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "url"}
+
+
+# ----------------------------------------------------------------------------------------------- reranker
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory) -> Path:
+    """A 2-layer BERT cross-encoder with random weights and the e5 tokenizer, saved locally."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny-ce")
+    tok = AutoTokenizer.from_pretrained(MODELS / "multilingual-e5-small", local_files_only=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def reranking_searcher(env: Searcher, model: Path, top: int = 5) -> Searcher:
+    settings = env.settings.model_copy(update={"reranker_model": model, "rerank_top": top})
+    s = Searcher(settings, env.catalog, env.store, text_embedder=env.embedder, sparse=env.sparse)
+    s.warm_up()
+    return s
+
+
+def test_reranker_decides_the_order_of_the_top_candidates(env, tiny_cross_encoder, monkeypatch):
+    q = "réintégration durable des migrants de retour"
+    plain = env.search(SearchQuery(q=q, k=8))
+    rr = reranking_searcher(env, tiny_cross_encoder, top=5)
+    assert rr.reranker is not None
+    seen_pairs = []
+
+    def predict(pairs, **kw):
+        seen_pairs.extend(pairs)
+        return [float(i) for i in range(len(pairs))]  # the 5th candidate best, the 1st worst
+
+    monkeypatch.setattr(rr.reranker, "predict", predict)
+    res = rr.search(SearchQuery(q=q, k=8))
+    assert len(seen_pairs) == 5 and all(p[0] == q for p in seen_pairs)
+    ids = [h.passage_id for h in plain.hits]
+    assert [h.passage_id for h in res.hits[:5]] == ids[:5][::-1]
+    assert [h.passage_id for h in res.hits[5:]] == ids[5:]  # below the reranked top: the fused order
+    assert [h.score for h in res.hits[:5]] == [4.0, 3.0, 2.0, 1.0, 0.0]
+    assert res.total == plain.total and res.facets == plain.facets
+
+
+def test_real_tiny_cross_encoder_runs_end_to_end(env, tiny_cross_encoder):
+    rr = reranking_searcher(env, tiny_cross_encoder, top=6)
+    q = "atelier de Saly"
+    res = rr.search(SearchQuery(q=q, k=6))
+    plain = env.search(SearchQuery(q=q, k=6))
+    assert {h.passage_id for h in res.hits} == {h.passage_id for h in plain.hits}
+    pairs = [(q, f"{h.title}\n{h.text}") for h in res.hits]
+    expected = [float(s) for s in rr.reranker.predict(pairs, show_progress_bar=False)]
+    assert [h.score for h in res.hits] == pytest.approx(expected, abs=1e-5)
+    assert [h.score for h in res.hits] == sorted((h.score for h in res.hits), reverse=True)
