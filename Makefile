@@ -37,11 +37,10 @@ setup: $(VENV)/.deps $(MODELS)/.built
 
 demo: setup
 	$(BIN)/kmh ingest corpus/
-	$(BIN)/kmh docs list
 	@echo
-	@echo "Search with:  $(BIN)/kmh search \"Combien d'acteurs nationaux ont participé à l'atelier de Saly ?\""
-	@echo "              $(BIN)/kmh search \"How many migrants in Morocco have benefited from assisted voluntary return since 2005?\" --k 3"
-	@echo "(the HTTP service on 127.0.0.1:8000 comes with the search-service issue)"
+	@echo "Serving on http://127.0.0.1:8000  (API docs: /docs; try /api/search?q=When+can+reintegration+be+considered+sustainable)"
+	@echo "From a shell: $(BIN)/kmh search \"Combien d'acteurs nationaux ont participé à l'atelier de Saly ?\""
+	$(BIN)/kmh serve --host 127.0.0.1 --port 8000
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -164,10 +164,15 @@ def search(
     query: Annotated[str, typer.Argument(help="The question, in French or English.", show_default=False)],
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Number of passages.")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Only passages in this language (fr, en).")] = None,
+    doc_type: Annotated[Optional[str], typer.Option("--type", help="Only this document type (report, news…).")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Only documents about this country.")] = None,
+    year_from: Annotated[Optional[int], typer.Option("--year-from", help="Only documents from this year on.")] = None,
+    year_to: Annotated[Optional[int], typer.Option("--year-to", help="Only documents up to this year.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
     """Search the index and print cited passages."""
-    from search.searcher import Searcher
+    from search.searcher import Searcher, SearchQuery
 
     if mode not in ("hybrid", "dense", "keyword"):
         err.print(f"[red]error:[/red] --mode must be hybrid, dense or keyword, not {mode!r}")
@@ -178,13 +183,15 @@ def search(
         searcher = Searcher(settings, catalog, store)
         searcher.warm_up()
         try:
-            hits = searcher.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+            results = searcher.search(SearchQuery(q=query, k=k, mode=mode, lang=lang, doc_type=doc_type,  # type: ignore[arg-type]
+                                                  country=country, year_from=year_from, year_to=year_to))
         except ValueError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     finally:
         store.close()
         catalog.close()
+    hits = results.hits
     if as_json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -198,6 +205,55 @@ def search(
         console.print(f"[bold]{rank}. {h.title}[/bold]", highlight=False)
         console.print(f"   [dim]{where} · chars {c.start}–{c.end} · score {h.score:.3f}[/dim]", highlight=False)
         console.print(f"   {h.text}\n", highlight=False, markup=False)
+    console.print(f"[dim]{results.total} candidate passages[/dim]", highlight=False)
+
+
+@app.command("eval")
+def eval_(
+    queries: Annotated[Path, typer.Argument(help="JSONL file: one {\"q\": ..., \"relevant\": list of filenames or doc_ids} "
+                                                 "per line.", show_default=False, exists=True, dir_okay=False)],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Cut-off of recall@k, MRR and nDCG.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Measure retrieval quality: recall@1/5/10, MRR@10 and nDCG@10 for hybrid, dense and keyword search
+    and for hybrid fusion variants (RRF k=60, RRF k=10, DBSF, weighted), document-level relevance.
+
+    Searches the index of the data folder (KMH_DATA_DIR): run `kmh ingest corpus/` (or your documents) first.
+    """
+    from search.evaluation import evaluate, load_queries, table
+
+    try:
+        items = load_queries(queries)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    settings = _settings()
+    catalog, store = _open(settings)
+    try:
+        if store.count() == 0:
+            err.print("[red]error:[/red] the index is empty: run `kmh ingest corpus/` first")
+            raise typer.Exit(1)
+        results = evaluate(settings, catalog, store, items, k=k)
+    finally:
+        store.close()
+        catalog.close()
+    if as_json:
+        print(json.dumps({"queries": len(items), "k": k, "results": results}, indent=2))
+        return
+    print(f"{len(items)} questions, document-level relevance, k={k}; hybrid = the configured default "
+          f"({settings.fusion}{f' k={settings.rrf_k}' if settings.fusion == 'rrf' else ''})\n")
+    print(table(results))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP API (OpenAPI page at /docs). The port opens at once; /readyz turns 200 once the models load."""
+    from api.server import serve as run
+
+    run(host=host, port=port, settings=_settings())
 
 
 def _doc_json(d) -> dict:

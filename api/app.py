@@ -1,0 +1,102 @@
+"""The FastAPI application: ``create_app(settings)`` builds it; nothing is loaded at import time.
+
+The lifespan opens the catalog and the vector store and builds and warms the searcher once (in a
+worker thread, off the event loop), keeps them on ``app.state.runtime`` and closes them on shutdown.
+Until that has succeeded, /readyz and every /api/* route answer 503 problem details.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.state import Runtime
+from api.telemetry import AccessLogMiddleware, Metrics
+from kmh.settings import Settings
+
+DESCRIPTION = """\
+Search the knowledge of the EU-IOM Knowledge Management Hub on return and sustainable reintegration.
+
+Every hit is a **cited passage**: its document, page, section trail and exact character span, with a
+URL that opens the original file at that page. French and English questions find passages in either
+language (hybrid search: multilingual e5 embeddings fused with BM25 by reciprocal rank).
+
+Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
+(`application/problem+json`). `/healthz` tells that the process is up, `/readyz` that the models and
+the index are loaded; `/metrics` is in Prometheus text format.
+"""
+
+TAGS = [
+    {"name": "search", "description": "Cited passages for a question, with facets."},
+    {"name": "passages", "description": "A passage with its neighbours."},
+    {"name": "documents", "description": "The catalog and the kept original files."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+    {"name": "metrics", "description": "Prometheus metrics."},
+]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kmh-search")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None, *, background_load: bool = False) -> FastAPI:
+    """Build the app.
+
+    background_load=False: startup waits until models and store are loaded (the server accepts
+    connections only then; ``with TestClient(app)`` is ready on entry). True: startup returns at once
+    and loading goes on in a thread, so /healthz answers (and /readyz says 503) while the model loads.
+    Either way a failed load does not stop the process: /readyz and /api/* answer 503 saying why.
+    """
+    settings = settings or Settings()
+    runtime = Runtime(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.cpu_limiter = anyio.CapacityLimiter(max(2, os.cpu_count() or 1))
+        try:
+            async with anyio.create_task_group() as tg:
+                if background_load:
+                    tg.start_soon(_load, runtime)
+                else:
+                    await _load(runtime)
+                yield
+                # leaving the task group waits for a background load still running (threads cannot be cancelled)
+        finally:
+            await anyio.to_thread.run_sync(runtime.close)
+
+    app = FastAPI(
+        title="KMH Search API",
+        summary="Cited-passage search over French and English documents on migrant return and reintegration.",
+        description=DESCRIPTION,
+        version=_version(),
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.metrics = metrics
+    app.state.cpu_limiter = None  # the default thread limiter until the lifespan runs
+
+    install_error_handlers(app)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+
+    from api.routers import documents, health, passages, search
+    from api.routers import metrics as metrics_router
+
+    for module in (search, passages, documents, health, metrics_router):
+        app.include_router(module.router)
+    return app
+
+
+async def _load(runtime: Runtime) -> None:
+    await anyio.to_thread.run_sync(runtime.load)

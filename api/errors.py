@@ -1,0 +1,188 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), mapped at the edge.
+
+Endpoints raise the domain exceptions below (or let FastAPI's validation and Starlette's routing
+raise theirs); the handlers installed by :func:`install_error_handlers` turn every one of them into
+a problem document with ``type``, ``title``, ``status``, ``detail`` and ``instance``. An unexpected
+exception becomes a generic 500 whose body says nothing about the code that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("kmh.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_TYPE_PREFIX = "urn:kmh-search:problem:"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field("about:blank", description="URI identifying the problem type")
+    title: str = Field(description="Short, human-readable summary of the problem type")
+    status: int = Field(description="HTTP status code")
+    detail: str | None = Field(None, description="Explanation specific to this occurrence")
+    instance: str | None = Field(None, description="The request path this problem occurred on")
+
+
+class InvalidParam(BaseModel):
+    name: str = Field(description="The parameter, e.g. 'q' or 'k'")
+    location: str = Field(description="'query', 'path', 'header' or 'body'")
+    reason: str
+
+
+class ValidationProblem(Problem):
+    invalid_params: list[InvalidParam] = Field(default_factory=list)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these error statuses."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        model = ValidationProblem if status == 422 else Problem
+        out[status] = {
+            "model": model,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        }
+    return out
+
+
+# -- domain exceptions --------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Base of the errors endpoints raise; each maps to one problem type and status."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal Server Error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+class NotFoundError(ApiError):
+    status = 404
+    slug = "not-found"
+    title = "Not Found"
+
+
+class DocumentNotFound(NotFoundError):
+    slug = "document-not-found"
+    title = "Document not found"
+
+    def __init__(self, doc_id: str, detail: str | None = None):
+        super().__init__(detail or f"no document with id {doc_id!r}", doc_id=doc_id)
+
+
+class PassageNotFound(NotFoundError):
+    slug = "passage-not-found"
+    title = "Passage not found"
+
+    def __init__(self, passage_id: str):
+        super().__init__(f"no passage with id {passage_id!r}", passage_id=passage_id)
+
+
+class InvalidParameter(ApiError):
+    """A parameter that passed type validation but makes no sense (e.g. year_from > year_to)."""
+
+    status = 422
+    slug = "invalid-parameter"
+    title = "Invalid parameter"
+
+    def __init__(self, name: str, reason: str, location: str = "query"):
+        super().__init__(
+            f"parameter '{name}': {reason}",
+            invalid_params=[{"name": name, "location": location, "reason": reason}],
+        )
+
+
+class NotReady(ApiError):
+    status = 503
+    slug = "not-ready"
+    title = "Service not ready"
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": _TYPE_PREFIX + slug if slug else "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _param_name(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
+    """('query', 'k') -> ('k', 'query'); nested body locations are joined with dots."""
+    loc = list(loc)
+    location = str(loc[0]) if loc else "request"
+    name = ".".join(str(part) for part in loc[1:]) or location
+    return name, location
+
+
+async def _on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return problem_response(
+        request, exc.status, title=exc.title, detail=exc.detail, slug=exc.slug, headers=exc.headers, **exc.extra
+    )
+
+
+async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    params = []
+    for err in exc.errors():
+        name, location = _param_name(err.get("loc", ()))
+        params.append({"name": name, "location": location, "reason": str(err.get("msg", "invalid value"))})
+    detail = "; ".join(f"parameter '{p['name']}': {p['reason']}" for p in params) or "invalid request"
+    return problem_response(
+        request, 422, title="Invalid parameter", detail=detail, slug="invalid-parameter", invalid_params=params
+    )
+
+
+async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
+        detail = f"no route for {request.url.path}"
+    return problem_response(request, exc.status_code, detail=detail, headers=getattr(exc, "headers", None))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request, 500, detail="an unexpected error occurred; it has been logged", slug="internal-error"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,1 @@
+"""One router per resource: search, passages, documents, health, metrics."""

@@ -1,0 +1,26 @@
+"""Liveness (/healthz) and readiness (/readyz) probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ReadyDep
+from api.errors import problem_responses
+from api.schemas import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, summary="Models and store are loaded",
+            responses=problem_responses(503))
+async def readyz(rt: ReadyDep) -> Readiness:
+    return Readiness(
+        status="ready",
+        store_backend=rt.settings.store_backend,
+        embedding_model=rt.settings.embedding_model_path.name,
+    )

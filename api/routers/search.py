@@ -1,0 +1,63 @@
+"""GET /api/search: cited passages for a question, with facets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query
+
+from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
+from api.errors import InvalidParameter, problem_responses
+from api.schemas import DocType, Facets, Hit, Mode, QueryEcho, SearchResponse
+from search.searcher import SearchQuery
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+# Facet names of the searcher -> names in the API (the same as the filter parameters).
+_FACET_NAMES = {"doc_type": "type"}
+
+
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    summary="Search cited passages",
+    responses=problem_responses(422, 503),
+)
+async def search(
+    searcher: SearcherDep,
+    metrics: MetricsDep,
+    limiter: CpuLimiterDep,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="The question, in French or English")],
+    k: Annotated[int, Query(ge=1, le=50, description="Hits per page")] = 10,
+    offset: Annotated[int, Query(ge=0, description="Hits to skip (paging)")] = 0,
+    mode: Annotated[Mode, Query(description="hybrid (dense + BM25, fused), dense or keyword")] = "hybrid",
+    lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$", description="Passage language (ISO 639-1)")] = None,
+    doc_type: Annotated[DocType | None, Query(alias="type", description="Document type")] = None,
+    country: Annotated[str | None, Query(max_length=100, description="Country, e.g. Senegal")] = None,
+    year_from: Annotated[int | None, Query(ge=1000, le=9999, description="Published in or after")] = None,
+    year_to: Annotated[int | None, Query(ge=1000, le=9999, description="Published in or before")] = None,
+    topic: Annotated[str | None, Query(max_length=100)] = None,
+    seminar: Annotated[str | None, Query(max_length=100, description="Seminar id")] = None,
+    group_by_document: Annotated[bool, Query(description="At most one hit (the best) per document")] = False,
+) -> SearchResponse:
+    if not q.strip():
+        raise InvalidParameter("q", "must contain more than whitespace")
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise InvalidParameter("year_from", f"must not be after year_to ({year_from} > {year_to})")
+    query = SearchQuery(
+        q=q.strip(), k=k, offset=offset, mode=mode, lang=lang, doc_type=doc_type, country=country,
+        year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
+    )
+    results = await anyio.to_thread.run_sync(searcher.search, query, limiter=limiter)
+    metrics.searches.labels(mode).inc()
+    facets = {_FACET_NAMES.get(name, name): counts for name, counts in results.facets.items()}
+    return SearchResponse(
+        query=QueryEcho(
+            q=query.q, k=k, offset=offset, mode=mode, lang=lang, type=doc_type, country=country,
+            year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
+        ),
+        total=results.total,
+        hits=[Hit.model_validate(h.to_dict()) for h in results.hits],
+        facets=Facets.model_validate(facets),
+    )

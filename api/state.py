@@ -1,0 +1,92 @@
+"""What the app holds while it runs: the settings, the open catalog, store and searcher, and readiness."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kmh.settings import Settings
+
+log = logging.getLogger("kmh.api")
+
+Phase = Literal["starting", "loading", "ready", "failed", "stopped"]
+
+
+@dataclass
+class Runtime:
+    """Loaded once by the lifespan; ``phase`` says how far it got.
+
+    starting: the lifespan has not run (yet); loading: models and store are being opened;
+    ready: everything is open and warm; failed: loading raised (``error`` says why); stopped: closed.
+    """
+
+    settings: Settings
+    phase: Phase = "starting"
+    error: str | None = None
+    catalog: Any = None
+    store: Any = None
+    searcher: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def ready(self) -> bool:
+        return self.phase == "ready"
+
+    def load(self) -> None:
+        """Open the catalog and the vector store, build the searcher and warm it up (blocking; run in a thread)."""
+        from kmh.embedding import configure_torch
+        from kmh.runtime import open_catalog, open_vector_store
+        from kmh.settings import set_offline_env
+        from search.searcher import Searcher
+
+        with self._lock:
+            if self.phase in ("loading", "ready"):
+                return
+            self.phase, self.error = "loading", None
+        catalog = store = None
+        try:
+            set_offline_env()
+            configure_torch(self.settings)
+            catalog = open_catalog(self.settings)
+            store = open_vector_store(self.settings)
+            searcher = Searcher(self.settings, catalog, store)
+            searcher.warm_up()
+        except Exception as exc:
+            log.exception("the search service could not load")
+            for thing in (store, catalog):
+                if thing is not None:
+                    try:
+                        thing.close()
+                    except Exception:
+                        log.exception("while closing after a failed load")
+            with self._lock:
+                self.phase, self.error = "failed", f"{exc}"
+            return
+        with self._lock:
+            self.catalog, self.store, self.searcher = catalog, store, searcher
+            self.phase = "ready"
+        log.info("search service ready (data in %s)", self.settings.data_dir)
+
+    def close(self) -> None:
+        """Release the store (its folder lock) and the catalog connections; safe to call twice."""
+        with self._lock:
+            catalog, store = self.catalog, self.store
+            self.catalog = self.store = self.searcher = None
+            self.phase = "stopped"
+        for thing in (store, catalog):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:
+                    log.exception("while closing the search service")
+
+    def not_ready_reason(self) -> str:
+        if self.phase == "starting":
+            return "the service has not started: models and index are not loaded yet"
+        if self.phase == "loading":
+            return "the service is loading its models and index; retry shortly"
+        if self.phase == "failed":
+            return f"the service failed to load: {self.error}"
+        return "the service is shutting down"
