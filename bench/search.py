@@ -1,0 +1,288 @@
+"""Search latency benchmark: /api/search over HTTP at 10k and 100k passages.
+
+Realistic French passages: the service-public.fr pages of ../shared/data are parsed and
+chunked by the real pipeline and embedded by the real model (cached in bench/out/), then
+replicated with variations (sentence order shuffled, a varied lead word, the dense vector
+moved by a small random rotation, BM25 recomputed on the varied text, varied metadata) to
+reach each size. For each size and backend, a real server (`kmh serve`) answers distinct
+queries (so the query-embedding cache never hits) from 1 client and from 8 concurrent
+clients; p50/p95/p99 and the server's resident memory are printed.
+
+    .venv/bin/python bench/search.py [--sizes 10000 100000] [--requests 120] [--local-requests 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ZIP = ROOT.parent / "shared" / "data" / "service-public-fr-fiches.zip"
+OUT = ROOT / "bench" / "out"
+
+TOPICS_FR = ["passeport", "carte d'identité", "allocations familiales", "logement social", "retraite anticipée",
+             "permis de conduire", "aide juridictionnelle", "congé parental", "bourse étudiante", "titre de séjour",
+             "chômage", "naturalisation", "impôt sur le revenu", "mariage civil", "succession", "RSA",
+             "carte grise", "accident du travail", "assurance maladie", "déménagement", "casier judiciaire",
+             "allocation logement", "prime d'activité", "arrêt maladie", "divorce", "adoption", "tutelle",
+             "stage en entreprise", "création d'entreprise", "inscription sur les listes électorales"]
+TEMPLATES_FR = ["Comment faire une demande de {t} ?", "Quelles pièces fournir pour {t} ?", "Quel est le délai pour {t} ?",
+                "Qui peut bénéficier de {t} ?", "Combien coûte {t} ?", "{t} : quelles démarches en ligne ?",
+                "Où s'adresser pour {t} ?", "Quels recours en cas de refus de {t} ?"]
+TOPICS_EN = ["passport renewal", "family allowance", "social housing", "early retirement", "driving licence",
+             "legal aid", "parental leave", "student grant", "residence permit", "unemployment benefit",
+             "citizenship", "income tax", "sick leave", "vehicle registration", "health insurance"]
+TEMPLATES_EN = ["How do I apply for {t}?", "What documents are needed for {t}?", "Who is eligible for {t}?",
+                "How long does {t} take?", "Where do I go for {t}?", "What does {t} cost?"]
+
+
+def queries() -> list[str]:
+    fr = [tpl.format(t=t) for tpl, t in itertools.product(TEMPLATES_FR, TOPICS_FR)]
+    en = [tpl.format(t=t) for tpl, t in itertools.product(TEMPLATES_EN, TOPICS_EN)]
+    qs = fr + en
+    random.Random(7).shuffle(qs)
+    return qs
+
+
+# ------------------------------------------------------------------------------------------- data
+
+
+def base_passages(limit_pages: int) -> dict:
+    """Parse, chunk and embed the first pages of the corpus with the real pipeline (cached)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    cache = OUT / f"base-{limit_pages}.npz"
+    if cache.exists():
+        data = np.load(cache, allow_pickle=True)
+        return {"vectors": data["vectors"], "items": list(data["items"])}
+    from ingest.chunker import Chunker
+    from ingest.parsers import parse_file
+    from kmh.embedding import document_embedder, embed_text_of
+    from kmh.settings import Settings
+    from haystack import Document
+
+    settings = Settings()
+    chunker = Chunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
+    items = []
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(ZIP) as z:
+        names = sorted(n for n in z.namelist() if n.endswith(".txt"))[:limit_pages]
+        for n in names:
+            z.extract(n, tmp)
+            parsed = parse_file(Path(tmp) / n, max_bytes=settings.max_file_bytes)
+            _, passages = chunker.split(parsed.blocks, "fr")
+            for p in passages:
+                items.append({"title": parsed.meta.title or Path(n).stem, "section": p.section, "text": p.text,
+                              "page": p.page, "start": p.start, "end": p.end, "filename": Path(n).name})
+    embedder = document_embedder(settings, progress_bar=True)
+    embedder.warm_up()
+    docs = [Document(content=i["text"], meta={"title": i["title"], "section": i["section"]}) for i in items]
+    print(f"embedding {len(docs)} base passages (cached afterwards in {cache})", flush=True)
+    vectors = np.asarray([d.embedding for d in embedder.run(docs)["documents"]], dtype=np.float32)
+    np.savez(cache, vectors=vectors, items=np.asarray(items, dtype=object))
+    return {"vectors": vectors, "items": items}
+
+
+def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str | None) -> None:
+    """A data folder with `size` passages (and their documents in the catalog)."""
+    from sqlalchemy import insert
+
+    from ingest.components.chunker import passage_id
+    from kmh.catalog.models import Document as DocRow, DocumentVersion
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.settings import Settings
+    from kmh.sparse import Bm25Encoder
+    from kmh.store import SparseVector, StoredPassage
+
+    settings = Settings(data_dir=data_dir, store_backend=backend, qdrant_url=qdrant_url)
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    bm25, rng = Bm25Encoder(), np.random.default_rng(size)
+    vectors, items = base["vectors"], base["items"]
+    types = ["report", "knowledge_paper", "handbook", "news", "seminar_page"]
+    countries = ["Senegal", "Morocco", "Togo", "Mali", "Guinea", "Niger", "Côte d'Ivoire", "Cameroon"]
+    now = datetime.now(timezone.utc)
+    points, docs, versions = [], [], []
+    t0 = time.perf_counter()
+    for n in range(size):
+        i, replica = n % len(items), n // len(items)
+        item = items[i]
+        sentences = item["text"].split(". ")
+        random.Random(n).shuffle(sentences)
+        text = ". ".join(sentences) if replica else item["text"]
+        noise = rng.normal(size=vectors.shape[1]).astype(np.float32)
+        vec = vectors[i] + (0.25 * noise / np.linalg.norm(noise) if replica else 0)
+        vec /= np.linalg.norm(vec)
+        doc_id = f"{n:012x}"
+        year = 2012 + n % 13
+        meta = {
+            "doc_id": doc_id, "doc_version": 1, "title": item["title"], "filename": item["filename"],
+            "doc_type": types[n % len(types)], "language": "fr", "countries": [countries[n % len(countries)]],
+            "programme": None, "published": f"{year}-01-01", "year": year, "source_url": None,
+            "status": "published", "kind": "document", "index": 0, "page": item["page"],
+            "section": item["section"], "section_path": [item["section"]] if item["section"] else [],
+            "start": item["start"], "end": item["end"], "text": text,
+        }
+        sv = bm25.encode_document(f"{item['title']}\n{text}", "fr")
+        points.append(StoredPassage(passage_id(doc_id, 1, 0), vec.tolist(), SparseVector(sv.indices, sv.values), meta))
+        docs.append(dict(id=doc_id, sha256=f"{n:064x}", filename=item["filename"], source_key=f"bench/{n}",
+                         title=item["title"], doc_type=meta["doc_type"], language="fr", published=date(year, 1, 1),
+                         countries=meta["countries"], status="published", version=1, ingested_at=now, updated_at=now,
+                         passage_count=1, format="txt", mime="text/plain", outline=[], original_path=f"o/{n}.txt"))
+        versions.append(dict(doc_id=doc_id, version=1, sha256=f"{n:064x}", filename=item["filename"],
+                             original_path=f"o/{n}.txt", ingested_at=now, passage_count=1))
+        if len(points) == 2000 or n == size - 1:
+            store.upsert(points)
+            with catalog.session(write=True) as s:
+                s.execute(insert(DocRow), docs)
+                s.execute(insert(DocumentVersion), versions)
+            points, docs, versions = [], [], []
+    t1 = time.perf_counter()
+    store.optimize()
+    print(f"  built {size} passages ({backend}): upsert {t1 - t0:.0f} s, optimize {time.perf_counter() - t1:.0f} s",
+          flush=True)
+    store.close()
+    catalog.close()
+
+
+# ------------------------------------------------------------------------------------------ serve
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("kmh")), "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server not ready after 300 s")
+
+
+def measure(base: str, qs: list[str], clients: int) -> list[float]:
+    import httpx
+
+    def one(q: str, client: httpx.Client) -> float:
+        t = time.perf_counter()
+        r = client.get(base + "/api/search", params={"q": q, "k": 10})
+        r.raise_for_status()
+        return (time.perf_counter() - t) * 1000
+
+    if clients == 1:
+        with httpx.Client(timeout=120) as c:
+            return [one(q, c) for q in qs]
+    pool = [httpx.Client(timeout=120) for _ in range(clients)]
+    try:
+        with ThreadPoolExecutor(clients) as ex:
+            return list(ex.map(lambda iq: one(iq[1], pool[iq[0] % clients]), enumerate(qs)))
+    finally:
+        for c in pool:
+            c.close()
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def rss_mib(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str], requests: int) -> dict:
+    env = {**os.environ, "KMH_DATA_DIR": str(data_dir), "KMH_STORE_BACKEND": backend}
+    if qdrant_url:
+        env["KMH_QDRANT_URL"] = qdrant_url
+    proc, base = start_server(env)
+    try:
+        measure(base, ["warm-up " + q for q in qs[:5]], 1)  # first requests load lazy parts
+        out = {"rss_mib_idle": round(rss_mib(proc.pid))}
+        stream = iter(qs)
+        for clients in (1, 8):
+            batch = [next(stream) for _ in range(requests)]
+            t = time.perf_counter()
+            lat = measure(base, batch, clients)
+            wall = time.perf_counter() - t
+            out[f"{clients}_client"] = {
+                "requests": len(lat), "p50_ms": round(pct(lat, 50), 1), "p95_ms": round(pct(lat, 95), 1),
+                "p99_ms": round(pct(lat, 99), 1), "mean_ms": round(statistics.mean(lat), 1),
+                "throughput_rps": round(len(lat) / wall, 1),
+            }
+        out["rss_mib_after"] = round(rss_mib(proc.pid))
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--pages", type=int, default=1200, help="service-public pages embedded for real (cached)")
+    ap.add_argument("--requests", type=int, default=120, help="requests per client setting (edge backend)")
+    ap.add_argument("--local-requests", type=int, default=16, help="the same for qdrant-client's local mode")
+    ap.add_argument("--local-sizes", type=int, nargs="*", default=None,
+                    help="sizes also run on qdrant-client's local mode (default: all of --sizes; its build is slow)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    from kmh.settings import set_offline_env
+
+    set_offline_env()
+    qs = queries()
+    need = 2 * max(args.requests, args.local_requests) + 5
+    if len(qs) < need:
+        sys.exit(f"only {len(qs)} distinct queries for {need} requests: lower --requests")
+    base = base_passages(args.pages)
+    print(f"{len(base['items'])} base passages from {args.pages} pages", flush=True)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="kmh-bench-search-") as tmp:
+        local_sizes = args.sizes if args.local_sizes is None else args.local_sizes
+        for size in args.sizes:
+            cases = [("edge", args.requests)] + ([("qdrant", args.local_requests)] if size in local_sizes else [])
+            for backend, requests in cases:
+                data = Path(tmp) / f"{backend}-{size}"
+                url = str(data / "qdrant-local") if backend == "qdrant" else None
+                build(data, size, base, backend, url)
+                key = f"{size} passages, {'qdrant-edge (embedded)' if backend == 'edge' else 'qdrant-client local mode'}"
+                results[key] = run_case(data, backend, url, qs, requests)
+                print(key, json.dumps(results[key], indent=1), flush=True)
+                import shutil
+
+                shutil.rmtree(data, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
