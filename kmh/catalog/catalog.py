@@ -97,7 +97,8 @@ _DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
 _VERSION_FIELDS = tuple(f.name for f in fields(VersionRecord))
 
 
-def _record(doc: Document) -> DocumentRecord:
+def _record(doc: Any) -> DocumentRecord:
+    """A DocumentRecord from an ORM object or a row with the same attribute names."""
     rec = DocumentRecord(**{name: getattr(doc, name) for name in _DOC_FIELDS})
     rec.countries = builtins.list(rec.countries or [])
     rec.outline = [dict(item) for item in rec.outline or []]
@@ -255,8 +256,10 @@ class Catalog:
         ids = list(dict.fromkeys(doc_ids))
         if not ids:
             return {}
-        with self.session() as s:
-            return {d.id: _record(d) for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
+        columns = [getattr(Document, name) for name in _DOC_FIELDS]
+        with self.session() as s:  # plain rows, no ORM identity map: this runs on every search
+            rows = s.execute(select(*columns).where(Document.id.in_(ids))).all()
+        return {row.id: _record(row) for row in rows}
 
     def by_sha256(self, sha256: str) -> DocumentRecord | None:
         """The document whose current version has this content hash, or None."""
