@@ -47,6 +47,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
 
 clean-data:
 	rm -rf data
