@@ -52,6 +52,10 @@ TEMPLATES_EN = ["How do I apply for {t}?", "What documents are needed for {t}?",
                 "How long does {t} take?", "Where do I go for {t}?", "What does {t} cost?"]
 
 
+LEAD_WORDS = ("mise à jour", "précision", "rappel", "nouveauté", "attention", "exemple", "cas particulier",
+              "à savoir", "conseil", "important", "note", "complément", "délai", "procédure", "formulaire")
+
+
 def queries() -> list[str]:
     fr = [tpl.format(t=t) for tpl, t in itertools.product(TEMPLATES_FR, TOPICS_FR)]
     en = [tpl.format(t=t) for tpl, t in itertools.product(TEMPLATES_EN, TOPICS_EN)]
@@ -121,8 +125,14 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
         i, replica = n % len(items), n // len(items)
         item = items[i]
         sentences = item["text"].split(". ")
-        random.Random(n).shuffle(sentences)
-        text = ". ".join(sentences) if replica else item["text"]
+        rnd = random.Random(n)
+        rnd.shuffle(sentences)
+        # Replicas differ in order, length and one lead word, so no two share a BM25 vector (no score ties).
+        lead = " ".join(rnd.sample(LEAD_WORDS, rnd.randint(1, 4)))
+        words = f"{lead.capitalize()}. {'. '.join(sentences)}".split(" ")
+        for _ in range(rnd.randint(0, min(6, len(words) // 4))):  # and a few words dropped
+            words.pop(rnd.randrange(1, len(words)))
+        text = " ".join(words) if replica else item["text"]
         noise = rng.normal(size=vectors.shape[1]).astype(np.float32)
         vec = vectors[i] + (0.25 * noise / np.linalg.norm(noise) if replica else 0)
         vec /= np.linalg.norm(vec)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from haystack import component
+
 from kmh.settings import Settings
 
 # Passages are embedded with their document title and section trail in front.
@@ -52,11 +55,64 @@ def document_embedder(settings: Settings, progress_bar: bool = False):
 
 
 def text_embedder(settings: Settings):
+    """The query embedder: ONNX Runtime on the exported e5 model when present (about 3x faster), else PyTorch."""
+    from kmh.modelkit import ONNX_FILE
+
+    path = Path(_model_path(settings))
+    if settings.query_backend == "onnx" and (path / ONNX_FILE).exists():
+        return OnnxTextEmbedder(path, prefix=settings.query_prefix, threads=settings.torch_threads or None)
     from haystack_integrations.components.embedders.sentence_transformers import (
         SentenceTransformersTextEmbedder,
     )
 
     return SentenceTransformersTextEmbedder(**_backend_args(settings), prefix=settings.query_prefix, progress_bar=False)
+
+
+@component
+class OnnxTextEmbedder:
+    """Embeds one text with the e5 model exported to ONNX (pooling and normalisation inside the graph)."""
+
+    def __init__(self, model_dir: Path | str, prefix: str = "query: ", threads: int | None = None,
+                 max_tokens: int = 512):
+        from kmh.modelkit import ONNX_FILE
+
+        self.model_dir = Path(model_dir)
+        if not (self.model_dir / ONNX_FILE).exists():
+            raise ModelMissingError(f"no ONNX export at {self.model_dir / ONNX_FILE}; run `kmh setup-models`")
+        self.prefix = prefix
+        self.threads = threads
+        self.max_tokens = max_tokens
+        self._session = None
+        self._tokenizer = None
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from kmh.modelkit import ONNX_FILE
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        self._session = ort.InferenceSession(str(self.model_dir / ONNX_FILE), options,
+                                             providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(self.max_tokens)
+        tokenizer.no_padding()
+        self._tokenizer = tokenizer
+
+    @component.output_types(embedding=list[float])
+    def run(self, text: str) -> dict[str, list[float]]:
+        if self._session is None:
+            self.warm_up()
+        enc = self._tokenizer.encode(self.prefix + text.strip())
+        ids = np.asarray([enc.ids], dtype=np.int64)
+        mask = np.asarray([enc.attention_mask], dtype=np.int64)
+        (emb,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return {"embedding": emb[0].tolist()}
 
 
 def embed_text_of(content: str, meta: dict) -> str:

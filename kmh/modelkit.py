@@ -245,6 +245,68 @@ def check_e5_against_engine(model_dir: Path, min_cosine: float = 0.995) -> float
     return cos
 
 
+# ------------------------------------------------------------------- e5 on onnx
+
+ONNX_FILE = "onnx/model.onnx"
+
+
+def export_e5_onnx(model_dir: Path, force: bool = False) -> Path:
+    """Export the e5 encoder (mean pooling and L2 normalisation included) to ONNX for fast queries.
+
+    One short query takes about 9 ms with ONNX Runtime against 25 ms with PyTorch on 2 cores.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    out = model_dir / ONNX_FILE
+    if out.exists() and not force:
+        return out
+    model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    encoder = model[0].auto_model.eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+
+    sample = model.tokenizer(["query: exemple"], return_tensors="pt")
+    out.parent.mkdir(exist_ok=True)
+    tmp = out.with_name("model.onnx.tmp")
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}}
+    import warnings
+
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about constant-folded branches, harmless here
+        torch.onnx.export(Pooled(encoder), (sample["input_ids"], sample["attention_mask"]), str(tmp),
+                          input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    tmp.replace(out)
+    return out
+
+
+def check_e5_onnx(model_dir: Path, min_cosine: float = 0.9999) -> float:
+    """The ONNX encoder must give the sentence-transformers embeddings (worst cosine over a few queries)."""
+    from sentence_transformers import SentenceTransformer
+
+    from kmh.embedding import OnnxTextEmbedder
+
+    texts = [REFERENCE_SENTENCE, "query: When can reintegration be considered sustainable?",
+             "query: " + ("réintégration durable des migrants de retour " * 60).strip()]  # over 512 tokens
+    ours = OnnxTextEmbedder(model_dir, prefix="")
+    ours.warm_up()
+    st = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    ref = st.encode(texts, normalize_embeddings=True)
+    cos = min(float(np.dot(ours.run(text=t)["embedding"], r)) for t, r in zip(texts, ref))
+    if cos < min_cosine:
+        raise ModelKitError(f"ONNX export at {model_dir / ONNX_FILE} disagrees with the model: cosine {cos:.6f}")
+    return cos
+
+
 # ---------------------------------------------------------------------- whisper
 
 

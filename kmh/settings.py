@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Prefixes the e5 family needs before queries and passages.
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
+    # Query embedding: "onnx" (ONNX Runtime on the exported model, ~3x faster) or "torch" (sentence-transformers).
+    query_backend: Literal["onnx", "torch"] = "onnx"
     # Passages aim for this many words, cut at sentence boundaries, never across a page.
     chunk_min_words: int = Field(120, ge=10)
     chunk_max_words: int = Field(250, ge=20)
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
     # Torch threads for the encoder; 0 = library default.
     torch_threads: int = Field(0, ge=0)
     # Search: candidates ranked per query (the "result set" that facets count and pages are cut from).
-    search_pool: int = Field(200, ge=1, le=5000)
+    search_pool: int = Field(100, ge=1, le=5000)
     # Hybrid fusion of the dense and keyword rankings: "rrf" (reciprocal rank) or "dbsf" (distribution-based).
     fusion: Literal["rrf", "dbsf"] = "rrf"
     # The k of reciprocal rank fusion: sum of 1 / (rrf_k + rank).

@@ -202,6 +202,20 @@ class Highlighter:
 # ------------------------------------------------------------------------------------------------ searcher
 
 
+# Payload fields the candidate pool does not need (texts are fetched for the returned page only).
+POOL_EXCLUDE = ("text", "section_path")
+
+
+@dataclass
+class _DocRef:
+    """What a hit needs of its document before the page is known."""
+
+    id: str
+    title: str
+    doc_type: str | None
+    filename: str | None
+
+
 class Searcher:
     """Embeds the question once (e5 ``query:`` prefix, cached + BM25 terms) and fuses dense and keyword hits."""
 
@@ -264,12 +278,15 @@ class Searcher:
         facets = facet_counts(h.payload for h, _ in pool)
         hits = [self._hit(h, p) for h, p in pool]
         if self.reranker is not None and hits:
+            self._fill_text(hits[: self.settings.rerank_top])
             hits = self._rerank(q, hits)
         if query.group_by_document:
             seen: set[str] = set()
             hits = [h for h in hits if not (h.doc_id in seen or seen.add(h.doc_id))]
         total = len(hits)
         page = hits[query.offset: query.offset + query.k]
+        self._fill_text(page)
+        self._refresh_titles(page)
         terms = self.highlighter.query_terms(q)
         for h in page:
             h.highlight = self.highlighter.highlight(h.text, terms)
@@ -285,22 +302,40 @@ class Searcher:
         weights = tuple(s.fusion_weights) if tuple(s.fusion_weights) != (1.0, 1.0) else None
         while True:
             raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt, fusion=s.fusion,
-                                    rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights)
+                                    rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights,
+                                    exclude_payload=POOL_EXCLUDE)
             current = self._current(raw)
             if len(current) >= wanted or len(raw) < fetch:
                 return current[:wanted]
             fetch *= 2  # stale passages of a replaced version were left out: ask for more
 
     def _current(self, raw: list[Hit]) -> list[tuple[Hit, Any]]:
-        """Keep passages of each document's current, published version, with their catalog record."""
-        docs = self.catalog.get_many({h.payload.get("doc_id") for h in raw})
+        """Keep passages of each document's current, published version (one light catalog query for the pool;
+        titles come from the payload here and are refreshed from the catalog for the returned page)."""
+        versions = self.catalog.current_versions({h.payload.get("doc_id") for h in raw})
         out = []
         for h in raw:
-            doc = docs.get(h.payload.get("doc_id"))
-            if doc is None or doc.version != h.payload.get("doc_version") or doc.status != "published":
+            p = h.payload
+            if versions.get(p.get("doc_id")) != (p.get("doc_version"), "published"):
                 continue
-            out.append((h, doc))
+            out.append((h, _DocRef(p["doc_id"], p.get("title") or "", p.get("doc_type"), p.get("filename"))))
         return out
+
+    def _fill_text(self, hits: list[SearchHit]) -> None:
+        """Passage texts are left out of the pool's payloads (the heaviest field); fetch them for these hits."""
+        missing = [h for h in hits if not h.text]
+        if missing:
+            texts = {x.id: x.payload.get("text", "") for x in self.store.retrieve([h.passage_id for h in missing])}
+            for h in missing:
+                h.text = texts.get(h.passage_id, "")
+
+    def _refresh_titles(self, page: list[SearchHit]) -> None:
+        """Titles and file names of the page as the catalog has them now (metadata can change without re-indexing)."""
+        docs = self.catalog.get_many({h.doc_id for h in page})
+        for h in page:
+            d = docs.get(h.doc_id)
+            if d is not None:
+                h.title, h.doc_type, h.filename = d.title, d.doc_type, d.filename
 
     def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None) -> SearchHit:
         p = h.payload

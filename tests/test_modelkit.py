@@ -53,3 +53,16 @@ def test_truncated_whisper_model_is_refused(tmp_path):
 def test_whisper_model_is_assembled_and_loads():
     digest = modelkit.check_whisper(MODELS / modelkit.WHISPER_DIRNAME)
     assert len(digest) == 16
+
+
+def test_onnx_query_encoder_matches_sentence_transformers():
+    assert modelkit.check_e5_onnx(MODELS / modelkit.E5_DIRNAME) >= 0.9999
+
+
+def test_query_backend_setting_picks_the_encoder():
+    from kmh.embedding import OnnxTextEmbedder, text_embedder
+    from kmh.settings import Settings
+
+    assert isinstance(text_embedder(Settings(models_dir=MODELS)), OnnxTextEmbedder)
+    torch_embedder = text_embedder(Settings(models_dir=MODELS, query_backend="torch"))
+    assert type(torch_embedder).__name__ == "SentenceTransformersTextEmbedder"

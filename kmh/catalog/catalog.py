@@ -261,6 +261,15 @@ class Catalog:
             rows = s.execute(select(*columns).where(Document.id.in_(ids))).all()
         return {row.id: _record(row) for row in rows}
 
+    def current_versions(self, doc_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """(version, status) of each known document, by id; one small query (search checks every candidate)."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+        with self.session() as s:
+            rows = s.execute(select(Document.id, Document.version, Document.status).where(Document.id.in_(ids)))
+            return {row.id: (row.version, row.status) for row in rows}
+
     def by_sha256(self, sha256: str) -> DocumentRecord | None:
         """The document whose current version has this content hash, or None."""
         with self.session() as s:

@@ -159,6 +159,7 @@ class VectorStore(ABC):
         rrf_k: int = 60,
         prefetch_limit: int = 100,
         weights: tuple[float, float] | None = None,
+        exclude_payload: Sequence[str] = (),
     ) -> list[Hit]:
         """Best passages first; ties by id.
 
@@ -184,7 +185,7 @@ class VectorStore(ABC):
         w = list(weights[: len(lists)]) if weights is not None else None
         fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
         page = fused[offset : offset + limit]
-        payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page])}
+        payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page], exclude=exclude_payload)}
         return [Hit(i, score, payloads[i]) for i, score in page if i in payloads]
 
     def _ranked(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
@@ -205,8 +206,8 @@ class VectorStore(ABC):
         """Run nearest-neighbour requests in one batch; each answer best first (the engine's order)."""
 
     @abstractmethod
-    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
-        """Passages by id, in the order asked; missing ids are left out."""
+    def retrieve(self, ids: Sequence[str], exclude: Sequence[str] = ()) -> list[Hit]:
+        """Passages by id, in the order asked; missing ids are left out; ``exclude`` leaves payload fields out."""
 
     @abstractmethod
     def scroll(

@@ -175,11 +175,12 @@ class EdgeStore(VectorStore):
         answers = self._call(self.shard.query_batch, qe.QueryBatchRequest(batch))
         return [[Hit(str(p.id), f32(p.score), dict(p.payload or {})) for p in points] for points in answers]
 
-    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], exclude: Sequence[str] = ()) -> list[Hit]:
         wanted = [point_id(i) for i in ids]
         if not wanted:
             return []
-        records = self._call(self.shard.retrieve, list(dict.fromkeys(wanted)), True, False)
+        payload = qe.PayloadSelector.Exclude(list(exclude)) if exclude else True
+        records = self._call(self.shard.retrieve, list(dict.fromkeys(wanted)), payload, False)
         found = {str(r.id): dict(r.payload or {}) for r in records}
         return [Hit(i, 0.0, dict(found[i])) for i in wanted if i in found]
 
