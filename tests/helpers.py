@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# File names of the sample corpus documents, as search hits cite them.
+HANDBOOK = "manuel-reintegration-module-1-approche-integree.txt"
+MOROCCO = "maroc-avrr-foras-11300-migrants.txt"
+SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
+TOGO = "togo-kpalime-atelier-gouvernance-reintegration.txt"
+SEMINAR = "page-seminaire.txt"
+
 PDF_PAGES = [
     (
         "Gouvernance de la réintégration",

@@ -15,12 +15,10 @@ from ingest.indexer import Indexer
 from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from tests.conftest import CORPUS, MODELS
-from tests.helpers import make_pdf
+from tests.helpers import HANDBOOK, SENEGAL, make_pdf
+from tests.helpers import MOROCCO as MOROCCO_FILE
 
 PROBLEM = "application/problem+json"
-HANDBOOK = "manuel-reintegration-module-1-approche-integree.txt"
-SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
-MOROCCO_FILE = "maroc-avrr-foras-11300-migrants.txt"
 PDF_NAME = "rapport-terrain.pdf"
 
 

@@ -14,12 +14,8 @@ from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from search.searcher import Searcher, SearchQuery, facet_counts
 from tests.conftest import CORPUS, MODELS
+from tests.helpers import HANDBOOK, MOROCCO, SEMINAR, SENEGAL, TOGO
 
-HANDBOOK = "manuel-reintegration-module-1-approche-integree.txt"
-MOROCCO = "maroc-avrr-foras-11300-migrants.txt"
-SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
-TOGO = "togo-kpalime-atelier-gouvernance-reintegration.txt"
-SEMINAR = "page-seminaire.txt"
 XSS = "rapport-xss.txt"
 
 
