@@ -276,10 +276,12 @@ def test_original_files_come_back_byte_for_byte(client, doc_ids, corpus_data):
     assert r.headers["content-type"] == "text/plain; charset=utf-8"
     assert r.headers["content-disposition"] == f'inline; filename="{HANDBOOK}"'
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"] == "sandbox"  # no script of an original runs on our origin
 
     r = client.get(f"/api/documents/{doc_ids[PDF_NAME]}/file")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
+    assert "content-security-policy" not in r.headers  # a sandbox policy keeps browsers' PDF viewers out
     assert r.content == pdf.read_bytes() and r.content.startswith(b"%PDF")
     assert r.headers["content-disposition"] == f'inline; filename="{PDF_NAME}"'
 

@@ -79,16 +79,17 @@ def get_document_file(catalog: CatalogDep, settings: SettingsDep, doc_id: DocId)
     path = (root / doc.original_path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise DocumentNotFound(doc_id, f"the original file of document {doc_id!r} is not kept")
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if doc.mime != "application/pdf":
+        # Originals (HTML included) are third-party content: never run their scripts on this origin.
+        # PDFs are left out: browsers refuse to open a PDF in their viewer under a sandbox policy.
+        headers["Content-Security-Policy"] = "sandbox"
     return FileResponse(
         path,
         media_type=_media_type(doc.mime, path),
         filename=doc.filename,
         content_disposition_type="inline",
-        headers={
-            # Originals (HTML included) are third-party content: never run their scripts on this origin.
-            "Content-Security-Policy": "sandbox",
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers=headers,
     )
 
 
