@@ -80,6 +80,8 @@ class EdgeStore(VectorStore):
             vectors={DENSE: qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
             hnsw_config=qe.HnswIndexConfig(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
+            # Payloads stay in memory: every search reads those of its whole candidate pool.
+            payload_memory=qe.Memory.Pinned,
         )
 
     def _call(self, fn: Any, *args: Any) -> Any:
