@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ingest.model import Block
+from kmh.text import trim_spans
 
 BLOCK_SEPARATOR = "\n\n"
 SECTION_SEPARATOR = " › "
@@ -80,15 +81,7 @@ def sentence_spans(text: str, language: str | None) -> list[tuple[int, int]]:
         spans = [(s.start, s.end) for s in _segmenter(language or "en").segment(text)]
         if not spans:
             spans = [(0, len(text))]
-    out = []
-    for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            out.append((a, b))
-    return out
+    return trim_spans(text, spans)
 
 
 class Chunker:

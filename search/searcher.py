@@ -20,6 +20,7 @@ from typing import Any, Literal
 from kmh.settings import Settings
 from kmh.sparse import Bm25Encoder
 from kmh.store import Filter, Hit, VectorStore
+from kmh.text import trim_spans
 
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES = ("hybrid", "dense", "keyword")
@@ -174,15 +175,7 @@ class Highlighter:
             spans.append((start, m.end()))
             start = m.end()
         spans.append((start, len(text)))
-        out = []
-        for s, e in spans:
-            while s < e and text[s].isspace():
-                s += 1
-            while e > s and text[e - 1].isspace():
-                e -= 1
-            if e > s:
-                out.append((s, e))
-        return out
+        return trim_spans(text, spans)
 
     def _best_sentence(self, text: str, marks) -> tuple[int, int] | None:
         """The sentence holding the most distinct query terms (each weighs 1, as in the query vector); ties by
