@@ -55,12 +55,7 @@ class Runtime:
             searcher.warm_up()
         except Exception as exc:
             log.exception("the search service could not load")
-            for thing in (store, catalog):
-                if thing is not None:
-                    try:
-                        thing.close()
-                    except Exception:
-                        log.exception("while closing after a failed load")
+            _close_quietly(store, catalog, when="after a failed load")
             with self._lock:
                 self.phase, self.error = "failed", f"{exc}"
             return
@@ -75,12 +70,7 @@ class Runtime:
             catalog, store = self.catalog, self.store
             self.catalog = self.store = self.searcher = None
             self.phase = "stopped"
-        for thing in (store, catalog):
-            if thing is not None:
-                try:
-                    thing.close()
-                except Exception:
-                    log.exception("while closing the search service")
+        _close_quietly(store, catalog, when="the search service")
 
     def not_ready_reason(self) -> str:
         if self.phase == "starting":
@@ -90,3 +80,13 @@ class Runtime:
         if self.phase == "failed":
             return f"the service failed to load: {self.error}"
         return "the service is shutting down"
+
+
+def _close_quietly(*things, when: str) -> None:
+    """Close each opened resource; a failure is logged and does not stop the others from closing."""
+    for thing in things:
+        if thing is not None:
+            try:
+                thing.close()
+            except Exception:
+                log.exception("while closing %s", when)
