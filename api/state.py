@@ -36,7 +36,6 @@ class Runtime:
 
     def load(self) -> None:
         """Open the catalog and the vector store, build the searcher and warm it up (blocking; run in a thread)."""
-        from kmh.embedding import configure_torch
         from kmh.runtime import open_catalog, open_vector_store
         from kmh.settings import set_offline_env
         from search.searcher import Searcher
@@ -48,7 +47,6 @@ class Runtime:
         catalog = store = None
         try:
             set_offline_env()
-            configure_torch(self.settings)
             catalog = open_catalog(self.settings)
             store = open_vector_store(self.settings)
             searcher = Searcher(self.settings, catalog, store)

@@ -93,6 +93,9 @@ class Indexer:
         self.pipeline.connect("sparse.documents", "writer.documents")
 
     def warm_up(self) -> None:
+        from kmh.embedding import configure_torch
+
+        configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.pipeline.warm_up()
 
     # ------------------------------------------------------------------ run

@@ -229,6 +229,9 @@ class Searcher:
         self._embed_cached = lru_cache(maxsize=size)(self._embed) if size else self._embed
 
     def warm_up(self) -> None:
+        from kmh.embedding import configure_torch
+
+        configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.embedder.warm_up()
         if self.settings.reranker_model is not None and self.reranker is None:
             from sentence_transformers import CrossEncoder
