@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from kmh.catalog.cache import RefCache
+from kmh.catalog.catalog import DocumentRef
 from kmh.settings import Settings
 from kmh.sparse import Bm25Encoder
 from kmh.store import Filter, Hit, VectorStore
@@ -199,16 +201,6 @@ class Highlighter:
 POOL_EXCLUDE = ("text", "section_path")
 
 
-@dataclass
-class _DocRef:
-    """What a hit needs of its document before the page is known."""
-
-    id: str
-    title: str
-    doc_type: str | None
-    filename: str | None
-
-
 class Searcher:
     """Embeds the question once (e5 ``query:`` prefix, cached + BM25 terms) and fuses dense and keyword hits."""
 
@@ -221,6 +213,7 @@ class Searcher:
         self.embedder = text_embedder or make_text_embedder(settings)
         self.sparse = sparse or Bm25Encoder()
         self.highlighter = Highlighter(self.sparse)
+        self.refs = RefCache(catalog)
         self.reranker = None
         self._embed_lock = threading.Lock()
         self._rerank_lock = threading.Lock()
@@ -282,7 +275,6 @@ class Searcher:
         total = len(hits)
         page = hits[query.offset: query.offset + query.k]
         self._fill_text(page)
-        self._refresh_titles(page)
         terms = self.highlighter.query_terms(q)
         for h in page:
             h.highlight = self.highlighter.highlight(h.text, terms)
@@ -305,16 +297,15 @@ class Searcher:
                 return current[:wanted]
             fetch *= 2  # stale passages of a replaced version were left out: ask for more
 
-    def _current(self, raw: list[Hit]) -> list[tuple[Hit, Any]]:
-        """Keep passages of each document's current, published version (one light catalog query for the pool;
-        titles come from the payload here and are refreshed from the catalog for the returned page)."""
-        versions = self.catalog.current_versions({h.payload.get("doc_id") for h in raw})
+    def _current(self, raw: list[Hit]) -> list[tuple[Hit, DocumentRef]]:
+        """Keep passages of each document's current, published version, with the document as the catalog has it
+        now (titles and types can change without re-indexing); cached until the catalog changes."""
+        refs = self.refs.get(h.payload.get("doc_id") for h in raw)
         out = []
         for h in raw:
-            p = h.payload
-            if versions.get(p.get("doc_id")) != (p.get("doc_version"), "published"):
-                continue
-            out.append((h, _DocRef(p["doc_id"], p.get("title") or "", p.get("doc_type"), p.get("filename"))))
+            ref = refs.get(h.payload.get("doc_id"))
+            if ref is not None and ref.status == "published" and ref.version == h.payload.get("doc_version"):
+                out.append((h, ref))
         return out
 
     def _fill_text(self, hits: list[SearchHit]) -> None:
@@ -324,14 +315,6 @@ class Searcher:
             texts = {x.id: x.payload.get("text", "") for x in self.store.retrieve([h.passage_id for h in missing])}
             for h in missing:
                 h.text = texts.get(h.passage_id, "")
-
-    def _refresh_titles(self, page: list[SearchHit]) -> None:
-        """Titles and file names of the page as the catalog has them now (metadata can change without re-indexing)."""
-        docs = self.catalog.get_many({h.doc_id for h in page})
-        for h in page:
-            d = docs.get(h.doc_id)
-            if d is not None:
-                h.title, h.doc_type, h.filename = d.title, d.doc_type, d.filename
 
     def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None) -> SearchHit:
         p = h.payload

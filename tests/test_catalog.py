@@ -67,9 +67,10 @@ def head(cat: Catalog) -> str:
 
 def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
     cat = Catalog(url)  # creates the missing data folder and migrates
-    assert head(cat) == "0001"
-    assert cat.current_revision() == "0001"
-    assert set(inspect(cat.engine).get_table_names()) == {"alembic_version", "documents", "document_versions"}
+    assert head(cat) == "0002"
+    assert cat.current_revision() == "0002"
+    assert set(inspect(cat.engine).get_table_names()) == {
+        "alembic_version", "documents", "document_versions", "catalog_state"}
     with cat.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -77,13 +78,13 @@ def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
 
     cat.migrate()
     cat.migrate()
-    assert cat.current_revision() == "0001"
+    assert cat.current_revision() == "0002"
     with cat.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     cat.close()
 
     again = Catalog(url)  # reopening migrates again: nothing to do, data kept
-    assert again.current_revision() == "0001"
+    assert again.current_revision() == "0002"
     assert again.get(doc.id) == doc
     again.close()
 
@@ -351,3 +352,63 @@ def test_get_many_returns_known_documents_by_id(tmp_path):
     assert set(got) == {ids[0], ids[2]} and got[ids[2]].title == "T2"
     assert cat.get_many([]) == {}
     cat.close()
+
+
+# -- generation and the search cache --------------------------------------------------------
+
+
+def test_every_change_to_documents_bumps_the_generation(catalog: Catalog) -> None:
+    seen = [catalog.generation()]
+
+    def bumped() -> bool:
+        seen.append(catalog.generation())
+        return seen[-1] > seen[-2]
+
+    doc = catalog.add(record(1))
+    assert bumped()
+    catalog.set_status(doc.id, "retracted")
+    assert bumped()
+    catalog.save_new_version(doc.id, record(2))
+    assert bumped()
+    assert not bumped()  # reads change nothing
+    catalog.get(doc.id), catalog.list(), catalog.refs([doc.id])
+    assert not bumped()
+    with catalog.session() as s:  # plain SQL, as another program would write it
+        s.execute(text("UPDATE documents SET title = 'x' WHERE id = :id"), {"id": doc.id})
+    assert bumped()
+    catalog.delete(doc.id)
+    assert bumped()
+
+
+def test_refs_are_the_search_fields(catalog: Catalog) -> None:
+    a = catalog.add(record(1, doc_type="report"))
+    refs = catalog.refs([a.id, "ffffffffffff", a.id])
+    assert list(refs) == [a.id]
+    ref = refs[a.id]
+    assert (ref.id, ref.version, ref.status, ref.title, ref.doc_type, ref.filename) == (
+        a.id, 1, "published", a.title, "report", a.filename)
+    assert catalog.refs([]) == {}
+
+
+def test_ref_cache_reads_rows_once_until_the_catalog_changes(catalog: Catalog, url: str) -> None:
+    from kmh.catalog.cache import RefCache
+
+    a, b = catalog.add(record(1)), catalog.add(record(2))
+    cache = RefCache(catalog)
+    assert set(cache.get([a.id, b.id, "ffffffffffff"])) == {a.id, b.id}
+    assert cache.loads == 1
+    assert cache.get([a.id])[a.id].status == "published"
+    assert cache.loads == 1  # served from memory
+
+    # A change made by another process (another connection) empties it: retracted is seen at once.
+    other = Catalog(url)
+    other.set_status(a.id, "retracted")
+    other.close()
+    assert cache.get([a.id])[a.id].status == "retracted"
+    assert cache.loads == 2
+    catalog.save_new_version(b.id, record(3))
+    assert cache.get([b.id])[b.id].version == 2
+
+    small = RefCache(catalog, size=1)
+    small.get([a.id]), small.get([b.id])
+    assert len(small._refs) == 1

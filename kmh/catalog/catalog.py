@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
+from .models import DOC_TYPES, STATUSES, CatalogState, Document, DocumentVersion, utcnow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Key of the PostgreSQL advisory lock held while migrating.
@@ -93,7 +93,20 @@ class VersionRecord:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class DocumentRef:
+    """The few fields of a document that every search reads."""
+
+    id: str
+    version: int
+    status: str
+    title: str
+    doc_type: str
+    filename: str
+
+
 _DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+_REF_FIELDS = tuple(f.name for f in fields(DocumentRef))
 _VERSION_FIELDS = tuple(f.name for f in fields(VersionRecord))
 
 
@@ -261,14 +274,20 @@ class Catalog:
             rows = s.execute(select(*columns).where(Document.id.in_(ids))).all()
         return {row.id: _record(row) for row in rows}
 
-    def current_versions(self, doc_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """(version, status) of each known document, by id; one small query (search checks every candidate)."""
+    def refs(self, doc_ids: Iterable[str]) -> dict[str, DocumentRef]:
+        """What search needs of each known document (version, status, title, type, file name), by id; one query."""
         ids = list(dict.fromkeys(doc_ids))
         if not ids:
             return {}
-        with self.session() as s:
-            rows = s.execute(select(Document.id, Document.version, Document.status).where(Document.id.in_(ids)))
-            return {row.id: (row.version, row.status) for row in rows}
+        columns = [getattr(Document, name) for name in _REF_FIELDS]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).where(Document.id.in_(ids))).all()
+        return {row.id: DocumentRef(*row) for row in rows}
+
+    def generation(self) -> int:
+        """A counter that every change to the documents table increases (database triggers; see 0002)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(CatalogState.generation).where(CatalogState.id == 1)).scalar_one())
 
     def by_sha256(self, sha256: str) -> DocumentRecord | None:
         """The document whose current version has this content hash, or None."""
