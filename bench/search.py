@@ -130,7 +130,9 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
         # Replicas differ in order, length and one lead word, so no two share a BM25 vector (no score ties).
         lead = " ".join(rnd.sample(LEAD_WORDS, rnd.randint(1, 4)))
         words = f"{lead.capitalize()}. {'. '.join(sentences)}".split(" ")
-        for _ in range(rnd.randint(0, min(6, len(words) // 4))):  # and a few words dropped
+        # and 2-15 % of the words dropped: replicas of one passage get different lengths and term counts,
+        # as distinct passages have (a few dropped words gave exact BM25 ties that real passages do not have)
+        for _ in range(int(len(words) * rnd.uniform(0.02, 0.15))):
             words.pop(rnd.randrange(1, len(words)))
         text = " ".join(words) if replica else item["text"]
         noise = rng.normal(size=vectors.shape[1]).astype(np.float32)
@@ -189,10 +191,14 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                return proc, base
+            r = httpx.get(base + "/readyz", timeout=2)
         except httpx.HTTPError:
-            pass
+            r = None
+        if r is not None and r.status_code == 200:
+            return proc, base
+        if r is not None and r.json().get("phase") == "failed":
+            proc.kill()
+            raise RuntimeError(f"server failed to load: {r.json().get('detail')}")
         time.sleep(0.5)
     proc.kill()
     raise RuntimeError("server not ready after 300 s")

@@ -151,10 +151,11 @@ class Highlighter:
     def highlight(self, text: str, terms: frozenset[str]) -> str:
         marks: list[tuple[int, int, frozenset[str]]] = []
         if terms:
+            word_terms = self._word_terms
             for m in _WORD.finditer(text):
-                hit = self._word_terms(m.group(0).lower()) & terms
-                if hit:
-                    marks.append((m.start(), m.end(), hit))
+                found = word_terms(m.group(0).lower())
+                if not found.isdisjoint(terms):
+                    marks.append((m.start(), m.end(), found & terms))
         best = self._best_sentence(text, marks)
         tags: list[tuple[int, int, str]] = []  # (position, order, tag): closing tags before opening ones
         if best is not None:
@@ -197,8 +198,10 @@ class Highlighter:
 # ------------------------------------------------------------------------------------------------ searcher
 
 
-# Payload fields the candidate pool does not need (texts are fetched for the returned page only).
-POOL_EXCLUDE = ("text", "section_path")
+# Payload fields the candidate pool reads (texts are fetched for the returned page only; titles, types and
+# file names come from the catalog).
+POOL_FIELDS = ("doc_id", "doc_version", "language", "published", "page", "section", "start", "end",
+               *FACET_FIELDS.values())
 
 
 class Searcher:
@@ -291,7 +294,7 @@ class Searcher:
         while True:
             raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt, fusion=s.fusion,
                                     rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights,
-                                    exclude_payload=POOL_EXCLUDE)
+                                    payload_fields=POOL_FIELDS)
             current = self._current(raw)
             if len(current) >= wanted or len(raw) < fetch:
                 return current[:wanted]
@@ -312,7 +315,8 @@ class Searcher:
         """Passage texts are left out of the pool's payloads (the heaviest field); fetch them for these hits."""
         missing = [h for h in hits if not h.text]
         if missing:
-            texts = {x.id: x.payload.get("text", "") for x in self.store.retrieve([h.passage_id for h in missing])}
+            found = self.store.retrieve([h.passage_id for h in missing], fields=("text",))
+            texts = {x.id: x.payload.get("text", "") for x in found}
             for h in missing:
                 h.text = texts.get(h.passage_id, "")
 

@@ -208,6 +208,17 @@ def test_retrieve_keeps_the_order_asked_and_skips_missing(shared):
         shared.retrieve(["not-a-uuid"])
 
 
+def test_retrieve_selected_fields_and_twice_asked_ids(shared):
+    wanted = [PASSAGES[5].id, PASSAGES[2].id, PASSAGES[5].id]
+    hits = shared.retrieve(wanted, fields=("doc_id", "year", "no_such_field"))
+    assert ids(hits) == wanted
+    assert [h.payload for h in hits] == [{"doc_id": PASSAGES[i].payload["doc_id"], "year": PASSAGES[i].payload["year"]}
+                                         for i in (5, 2, 5)]
+    hits[0].payload["year"] = 0  # an id asked twice gets two payloads, not one shared
+    assert hits[2].payload["year"] == PASSAGES[5].payload["year"]
+    assert [h.payload for h in shared.retrieve(wanted[:1], fields=())] == [{}]
+
+
 @pytest.mark.parametrize(
     "flt, pred",
     [

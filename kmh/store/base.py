@@ -159,13 +159,14 @@ class VectorStore(ABC):
         rrf_k: int = 60,
         prefetch_limit: int = 100,
         weights: tuple[float, float] | None = None,
-        exclude_payload: Sequence[str] = (),
+        payload_fields: Sequence[str] | None = None,
     ) -> list[Hit]:
         """Best passages first; ties by id.
 
         dense / keyword: one ranking. hybrid: the dense and bm25 rankings (prefetch_limit each, same filter)
         fused by RRF (sum of 1 / (rrf_k + rank), rank from 0) or DBSF, as Qdrant defines them.
         weights: (dense, keyword) factors for a weighted fusion; None (the default) is Qdrant's unweighted fusion.
+        payload_fields: the payload fields hybrid hits carry (None: all of them).
         """
         check_search(dense, sparse, mode, limit, offset, fusion, rrf_k, prefetch_limit, self.dim)
         if weights is not None and (len(weights) != 2 or any(not w >= 0 for w in weights)):
@@ -185,7 +186,7 @@ class VectorStore(ABC):
         w = list(weights[: len(lists)]) if weights is not None else None
         fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
         page = fused[offset : offset + limit]
-        payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page], exclude=exclude_payload)}
+        payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page], fields=payload_fields)}
         return [Hit(i, score, payloads[i]) for i, score in page if i in payloads]
 
     def _ranked(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
@@ -206,8 +207,9 @@ class VectorStore(ABC):
         """Run nearest-neighbour requests in one batch; each answer best first (the engine's order)."""
 
     @abstractmethod
-    def retrieve(self, ids: Sequence[str], exclude: Sequence[str] = ()) -> list[Hit]:
-        """Passages by id, in the order asked; missing ids are left out; ``exclude`` leaves payload fields out."""
+    def retrieve(self, ids: Sequence[str], fields: Sequence[str] | None = None) -> list[Hit]:
+        """Passages by id, in the order asked; missing ids are left out; ``fields`` keeps only those payload
+        fields (None: all of them)."""
 
     @abstractmethod
     def scroll(
@@ -309,6 +311,17 @@ def f32(score: float) -> float:
     """A score rounded to float32, as engines compute them: qdrant-client's local mode scores in float64,
     where equal vectors can differ in the last bits and so break ties differently."""
     return struct.unpack("f", struct.pack("f", score))[0]
+
+
+def in_order(wanted: Sequence[str], found: dict[str, dict[str, Any]]) -> list[Hit]:
+    """Hits for the ids asked, in that order, missing ones left out; an id asked twice gets its own payload copy."""
+    out, seen = [], set()
+    for i in wanted:
+        payload = found.get(i)
+        if payload is not None:
+            out.append(Hit(i, 0.0, dict(payload) if i in seen else payload))
+            seen.add(i)
+    return out
 
 
 def check_sparse(sparse: SparseVector) -> SparseVector:

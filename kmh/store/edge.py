@@ -28,6 +28,7 @@ from kmh.store.base import (
     check_sparse,
     check_value,
     f32,
+    in_order,
     point_id,
     top_facets,
 )
@@ -177,14 +178,13 @@ class EdgeStore(VectorStore):
         answers = self._call(self.shard.query_batch, qe.QueryBatchRequest(batch))
         return [[Hit(str(p.id), f32(p.score), dict(p.payload or {})) for p in points] for points in answers]
 
-    def retrieve(self, ids: Sequence[str], exclude: Sequence[str] = ()) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], fields: Sequence[str] | None = None) -> list[Hit]:
         wanted = [point_id(i) for i in ids]
         if not wanted:
             return []
-        payload = qe.PayloadSelector.Exclude(list(exclude)) if exclude else True
+        payload = qe.PayloadSelector.Include(list(fields)) if fields is not None else True
         records = self._call(self.shard.retrieve, list(dict.fromkeys(wanted)), payload, False)
-        found = {str(r.id): dict(r.payload or {}) for r in records}
-        return [Hit(i, 0.0, dict(found[i])) for i in wanted if i in found]
+        return in_order(wanted, {str(r.id): r.payload or {} for r in records})
 
     def scroll(
         self, flt: Filter | None = None, limit: int = 100, offset: str | None = None

@@ -27,6 +27,7 @@ from kmh.store.base import (
     check_sparse,
     check_value,
     f32,
+    in_order,
     point_id,
     top_facets,
 )
@@ -146,16 +147,15 @@ class QdrantServerStore(VectorStore):
         answers = self.client.query_batch_points(self.collection, requests=batch)
         return [[Hit(str(p.id), f32(p.score), dict(p.payload or {})) for p in a.points] for a in answers]
 
-    def retrieve(self, ids: Sequence[str], exclude: Sequence[str] = ()) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], fields: Sequence[str] | None = None) -> list[Hit]:
         wanted = [point_id(i) for i in ids]
         if not wanted:
             return []
-        payload = qm.PayloadSelectorExclude(exclude=list(exclude)) if exclude else True
+        payload = qm.PayloadSelectorInclude(include=list(fields)) if fields is not None else True
         records = self.client.retrieve(
             self.collection, list(dict.fromkeys(wanted)), with_payload=payload, with_vectors=False
         )
-        found = {str(r.id): dict(r.payload or {}) for r in records}
-        return [Hit(i, 0.0, dict(found[i])) for i in wanted if i in found]
+        return in_order(wanted, {str(r.id): dict(r.payload or {}) for r in records})
 
     def scroll(
         self, flt: Filter | None = None, limit: int = 100, offset: str | None = None
