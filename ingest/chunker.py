@@ -31,6 +31,8 @@ class Passage:
     end: int
     page: int | None
     section_path: list[str] = field(default_factory=list)
+    # (start, end) of each sentence, list item or table, relative to ``text``; headings left out.
+    sentences: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def section(self) -> str | None:
@@ -175,8 +177,9 @@ class Chunker:
         for group in groups:
             body = [u for u in group if not u.is_title]
             start, end = group[0].start, group[-1].end
+            sentences = [(u.start - start, u.end - start) for u in body]
             passages.append(
-                Passage(len(passages), text[start:end], start, end, body[0].page, list(_main_section(body)))
+                Passage(len(passages), text[start:end], start, end, body[0].page, list(_main_section(body)), sentences)
             )
         return text, passages
 

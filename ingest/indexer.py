@@ -19,6 +19,7 @@ from typing import Any, Literal
 from haystack import Document, Pipeline
 
 from ingest.components.chunker import PassageChunker
+from ingest.components.sentences import SentenceEmbedder
 from ingest.components.sparse import Bm25DocumentEncoder
 from ingest.components.writer import PassageWriter
 from ingest.model import IngestError, ParsedDocument
@@ -76,8 +77,10 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
 class Indexer:
     """Runs ingestion; the embedder loads once, in warm_up()."""
 
-    def __init__(self, settings: Settings, catalog, store: VectorStore, *, doc_embedder=None, batch_passages: int = 256):
+    def __init__(self, settings: Settings, catalog, store: VectorStore, *, doc_embedder=None, sentence_embedder=None,
+                 batch_passages: int = 256):
         from kmh.embedding import document_embedder
+        from kmh.embedding import sentence_embedder as make_sentence_embedder
 
         self.settings = settings
         self.catalog = catalog
@@ -89,7 +92,17 @@ class Indexer:
         self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
         self.pipeline.add_component("sparse", Bm25DocumentEncoder())
         self.pipeline.add_component("writer", PassageWriter(store))
-        self.pipeline.connect("embedder.documents", "sparse.documents")
+        self.sentences = settings.sentence_ranking and store.has_sentences
+        if settings.sentence_ranking and not store.has_sentences:
+            log.warning("the vector store has no sentence vectors (it was created before they existed): passages are "
+                        "indexed without them; re-create the index to use the sentence ranking")
+        if self.sentences:
+            embedder = SentenceEmbedder(sentence_embedder or make_sentence_embedder(settings))
+            self.pipeline.add_component("sentences", embedder)
+            self.pipeline.connect("embedder.documents", "sentences.documents")
+            self.pipeline.connect("sentences.documents", "sparse.documents")
+        else:
+            self.pipeline.connect("embedder.documents", "sparse.documents")
         self.pipeline.connect("sparse.documents", "writer.documents")
 
     def warm_up(self) -> None:

@@ -219,7 +219,8 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
     """Measure retrieval quality: recall@1/5/10, MRR@10 and nDCG@10 for hybrid, dense and keyword search
-    and for hybrid fusion variants (RRF k=60, RRF k=10, DBSF, weighted), document-level relevance.
+    and for hybrid variants (RRF k=60, RRF k=10, DBSF, weighted, with and without the sentence ranking),
+    document-level relevance.
 
     Searches the index of the data folder (KMH_DATA_DIR): run `kmh ingest corpus/` (or your documents) first.
     """

@@ -54,6 +54,20 @@ def document_embedder(settings: Settings, progress_bar: bool = False):
     )
 
 
+def sentence_embedder(settings: Settings):
+    """The embedder of single sentences: the passage prefix, nothing in front (the same shared model)."""
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+    )
+
+    return SentenceTransformersDocumentEmbedder(
+        **_backend_args(settings),
+        prefix=settings.passage_prefix,
+        batch_size=settings.embed_batch_size,
+        progress_bar=False,
+    )
+
+
 def text_embedder(settings: Settings):
     """The query embedder: ONNX Runtime on the exported e5 model when present (about 3x faster), else PyTorch."""
     from kmh.modelkit import ONNX_FILE

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
     # Weights of the dense and keyword rankings in the fusion, "dense,keyword"; 1,1 is Qdrant's plain fusion.
     fusion_weights: Annotated[tuple[float, float], NoDecode] = (1.0, 1.0)
+    # Sentence ranking: ingestion also embeds each sentence of a passage (a multivector with the passage's own vector),
+    # and hybrid search ranks its candidates by their best-matching sentence (MaxSim), a third list in the fusion.
+    # false skips both (no sentence embedding at ingestion, two-list fusion).
+    sentence_ranking: bool = True
+    # Weight of the sentence ranking in the hybrid fusion, beside KMH_FUSION_WEIGHTS for the dense and keyword rankings.
+    sentence_weight: float = Field(2.0, ge=0)
     # Optional sentence-transformers CrossEncoder folder that re-scores the best candidates (loaded by path).
     reranker_model: Path | None = None
     # How many of the best candidates the reranker re-scores.

@@ -1,6 +1,7 @@
 """Hybrid search over the passage index, returning cited passages with highlights and facets.
 
-One query = one candidate pool: the fused dense + keyword ranking, up to ``settings.search_pool``
+One query = one candidate pool: the fused dense + keyword ranking (hybrid: also the candidates' ranking by their
+best-matching sentence, ``settings.sentence_ranking``), up to ``settings.search_pool``
 passages of each document's current version, matching the filters. Facets count the pool;
 pages are cut from it (after the optional reranker and the optional grouping by document).
 All methods are synchronous and safe to call from several threads at once.
@@ -9,6 +10,7 @@ All methods are synchronous and safe to call from several threads at once.
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
 from collections import Counter
@@ -23,6 +25,8 @@ from kmh.settings import Settings
 from kmh.sparse import Bm25Encoder
 from kmh.store import Filter, Hit, VectorStore
 from kmh.text import trim_spans
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES = ("hybrid", "dense", "keyword")
@@ -205,7 +209,8 @@ POOL_FIELDS = ("doc_id", "doc_version", "language", "published", "page", "sectio
 
 
 class Searcher:
-    """Embeds the question once (e5 ``query:`` prefix, cached + BM25 terms) and fuses dense and keyword hits."""
+    """Embeds the question once (e5 ``query:`` prefix, cached + BM25 terms) and fuses the dense, keyword and
+    sentence rankings."""
 
     def __init__(self, settings: Settings, catalog, store: VectorStore, *, text_embedder=None, sparse=None):
         from kmh.embedding import text_embedder as make_text_embedder
@@ -229,6 +234,9 @@ class Searcher:
 
         configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.embedder.warm_up()
+        if self.settings.sentence_ranking and not self.store.has_sentences:
+            log.warning("the vector store has no sentence vectors (it was created before they existed): hybrid "
+                        "search fuses the dense and keyword rankings only; re-create the index to use them")
         if self.settings.reranker_model is not None and self.reranker is None:
             from sentence_transformers import CrossEncoder
 
@@ -290,11 +298,13 @@ class Searcher:
         sparse = self.sparse.encode_query(q) if mode != "dense" else None
         wanted = s.search_pool
         fetch = wanted
-        weights = tuple(s.fusion_weights) if tuple(s.fusion_weights) != (1.0, 1.0) else None
+        sentences = s.sentence_ranking and mode == "hybrid"
+        weights = tuple(s.fusion_weights) + ((s.sentence_weight,) if sentences else ())
+        weights = None if all(w == 1.0 for w in weights) else weights
         while True:
             raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt, fusion=s.fusion,
                                     rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights,
-                                    payload_fields=POOL_FIELDS)
+                                    sentences=sentences, payload_fields=POOL_FIELDS)
             current = self._current(raw)
             if len(current) >= wanted or len(raw) < fetch:
                 return current[:wanted]

@@ -86,3 +86,20 @@ def test_short_sections_merge_with_the_next_on_the_same_page():
     assert len(passages) == 1
     assert passages[0].text.startswith("Dates")
     assert passages[0].section_path == ["Objectifs"]  # the section holding most of its words
+
+
+def test_passages_list_their_sentences_without_headings():
+    blocks = [Block("Principaux messages", "title"), Block(para(6)), Block("Une liste :", "text"),
+              Block("premier point de la liste", "list_item"), Block(para(4, "b"))]
+    _, passages = Chunker(60, 100, 20).split(blocks, "fr")
+    assert len(passages) >= 2
+    for p in passages:
+        pieces = [p.text[a:b] for a, b in p.sentences]
+        assert pieces and all(x and x == x.strip() for x in pieces)
+        assert "Principaux messages" not in pieces
+        assert [a for a, _ in p.sentences] == sorted(a for a, _ in p.sentences)
+        assert all(x.startswith("La réintégration") or x in ("Une liste :", "premier point de la liste")
+                   for x in pieces)
+    first = passages[0]
+    assert first.text.startswith("Principaux messages") and first.sentences[0][0] > 0
+    assert "premier point de la liste" in [p.text[a:b] for p in passages for a, b in p.sentences]

@@ -56,7 +56,8 @@ def test_kmh_eval_prints_every_metric_for_every_variant():
     for metric in METRICS:
         assert f"| {metric} |" in out
     header = next(line for line in out.splitlines() if line.startswith("| metric"))
-    for col in ("hybrid", "dense", "keyword", "rrf k=60", "rrf k=10", "dbsf", "rrf k=60 w=2:1"):
+    for col in ("hybrid", "dense", "keyword", "rrf k=60", "rrf k=10", "dbsf", "rrf k=60 w=2:1", "no sentences",
+                "sentences w=3"):
         assert f" {col} |" in header
     as_json = json.loads(runner.invoke(app, ["eval", str(QUERIES), "--json", "--k", "5"]).stdout)
     assert as_json["queries"] == len(load_queries(QUERIES)) and as_json["k"] == 5

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.indexer import Indexer
 from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
-from kmh.store import Filter
+from kmh.store import Filter, Hit
 from search.searcher import Searcher
 from tests.conftest import CORPUS, MODELS
-from tests.helpers import make_docx, make_pdf
+from tests.helpers import HANDBOOK, make_docx, make_pdf
 
 SALY = "Combien d'acteurs nationaux ont participé à l'atelier de Saly ?"
 MOROCCO = "How many migrants in Morocco have benefited from assisted voluntary return since 2005?"
@@ -22,9 +24,9 @@ MOROCCO = "How many migrants in Morocco have benefited from assisted voluntary r
 class Env:
     """A data folder with its catalog, store, indexer and searcher open."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, **settings):
         # Components are new for each pipeline; the model behind them is loaded once (shared_embedders).
-        self.settings = Settings(data_dir=data, models_dir=MODELS)
+        self.settings = Settings(data_dir=data, models_dir=MODELS, **settings)
         self.catalog = open_catalog(self.settings)
         self.store = open_vector_store(self.settings)
         self.indexer = Indexer(self.settings, self.catalog, self.store)
@@ -67,6 +69,73 @@ def test_english_question_finds_the_french_morocco_passage(corpus_env):
     assert any(h.filename == "maroc-avrr-foras-11300-migrants.txt" and "11.300" in h.text for h in hits), [
         (h.filename, h.text[:80]) for h in hits
     ]
+
+
+def test_passages_are_stored_with_their_sentence_vectors(corpus_env):
+    """The multivector holds the passage's own vector and one per sentence: MaxSim is the best of their cosines."""
+    from haystack import Document
+
+    from ingest.chunker import Chunker
+    from ingest.parsers import parse_file
+    from kmh.embedding import sentence_embedder
+
+    q = "When can reintegration be considered sustainable"
+    settings, searcher, store = corpus_env.settings, corpus_env.searcher, corpus_env.store
+    qv = np.asarray(searcher.embed_query(q))
+    top = searcher.search(q, k=1).hits[0]
+    assert top.filename == HANDBOOK
+    (stored,) = store.retrieve([top.passage_id])
+    assert "sentences" not in stored.payload and "sentence_vectors" not in stored.payload  # ingestion only
+    (scored,) = store._by_sentences(qv.tolist(), [[Hit(top.passage_id, 0.0, {})]])
+    passage = next(h for h in store.search(dense=qv.tolist(), mode="dense", limit=50) if h.id == top.passage_id)
+    parsed = parse_file(next(CORPUS.rglob(HANDBOOK)), max_bytes=settings.max_file_bytes)
+    chunker = Chunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
+    (chunk,) = [p for p in chunker.split(parsed.blocks, "fr")[1] if p.start == top.citation.start]
+    embedder = sentence_embedder(settings)
+    embedder.warm_up()
+    pieces = [Document(content=chunk.text[a:b]) for a, b in chunk.sentences]
+    vectors = [d.embedding for d in embedder.run(documents=pieces)["documents"]]
+    best = max(float(qv @ np.asarray(v)) for v in vectors)
+    assert scored.score == pytest.approx(max(best, passage.score), abs=2e-3)
+    assert best > passage.score  # the defining sentence answers better than the whole passage
+
+
+def test_sentence_ranking_can_be_switched_off(tmp_path):
+    off = Env(tmp_path / "data", sentence_ranking=False)
+    try:
+        assert "sentences" not in off.indexer.pipeline.graph.nodes
+        (r,) = off.indexer.run([CORPUS / "handbooks"])
+        assert r.status == "new" and off.store.has_sentences
+        ids = [h.id for h in off.store.scroll()[0]]
+        assert off.store._by_sentences([0.1] * 384, [[Hit(i, 0.0, {}) for i in ids]]) == []  # none written
+        hits = off.searcher.search("When can reintegration be considered sustainable?", k=2)
+        assert hits[0].filename == HANDBOOK
+    finally:
+        off.close()
+
+
+def test_an_index_without_sentence_vectors_keeps_working(tmp_path, caplog):
+    """An embedded index created before the sentence vectors existed is opened, written and searched as before."""
+    import qdrant_edge as qe
+
+    from kmh.store.base import DENSE, SPARSE
+
+    index = tmp_path / "data" / "index"
+    index.mkdir(parents=True)
+    config = qe.EdgeConfig(vectors={DENSE: qe.EdgeVectorParams(size=384, distance=qe.Distance.Cosine)},
+                           sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)})
+    qe.EdgeShard.create(str(index), config).close()
+    with caplog.at_level(logging.WARNING):
+        old = Env(tmp_path / "data")
+    try:
+        assert not old.store.has_sentences and "sentences" not in old.indexer.pipeline.graph.nodes
+        assert sum("re-create the index" in r.getMessage() for r in caplog.records) == 2  # indexer and searcher
+        (r,) = old.indexer.run([CORPUS / "handbooks"])
+        assert r.status == "new"
+        hits = old.searcher.search("When can reintegration be considered sustainable?", k=2)
+        assert hits[0].filename == HANDBOOK
+    finally:
+        old.close()
 
 
 def test_every_mode_returns_cited_passages(corpus_env):

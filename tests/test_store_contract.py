@@ -19,6 +19,7 @@ import pytest
 
 from kmh.sparse import Bm25Encoder
 from kmh.store import Filter, Hit, SparseVector, StoredPassage, StoreError, StoreLockedError, VectorStore, open_store
+from kmh.store.base import DENSE, HNSW_EF_CONSTRUCT, HNSW_M, SPARSE
 
 DIM = 384
 BACKENDS = ["edge", "qdrant"]
@@ -75,6 +76,19 @@ def pid(i: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kmh-test/{i}"))
 
 
+def sentence_vectors(i: int) -> list[list[float]] | None:
+    """Passage i's multivector: 1 to 3 basis vectors (exact in half precision), none for every tenth passage.
+    Its MaxSim with a query is then the query's largest component among those axes, over its norm."""
+    if i % 10 == 9:
+        return None
+    out = []
+    for k in range(1 + i % 3):
+        v = [0.0] * DIM
+        v[(7 * i + 131 * k) % DIM] = 1.0
+        out.append(v)
+    return out
+
+
 def _passages() -> list[StoredPassage]:
     rng = np.random.default_rng(1234)
     out = []
@@ -95,7 +109,7 @@ def _passages() -> list[StoredPassage]:
             "score_hint": 0.5 + i / 100,
             "text": text,
         }
-        out.append(StoredPassage(pid(i), dense.tolist(), ENC.encode_document(text, lang), payload))
+        out.append(StoredPassage(pid(i), dense.tolist(), ENC.encode_document(text, lang), payload, sentence_vectors(i)))
     return out
 
 
@@ -179,11 +193,22 @@ def bm25_ranking(
     return sorted(out, key=lambda t: (-t[1], t[0]))
 
 
-def rrf_ranking(lists: list[list[tuple[str, float]]], k: int) -> list[tuple[str, float]]:
+def maxsim_ranking(q: list[float], pool: set[str]) -> list[tuple[str, float]]:
+    """The pool's passages that have sentence vectors, by their best cosine with the query."""
+    qv = np.asarray(q, dtype=np.float64)
+    qv /= np.linalg.norm(qv)
+    out = []
+    for p in PASSAGES:
+        if p.id in pool and p.sentences:
+            out.append((p.id, max(float(qv @ np.asarray(v)) for v in p.sentences)))
+    return sorted(out, key=lambda t: (-t[1], t[0]))
+
+
+def rrf_ranking(lists: list[list[tuple[str, float]]], k: int, weights=None) -> list[tuple[str, float]]:
     scores: Counter[str] = Counter()
-    for ranked in lists:
+    for n, ranked in enumerate(lists):
         for rank, (i, _) in enumerate(ranked):
-            scores[i] += 1.0 / (k + rank)
+            scores[i] += (1.0 if weights is None else weights[n]) / (k + rank)
     return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
@@ -192,6 +217,7 @@ def rrf_ranking(lists: list[list[tuple[str, float]]], k: int) -> list[tuple[str,
 
 def test_upsert_count_and_payload_roundtrip(shared):
     assert shared.count() == len(PASSAGES)
+    assert shared.has_sentences
     assert shared.count(Filter(equals={"language": "fr"})) == 15
     hit = shared.retrieve([PASSAGES[0].id])[0]
     assert hit.payload == PASSAGES[0].payload  # None, empty list, float, list[str] survive
@@ -292,6 +318,52 @@ def test_hybrid_search_is_rrf(shared, k):
         expected = rrf_ranking([cosine_ranking(dq)[:12], bm25_ranking(sq, PASSAGES)[:12]], k)[:10]
         assert ids(hits) == [e[0] for e in expected], text
         assert [h.score for h in hits] == pytest.approx([e[1] for e in expected], rel=1e-5), text
+
+
+@pytest.mark.parametrize("weights", [None, (1.0, 1.0, 2.0), (0.5, 2.0, 1.0)])
+def test_sentence_ranking_is_maxsim_over_the_candidates(shared, weights):
+    assert shared.has_sentences
+    without = 0  # candidates without sentence vectors: in the other lists only
+    for n, text in enumerate(QUERIES):
+        dq, sq = query_vector(3 * n + 1), ENC.encode_query(text)
+        hits = shared.search(dense=dq, sparse=sq, limit=10, prefetch_limit=8, sentences=True, weights=weights)
+        dense, keyword = cosine_ranking(dq)[:8], bm25_ranking(sq, PASSAGES)[:8]
+        pool = {i for i, _ in dense + keyword}
+        by_sentences = maxsim_ranking(dq, pool)
+        without += len(pool) - len(by_sentences)
+        expected = rrf_ranking([dense, keyword, by_sentences], 60, weights)[:10]
+        assert ids(hits) == [e[0] for e in expected], text
+        assert [h.score for h in hits] == pytest.approx([e[1] for e in expected], rel=1e-5), text
+    assert without > 0
+    # the third list changes the order; without it, the two-list fusion is unchanged
+    dq, sq = query_vector(2), ENC.encode_query(QUERIES[0])
+    two = shared.search(dense=dq, sparse=sq, limit=10, prefetch_limit=8)
+    assert ids(two) == [e[0] for e in rrf_ranking([cosine_ranking(dq)[:8], bm25_ranking(sq, PASSAGES)[:8]], 60)[:10]]
+    assert ids(two) != ids(shared.search(dense=dq, sparse=sq, limit=10, prefetch_limit=8, sentences=True))
+
+
+def test_sentence_ranking_with_filter_dbsf_and_other_modes(shared):
+    flt = Filter(equals={"language": "en"})
+    en = matching(lambda p: p["language"] == "en")
+    dq, sq = query_vector(20), ENC.encode_query("reintegration support for returnees")
+    hits = shared.search(dense=dq, sparse=sq, limit=5, flt=flt, prefetch_limit=6, sentences=True)
+    dense, keyword = cosine_ranking(dq, en)[:6], bm25_ranking(sq, PASSAGES, en)[:6]
+    by_sentences = maxsim_ranking(dq, {i for i, _ in dense + keyword})
+    assert ids(hits) == [e[0] for e in rrf_ranking([dense, keyword, by_sentences], 60)[:5]]
+    dbsf = shared.search(dense=dq, sparse=sq, limit=5, flt=flt, fusion="dbsf", sentences=True)
+    assert len(dbsf) == 5 and all(h.payload["language"] == "en" for h in dbsf)
+    # stop words only: dense and sentence rankings, keyword weight skipped
+    hits = shared.search(dense=dq, sparse=ENC.encode_query("the of"), limit=4, sentences=True, weights=(1, 5, 2))
+    dense = cosine_ranking(dq)[:100]
+    expected = rrf_ranking([dense, maxsim_ranking(dq, {i for i, _ in dense})], 60, (1, 2))[:4]
+    assert ids(hits) == [e[0] for e in expected]
+    # dense and keyword search ignore it
+    dense_only = shared.search(dense=dq, mode="dense", limit=5)
+    assert shared.search(dense=dq, mode="dense", limit=5, sentences=True) == dense_only
+    with pytest.raises(ValueError, match="3 non-negative"):
+        shared.search(dense=dq, sparse=sq, sentences=True, weights=(1, 1))
+    with pytest.raises(ValueError, match="2 non-negative"):
+        shared.search(dense=dq, sparse=sq, weights=(1, 1, 1))
 
 
 def test_hybrid_with_filter_and_dbsf(shared):
@@ -448,7 +520,68 @@ def test_upsert_checks_dimension_and_ids(store):
         store.upsert([StoredPassage(pid(99), [0.1] * 8, SparseVector([1], [1.0]), {})])
     with pytest.raises(ValueError, match="UUID"):
         store.upsert([StoredPassage("a" * 64, [0.1] * DIM, SparseVector([1], [1.0]), {})])
+    with pytest.raises(ValueError, match="sentence vector"):
+        store.upsert([StoredPassage(pid(99), [0.1] * DIM, SparseVector([1], [1.0]), {}, [[0.1] * DIM, [0.1] * 8])])
     assert store.count() == len(PASSAGES)
+
+
+def test_replacing_a_passage_replaces_or_drops_its_sentence_vectors(store):
+    dq, sq = query_vector(0), ENC.encode_query("retour")
+    target = PASSAGES[0]
+    axis = int(np.argmax(np.abs(dq)))
+    best = [0.0] * DIM
+    best[axis] = float(np.sign(dq[axis]))
+    store.upsert([StoredPassage(target.id, target.dense, target.sparse, target.payload, [best])])
+    by_sentences = store._by_sentences(dq, [[Hit(p.id, 0.0, {}) for p in PASSAGES]])
+    assert by_sentences[0].id == target.id
+    assert by_sentences[0].score == pytest.approx(abs(dq[axis]) / np.linalg.norm(dq), abs=1e-3)
+    assert len(by_sentences) == sum(1 for p in PASSAGES if p.sentences)
+    store.upsert([StoredPassage(target.id, target.dense, target.sparse, target.payload)])  # now without any
+    by_sentences = store._by_sentences(dq, [[Hit(p.id, 0.0, {}) for p in PASSAGES]])
+    assert target.id not in ids(by_sentences) and len(by_sentences) == sum(1 for p in PASSAGES if p.sentences) - 1
+    assert target.id in ids(store.search(dense=dq, sparse=sq, limit=len(PASSAGES), sentences=True))
+
+
+def legacy_store(backend: str, root: Path) -> VectorStore:
+    """A store whose collection was created before the sentence multivector existed (dense + bm25 only)."""
+    if backend == "edge":
+        import qdrant_edge as qe
+
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            hnsw_config=qe.HnswIndexConfig(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
+        )
+        qe.EdgeShard.create(str(root / "edge"), config).close()
+    else:
+        from qdrant_client import QdrantClient
+        from qdrant_client import models as qm
+
+        client = QdrantClient(path=str(root / "local"))
+        client.create_collection(
+            "passages",
+            vectors_config={DENSE: qm.VectorParams(size=DIM, distance=qm.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+        )
+        client.close()
+    return open_backend(backend, root)
+
+
+def test_a_store_without_sentence_vectors_keeps_working(backend, tmp_path):
+    with legacy_store(backend, tmp_path) as s:
+        assert not s.has_sentences
+        with pytest.raises(ValueError, match="re-create the index"):
+            s.upsert(PASSAGES[:1])
+        s.upsert([StoredPassage(p.id, p.dense, p.sparse, p.payload) for p in PASSAGES])
+        dq, sq = query_vector(5), ENC.encode_query(QUERIES[1])
+        two = s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12)
+        expected = rrf_ranking([cosine_ranking(dq)[:12], bm25_ranking(sq, PASSAGES)[:12]], 60)[:10]
+        assert ids(two) == [e[0] for e in expected]
+        assert s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12, sentences=True) == two
+        weighted = s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12, sentences=True, weights=(2, 1, 3))
+        assert weighted == s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12, weights=(2, 1))
+    with open_backend(backend, tmp_path) as again:  # reopened, still without
+        assert not again.has_sentences and again.count() == len(PASSAGES)
 
 
 # both backends give the same answers
@@ -462,10 +595,10 @@ def test_backends_agree(tmp_path):
             s.upsert(PASSAGES)
             s.optimize()
 
-        def same(**kw):
+        def same(tol=1e-4, **kw):
             a, b = edge.search(**kw), server.search(**kw)
             assert ids(a) == ids(b), kw.get("mode")
-            assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4)
+            assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=tol)
             assert [h.payload for h in a] == [h.payload for h in b]
             return a
 
@@ -482,6 +615,10 @@ def test_backends_agree(tmp_path):
                 assert same(dense=dq, sparse=sq, mode="hybrid", limit=10, flt=flt, prefetch_limit=15)
                 same(dense=dq, sparse=sq, mode="hybrid", limit=8, offset=3, flt=flt, rrf_k=10)
                 same(dense=dq, sparse=sq, mode="hybrid", limit=10, flt=flt, fusion="dbsf")
+                assert same(dense=dq, sparse=sq, limit=10, flt=flt, prefetch_limit=15, sentences=True)
+                # edge keeps sentence vectors in half precision (the query too), local mode in double: DBSF,
+                # which scales each list by its spread, shows the difference in the 4th decimal
+                same(1e-3, dense=dq, sparse=sq, limit=10, flt=flt, sentences=True, weights=(1, 1, 2), fusion="dbsf")
 
         # after deletes and replacements (where a stale IDF would show)
         for s in (edge, server):
@@ -491,6 +628,7 @@ def test_backends_agree(tmp_path):
             dq, sq = query_vector(n), ENC.encode_query(text)
             same(sparse=sq, mode="keyword", limit=10)
             same(dense=dq, sparse=sq, mode="hybrid", limit=10)
+            same(dense=dq, sparse=sq, mode="hybrid", limit=10, sentences=True)
         assert edge.count() == server.count() == len(PASSAGES) - 6
         assert edge.facet("countries") == server.facet("countries")
         assert edge.scroll(limit=100) == server.scroll(limit=100)

@@ -8,6 +8,7 @@ from typing import Any
 from haystack import Document, component
 
 from ingest.chunker import Chunker
+from ingest.components.sentences import SENTENCE_SPANS
 from ingest.model import ParsedDocument
 
 POINT_NAMESPACE = uuid.UUID("6f1c1a9e-3b0e-4c55-9d7e-8a2f4b6c1d00")
@@ -40,6 +41,7 @@ class PassageChunker:
                 "section_path": p.section_path,
                 "start": p.start,
                 "end": p.end,
+                SENTENCE_SPANS: p.sentences,
             }
             docs.append(Document(id=passage_id(doc_meta["doc_id"], doc_meta["doc_version"], p.index), content=p.text, meta=meta))
         return {"documents": docs, "text": text}

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from haystack import Document, component
 
+from ingest.components.sentences import SENTENCE_SPANS, SENTENCE_VECTORS
 from kmh.store import SparseVector, StoredPassage, VectorStore
+
+# Meta used by ingestion only, not stored in the payload.
+NOT_IN_PAYLOAD = (SENTENCE_SPANS, SENTENCE_VECTORS)
 
 
 @component
 class PassageWriter:
-    """Upserts Documents (dense + sparse embedding, meta and text as payload)."""
+    """Upserts Documents (dense + sparse embedding, the sentence multivector if any, meta and text as payload)."""
 
     def __init__(self, store: VectorStore):
         self.store = store
@@ -25,7 +29,8 @@ class PassageWriter:
                     id=doc.id,
                     dense=doc.embedding,
                     sparse=SparseVector(doc.sparse_embedding.indices, doc.sparse_embedding.values),
-                    payload={**doc.meta, "text": doc.content},
+                    payload={**{k: v for k, v in doc.meta.items() if k not in NOT_IN_PAYLOAD}, "text": doc.content},
+                    sentences=doc.meta.get(SENTENCE_VECTORS),
                 )
             )
         if points:

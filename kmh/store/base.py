@@ -15,6 +15,8 @@ Fusion = Literal["rrf", "dbsf"]
 
 DENSE = "dense"
 SPARSE = "bm25"
+# Multivector of each passage: its own dense vector and one per sentence, compared by MaxSim (re-scoring only).
+SENTENCES = "sentences"
 KEYWORD_FIELDS = ("doc_id", "language", "doc_type", "countries", "programme", "topics", "kind", "status")
 INTEGER_FIELDS = ("doc_version", "year", "page")
 HNSW_M = 16
@@ -34,12 +36,16 @@ class SparseVector:
 
 @dataclass
 class StoredPassage:
-    """One point to write: a UUID string id, both vectors and the payload."""
+    """One point to write: a UUID string id, its vectors and the payload.
+
+    sentences: the optional multivector (lists of ``dim`` floats); None or empty writes none.
+    """
 
     id: str
     dense: Sequence[float]
     sparse: SparseVector
     payload: dict[str, Any]
+    sentences: Sequence[Sequence[float]] | None = None
 
 
 @dataclass
@@ -70,12 +76,13 @@ class Filter:
 
 @dataclass(frozen=True)
 class RankRequest:
-    """One nearest-neighbour request to an engine: vector name, query vector, limit, filter."""
+    """One nearest-neighbour request to an engine: vector name, query vector, limit, filter, optional point ids."""
 
-    using: str  # DENSE or SPARSE
-    vector: Any  # list[float] for DENSE, SparseVector for SPARSE
+    using: str  # DENSE, SPARSE or SENTENCES
+    vector: Any  # list[float] for DENSE and SENTENCES (one query vector against the multivector), else SparseVector
     limit: int
     flt: Filter | None
+    ids: tuple[str, ...] | None = None  # only these points (canonical UUID strings, as the engines return them)
 
 
 def rrf(lists: list[list[Hit]], k: int, weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
@@ -130,9 +137,11 @@ class StoreLockedError(StoreError):
 
 
 class VectorStore(ABC):
-    """Passages with a dense vector "dense", a BM25 sparse vector "bm25" and an indexed payload."""
+    """Passages with a dense vector "dense", a BM25 sparse vector "bm25", a multivector "sentences" and an indexed
+    payload. Stores created before the multivector existed have none: ``has_sentences`` is then False."""
 
     dim: int
+    has_sentences: bool = False
 
     @abstractmethod
     def ensure(self) -> None:
@@ -158,19 +167,25 @@ class VectorStore(ABC):
         fusion: Fusion = "rrf",
         rrf_k: int = 60,
         prefetch_limit: int = 100,
-        weights: tuple[float, float] | None = None,
+        weights: Sequence[float] | None = None,
+        sentences: bool = False,
         payload_fields: Sequence[str] | None = None,
     ) -> list[Hit]:
         """Best passages first; ties by id.
 
         dense / keyword: one ranking. hybrid: the dense and bm25 rankings (prefetch_limit each, same filter)
         fused by RRF (sum of 1 / (rrf_k + rank), rank from 0) or DBSF, as Qdrant defines them.
-        weights: (dense, keyword) factors for a weighted fusion; None (the default) is Qdrant's unweighted fusion.
+        sentences: hybrid only; the candidates (both prefetch lists) are also ranked by MaxSim of the dense query
+        vector against their "sentences" multivector, a third list in the fusion (skipped where the store has none).
+        weights: (dense, keyword) or, with sentences, (dense, keyword, sentences) factors for a weighted fusion;
+        None (the default) is Qdrant's unweighted fusion.
         payload_fields: the payload fields hybrid hits carry (None: all of them).
         """
         check_search(dense, sparse, mode, limit, offset, fusion, rrf_k, prefetch_limit, self.dim)
-        if weights is not None and (len(weights) != 2 or any(not w >= 0 for w in weights)):
-            raise ValueError("weights must be two non-negative numbers: (dense, keyword)")
+        n = 3 if sentences else 2
+        if weights is not None and (len(weights) != n or any(not w >= 0 for w in weights)):
+            names = "(dense, keyword, sentences)" if sentences else "(dense, keyword)"
+            raise ValueError(f"weights must be {n} non-negative numbers: {names}")
         sparse = check_sparse(sparse) if sparse is not None else None
         dense = [float(x) for x in dense] if dense is not None else None
         if mode == "dense":
@@ -180,14 +195,26 @@ class VectorStore(ABC):
                 return []
             return self._ranked([RankRequest(SPARSE, sparse, offset + limit, flt)], True)[0][offset:]
         requests = [RankRequest(DENSE, dense, prefetch_limit, flt)]
+        used = [0]  # which of (dense, keyword, sentences) are fused
         if sparse.indices:
             requests.append(RankRequest(SPARSE, sparse, prefetch_limit, flt))
+            used.append(1)
         lists = self._ranked(requests, False)
-        w = list(weights[: len(lists)]) if weights is not None else None
+        if sentences and self.has_sentences:
+            lists.append(self._by_sentences(dense, lists))
+            used.append(2)
+        w = [weights[i] for i in used] if weights is not None else None
         fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
         page = fused[offset : offset + limit]
         payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page], fields=payload_fields)}
         return [Hit(i, score, payloads[i]) for i, score in page if i in payloads]
+
+    def _by_sentences(self, dense: list[float], lists: list[list[Hit]]) -> list[Hit]:
+        """The candidates of these lists by MaxSim against their sentence vectors (those without any left out)."""
+        ids = tuple(dict.fromkeys(h.id for hits in lists for h in hits))
+        if not ids:
+            return []
+        return self._ranked([RankRequest(SENTENCES, dense, len(ids), None, ids)], False)[0]
 
     def _ranked(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
         """Each request's best `limit` hits, ties by id: asks the engine for more while a tie crosses the cut."""
@@ -321,6 +348,19 @@ def in_order(wanted: Sequence[str], found: dict[str, dict[str, Any]]) -> list[Hi
         if payload is not None:
             out.append(Hit(i, 0.0, dict(payload) if i in seen else payload))
             seen.add(i)
+    return out
+
+
+def check_sentences(p: StoredPassage, dim: int, has_sentences: bool) -> list[list[float]] | None:
+    """The passage's multivector as lists of floats of ``dim`` each; None when it has none."""
+    if not p.sentences:
+        return None
+    if not has_sentences:
+        raise ValueError(f"passage {p.id} has sentence vectors but the store has no {SENTENCES!r} multivector "
+                         "(it was created before they existed): re-create the index to store them")
+    out = [[float(x) for x in v] for v in p.sentences]
+    if any(len(v) != dim for v in out):
+        raise ValueError(f"passage {p.id}: a sentence vector does not have the {dim} dimensions the store expects")
     return out
 
 

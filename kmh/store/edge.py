@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from kmh.store.base import (
     HNSW_M,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    SENTENCES,
     SPARSE,
     Filter,
     Hit,
@@ -25,6 +27,7 @@ from kmh.store.base import (
     StoreLockedError,
     VectorStore,
     as_values,
+    check_sentences,
     check_sparse,
     check_value,
     f32,
@@ -34,6 +37,7 @@ from kmh.store.base import (
 )
 
 LOCK_FILE = ".kmh-store.lock"
+CONFIG_FILE = "edge_config.json"
 BATCH = 256
 
 
@@ -48,7 +52,11 @@ class EdgeStore(VectorStore):
         self._lock()
         try:
             if self._has_shard():
+                stored = self._stored_vectors()
+                self.has_sentences = stored is None or SENTENCES in stored  # False for shards made before it
                 self._shard = self._call(qe.EdgeShard.load, str(self.path), self._config())
+            else:
+                self.has_sentences = True
         except BaseException:
             self._unlock()
             raise
@@ -74,11 +82,29 @@ class EdgeStore(VectorStore):
             self._lock_fd = None
 
     def _has_shard(self) -> bool:
-        return (self.path / "edge_config.json").exists() or (self.path / "segments").exists()
+        return (self.path / CONFIG_FILE).exists() or (self.path / "segments").exists()
+
+    def _stored_vectors(self) -> set[str] | None:
+        """Names of the dense vectors of the existing shard, from its saved config (None when unreadable)."""
+        try:
+            return set(json.loads((self.path / CONFIG_FILE).read_text())["vectors"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _config(self) -> Any:
+        vectors = {DENSE: qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine)}
+        if self.has_sentences:
+            # Only re-scores candidates: no HNSW graph, half-precision, on disk (read for the candidates only).
+            vectors[SENTENCES] = qe.EdgeVectorParams(
+                size=self.dim,
+                distance=qe.Distance.Cosine,
+                multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+                datatype=qe.VectorStorageDatatype.Float16,
+                hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
+                memory=qe.Memory.Cold,
+            )
         return qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine)},
+            vectors=vectors,
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
             hnsw_config=qe.HnswIndexConfig(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
             # Payloads stay in memory: every search reads those of its whole candidate pool.
@@ -154,6 +180,9 @@ class EdgeStore(VectorStore):
             raise ValueError(f"passage {p.id}: dense vector has {len(dense)} dimensions, the store expects {self.dim}")
         sparse = check_sparse(p.sparse)
         vector = {DENSE: dense, SPARSE: qe.SparseVector(sparse.indices, sparse.values)}
+        sentences = check_sentences(p, self.dim, self.has_sentences)
+        if sentences is not None:
+            vector[SENTENCES] = sentences
         return qe.Point(id=point_id(p.id), vector=vector, payload=dict(p.payload))
 
     def delete(self, flt: Filter) -> None:
@@ -168,7 +197,7 @@ class EdgeStore(VectorStore):
             qe.QueryRequest(
                 limit=r.limit,
                 query=_nearest(r),
-                filter=edge_filter(r.flt),
+                filter=edge_filter(r.flt, r.ids),
                 params=_live_idf() if r.using == SPARSE else None,
                 with_payload=with_payload,
                 with_vector=False,
@@ -218,6 +247,8 @@ class EdgeStore(VectorStore):
 def _nearest(r: RankRequest) -> Any:
     if r.using == SPARSE:
         vector = qe.SparseVector(r.vector.indices, r.vector.values)
+    elif r.using == SENTENCES:
+        vector = [r.vector]  # a multivector query of one vector: MaxSim is its best cosine among the sentences
     else:
         vector = r.vector
     return qe.Query.Nearest(vector, using=r.using)
@@ -238,11 +269,12 @@ def _match(key: str, value: Any) -> Any:
     return qe.MatchAny(values)
 
 
-def edge_filter(flt: Filter | None) -> Any:
-    """Translate a Filter into a qdrant-edge Filter (None when empty)."""
+def edge_filter(flt: Filter | None, ids: Sequence[str] | None = None) -> Any:
+    """Translate a Filter, and optionally a set of point ids, into a qdrant-edge Filter (None when empty)."""
+    must: list[Any] = [] if ids is None else [qe.HasIdCondition(point_ids=set(ids))]
     if flt is None or flt.is_empty():
-        return None
-    must: list[Any] = [qe.FieldCondition(key=k, match=_match(k, v)) for k, v in flt.equals.items()]
+        return qe.Filter(must=must) if must else None
+    must += [qe.FieldCondition(key=k, match=_match(k, v)) for k, v in flt.equals.items()]
     for k, (gte, lte) in flt.ranges.items():
         if gte is not None or lte is not None:
             must.append(qe.FieldCondition(key=k, range=qe.RangeFloat(gte=gte, lte=lte)))

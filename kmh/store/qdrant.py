@@ -15,6 +15,7 @@ from kmh.store.base import (
     HNSW_M,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    SENTENCES,
     SPARSE,
     Filter,
     Hit,
@@ -24,6 +25,7 @@ from kmh.store.base import (
     StoreLockedError,
     VectorStore,
     as_values,
+    check_sentences,
     check_sparse,
     check_value,
     f32,
@@ -76,7 +78,18 @@ class QdrantServerStore(VectorStore):
         if not c.collection_exists(self.collection):
             c.create_collection(
                 self.collection,
-                vectors_config={DENSE: qm.VectorParams(size=self.dim, distance=qm.Distance.COSINE)},
+                vectors_config={
+                    DENSE: qm.VectorParams(size=self.dim, distance=qm.Distance.COSINE),
+                    # Only re-scores candidates: no HNSW graph, half-precision, on disk.
+                    SENTENCES: qm.VectorParams(
+                        size=self.dim,
+                        distance=qm.Distance.COSINE,
+                        multivector_config=qm.MultiVectorConfig(comparator=qm.MultiVectorComparator.MAX_SIM),
+                        datatype=qm.Datatype.FLOAT16,
+                        hnsw_config=qm.HnswConfigDiff(m=0),
+                        on_disk=True,
+                    ),
+                },
                 sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
                 hnsw_config=qm.HnswConfigDiff(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT),
             )
@@ -87,6 +100,11 @@ class QdrantServerStore(VectorStore):
             raise StoreError(
                 f"collection {self.collection!r} has no {self.dim}-dimensional {DENSE!r} vector (found {size})"
             )
+        multi = vectors.get(SENTENCES) if isinstance(vectors, dict) else None
+        self.has_sentences = multi is not None
+        if multi is not None and (multi.size != self.dim or multi.multivector_config is None):
+            raise StoreError(f"collection {self.collection!r} has a {SENTENCES!r} vector that is not a "
+                             f"{self.dim}-dimensional multivector")
         sparse = (info.config.params.sparse_vectors or {}).get(SPARSE)
         if sparse is None or sparse.modifier != qm.Modifier.IDF:
             raise StoreError(f"collection {self.collection!r} has no {SPARSE!r} sparse vector with the IDF modifier")
@@ -121,7 +139,10 @@ class QdrantServerStore(VectorStore):
         if len(dense) != self.dim:
             raise ValueError(f"passage {p.id}: dense vector has {len(dense)} dimensions, the store expects {self.dim}")
         s = check_sparse(p.sparse)
-        vector = {DENSE: dense, SPARSE: qm.SparseVector(indices=s.indices, values=s.values)}
+        vector: dict[str, Any] = {DENSE: dense, SPARSE: qm.SparseVector(indices=s.indices, values=s.values)}
+        sentences = check_sentences(p, self.dim, self.has_sentences)
+        if sentences is not None:
+            vector[SENTENCES] = sentences
         return qm.PointStruct(id=point_id(p.id), vector=vector, payload=dict(p.payload))
 
     def delete(self, flt: Filter) -> None:
@@ -136,7 +157,7 @@ class QdrantServerStore(VectorStore):
             qm.QueryRequest(
                 query=_nearest(r),
                 using=r.using,
-                filter=qdrant_filter(r.flt),
+                filter=qdrant_filter(r.flt, r.ids),
                 params=_live_idf() if r.using == SPARSE else None,
                 limit=r.limit,
                 with_payload=with_payload,
@@ -189,6 +210,8 @@ class QdrantServerStore(VectorStore):
 def _nearest(r: RankRequest) -> Any:
     if r.using == SPARSE:
         return qm.SparseVector(indices=r.vector.indices, values=r.vector.values)
+    if r.using == SENTENCES:
+        return [r.vector]  # a multivector query of one vector: MaxSim is its best cosine among the sentences
     return r.vector
 
 
@@ -207,11 +230,12 @@ def _match(key: str, value: Any) -> qm.MatchValue | qm.MatchAny:
     return qm.MatchAny(any=values)
 
 
-def qdrant_filter(flt: Filter | None) -> qm.Filter | None:
-    """Translate a Filter into a qdrant-client Filter (None when empty)."""
+def qdrant_filter(flt: Filter | None, ids: Sequence[str] | None = None) -> qm.Filter | None:
+    """Translate a Filter, and optionally a set of point ids, into a qdrant-client Filter (None when empty)."""
+    must: list[Any] = [] if ids is None else [qm.HasIdCondition(has_id=list(ids))]
     if flt is None or flt.is_empty():
-        return None
-    must: list[Any] = [qm.FieldCondition(key=k, match=_match(k, v)) for k, v in flt.equals.items()]
+        return qm.Filter(must=must) if must else None
+    must += [qm.FieldCondition(key=k, match=_match(k, v)) for k, v in flt.equals.items()]
     for k, (gte, lte) in flt.ranges.items():
         if gte is not None or lte is not None:
             must.append(qm.FieldCondition(key=k, range=qm.Range(gte=gte, lte=lte)))
