@@ -1,10 +1,10 @@
 """Search latency benchmark: /api/search over HTTP at 10k and 100k passages.
 
 Realistic French passages: the service-public.fr pages of ../shared/data are parsed and
-chunked by the real pipeline and embedded by the real model (cached in bench/out/), then
-replicated with variations (sentence order shuffled, a varied lead word, the dense vector
-moved by a small random rotation, BM25 recomputed on the varied text, varied metadata) to
-reach each size. For each size and backend, a real server (`kmh serve`) answers distinct
+chunked by the real pipeline and embedded by the real model, passages and their sentences
+(cached in bench/out/), then replicated with variations (sentence order shuffled, lead words
+added and words dropped, the passage and sentence vectors moved by a small random offset,
+BM25 recomputed on the varied text, varied metadata) to reach each size. For each size and backend, a real server (`kmh serve`) answers distinct
 queries (so the query-embedding cache never hits) from 1 client and from 8 concurrent
 clients; p50/p95/p99 and the server's resident memory are printed.
 
@@ -70,13 +70,13 @@ def queries() -> list[str]:
 def base_passages(limit_pages: int) -> dict:
     """Parse, chunk and embed the first pages of the corpus with the real pipeline (cached)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    cache = OUT / f"base-{limit_pages}.npz"
+    cache = OUT / f"base-{limit_pages}-sentences.npz"
     if cache.exists():
         data = np.load(cache, allow_pickle=True)
-        return {"vectors": data["vectors"], "items": list(data["items"])}
+        return {"vectors": data["vectors"], "items": list(data["items"]), "sentence_vectors": data["sentence_vectors"]}
     from ingest.chunker import Chunker
     from ingest.parsers import parse_file
-    from kmh.embedding import document_embedder, embed_text_of
+    from kmh.embedding import document_embedder, sentence_embedder
     from kmh.settings import Settings
     from haystack import Document
 
@@ -91,14 +91,26 @@ def base_passages(limit_pages: int) -> dict:
             _, passages = chunker.split(parsed.blocks, "fr")
             for p in passages:
                 items.append({"title": parsed.meta.title or Path(n).stem, "section": p.section, "text": p.text,
-                              "page": p.page, "start": p.start, "end": p.end, "filename": Path(n).name})
+                              "page": p.page, "start": p.start, "end": p.end, "filename": Path(n).name,
+                              "sentences": [p.text[a:b] for a, b in p.sentences]})
     embedder = document_embedder(settings, progress_bar=True)
     embedder.warm_up()
     docs = [Document(content=i["text"], meta={"title": i["title"], "section": i["section"]}) for i in items]
     print(f"embedding {len(docs)} base passages (cached afterwards in {cache})", flush=True)
     vectors = np.asarray([d.embedding for d in embedder.run(docs)["documents"]], dtype=np.float32)
-    np.savez(cache, vectors=vectors, items=np.asarray(items, dtype=object))
-    return {"vectors": vectors, "items": items}
+    # Sentence vectors, as the ingestion's sentence embedder makes them: the passage prefix, nothing in front.
+    pieces = [Document(content=t) for i in items for t in i["sentences"]]
+    print(f"embedding their {len(pieces)} sentences", flush=True)
+    sentences = sentence_embedder(settings)
+    sentences.progress_bar = True
+    sentences.warm_up()
+    flat = np.asarray([d.embedding for d in sentences.run(pieces)["documents"]], dtype=np.float32)
+    offsets = np.cumsum([0] + [len(i["sentences"]) for i in items])
+    sentence_vectors = np.empty(len(items), dtype=object)
+    for n in range(len(items)):
+        sentence_vectors[n] = flat[offsets[n]:offsets[n + 1]]
+    np.savez(cache, vectors=vectors, items=np.asarray(items, dtype=object), sentence_vectors=sentence_vectors)
+    return {"vectors": vectors, "items": items, "sentence_vectors": sentence_vectors}
 
 
 def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str | None) -> None:
@@ -138,6 +150,13 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
         noise = rng.normal(size=vectors.shape[1]).astype(np.float32)
         vec = vectors[i] + (0.25 * noise / np.linalg.norm(noise) if replica else 0)
         vec /= np.linalg.norm(vec)
+        # The multivector: the passage's vector, then its sentences' vectors moved the same way.
+        sent = base["sentence_vectors"][i]
+        if replica and len(sent):
+            noise = rng.normal(size=sent.shape).astype(np.float32)
+            sent = sent + 0.25 * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+            sent = sent / np.linalg.norm(sent, axis=1, keepdims=True)
+        multi = [vec.tolist()] + sent.tolist()
         doc_id = f"{n:012x}"
         year = 2012 + n % 13
         meta = {
@@ -149,7 +168,8 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
             "start": item["start"], "end": item["end"], "text": text,
         }
         sv = bm25.encode_document(f"{item['title']}\n{text}", "fr")
-        points.append(StoredPassage(passage_id(doc_id, 1, 0), vec.tolist(), SparseVector(sv.indices, sv.values), meta))
+        points.append(StoredPassage(passage_id(doc_id, 1, 0), multi[0], SparseVector(sv.indices, sv.values), meta,
+                                    sentences=multi))
         docs.append(dict(id=doc_id, sha256=f"{n:064x}", filename=item["filename"], source_key=f"bench/{n}",
                          title=item["title"], doc_type=meta["doc_type"], language="fr", published=date(year, 1, 1),
                          countries=meta["countries"], status="published", version=1, ingested_at=now, updated_at=now,

@@ -17,6 +17,8 @@ DENSE = "dense"
 SPARSE = "bm25"
 # Multivector of each passage: its own dense vector and one per sentence, compared by MaxSim (re-scoring only).
 SENTENCES = "sentences"
+# Its values are quantized to 8 bits between these quantiles of all its values (Qdrant's scalar quantization).
+SENTENCE_QUANTILE = 0.99
 KEYWORD_FIELDS = ("doc_id", "language", "doc_type", "countries", "programme", "topics", "kind", "status")
 INTEGER_FIELDS = ("doc_version", "year", "page")
 HNSW_M = 16

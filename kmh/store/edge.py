@@ -17,6 +17,7 @@ from kmh.store.base import (
     HNSW_M,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    SENTENCE_QUANTILE,
     SENTENCES,
     SPARSE,
     Filter,
@@ -94,13 +95,16 @@ class EdgeStore(VectorStore):
     def _config(self) -> Any:
         vectors = {DENSE: qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine)}
         if self.has_sentences:
-            # Only re-scores candidates: no HNSW graph, half-precision, on disk (read for the candidates only).
+            # Only re-scores candidates: no HNSW graph; scored on an 8-bit copy kept in memory (a quarter of
+            # float32), the half-precision originals stay on disk.
             vectors[SENTENCES] = qe.EdgeVectorParams(
                 size=self.dim,
                 distance=qe.Distance.Cosine,
                 multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
                 datatype=qe.VectorStorageDatatype.Float16,
                 hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
+                quantization_config=qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=SENTENCE_QUANTILE,
+                                                                always_ram=True),
                 memory=qe.Memory.Cold,
             )
         return qe.EdgeConfig(
@@ -198,7 +202,7 @@ class EdgeStore(VectorStore):
                 limit=r.limit,
                 query=_nearest(r),
                 filter=edge_filter(r.flt, r.ids),
-                params=_live_idf() if r.using == SPARSE else None,
+                params=_params(r.using),
                 with_payload=with_payload,
                 with_vector=False,
             )
@@ -252,6 +256,14 @@ def _nearest(r: RankRequest) -> Any:
     else:
         vector = r.vector
     return qe.Query.Nearest(vector, using=r.using)
+
+
+def _params(using: str) -> Any:
+    if using == SPARSE:
+        return _live_idf()
+    if using == SENTENCES:  # the 8-bit copy only: re-reading the originals from disk would cost more than it gains
+        return qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=False))
+    return None
 
 
 def _live_idf() -> Any:
