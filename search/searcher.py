@@ -276,15 +276,17 @@ class Searcher:
 
         pool = self._pool(q, query.mode, query.to_filter())
         facets = facet_counts(h.payload for h, _ in pool)
-        hits = [self._hit(h, p) for h, p in pool]
-        if self.reranker is not None and hits:
-            self._fill_text(hits[: self.settings.rerank_top])
-            hits = self._rerank(q, hits)
+        if self.reranker is not None and pool:
+            top = [self._hit(h, ref) for h, ref in pool[: self.settings.rerank_top]]
+            self._fill_text(top)
+            hits = self._rerank(q, top) + [self._hit(h, ref) for h, ref in pool[self.settings.rerank_top:]]
+        else:
+            hits = pool  # (hit, ref) pairs: only the page becomes SearchHits
         if query.group_by_document:
             seen: set[str] = set()
-            hits = [h for h in hits if not (h.doc_id in seen or seen.add(h.doc_id))]
+            hits = [h for h in hits if not (_doc_id(h) in seen or seen.add(_doc_id(h)))]
         total = len(hits)
-        page = hits[query.offset: query.offset + query.k]
+        page = [h if isinstance(h, SearchHit) else self._hit(*h) for h in hits[query.offset: query.offset + query.k]]
         self._fill_text(page)
         terms = self.highlighter.query_terms(q)
         for h in page:
@@ -391,6 +393,10 @@ class Searcher:
         hit = self._hit(h, doc, score=0.0)
         hit.highlight = html.escape(hit.text)
         return hit
+
+
+def _doc_id(item: SearchHit | tuple[Hit, DocumentRef]) -> str:
+    return item.doc_id if isinstance(item, SearchHit) else item[1].id
 
 
 def facet_counts(payloads) -> dict[str, dict[str, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import uuid
 from abc import ABC, abstractmethod
@@ -272,8 +273,13 @@ class VectorStore(ABC):
 # Helpers shared by the backends.
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def point_id(value: Any) -> str:
     """Canonical UUID string of a point id, or a ValueError."""
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value  # already canonical (ids read back from the engines are): no parsing on the search path
     if isinstance(value, uuid.UUID):
         return str(value)
     try:

@@ -31,7 +31,6 @@ from kmh.store.base import (
     check_sentences,
     check_sparse,
     check_value,
-    f32,
     in_order,
     point_id,
     top_facets,
@@ -209,7 +208,8 @@ class EdgeStore(VectorStore):
             for r in requests
         ]
         answers = self._call(self.shard.query_batch, qe.QueryBatchRequest(batch))
-        return [[Hit(str(p.id), f32(p.score), dict(p.payload or {})) for p in points] for points in answers]
+        # Scores are float32 in the engine and reach Python exactly: no rounding needed (unlike local mode).
+        return [[Hit(str(p.id), p.score, dict(p.payload or {})) for p in points] for points in answers]
 
     def retrieve(self, ids: Sequence[str], fields: Sequence[str] | None = None) -> list[Hit]:
         wanted = [point_id(i) for i in ids]
