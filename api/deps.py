@@ -1,4 +1,8 @@
-"""Dependencies reading what the lifespan loaded onto ``app.state``; 503 problem details until it is ready."""
+"""Dependencies reading what the lifespan loaded onto ``app.state``; 503 problem details until it is ready.
+
+They are ``async def`` on purpose: they only read attributes, and FastAPI runs a plain ``def`` dependency in
+its thread pool (one thread hand-off each, five per search request).
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,11 @@ from kmh.store import VectorStore
 from search.searcher import Searcher
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def require_ready(request: Request) -> Runtime:
+async def require_ready(request: Request) -> Runtime:
     """The loaded runtime, or a 503 (with Retry-After while loading)."""
     rt: Runtime = request.app.state.runtime
     if not rt.ready:
@@ -29,27 +33,27 @@ def require_ready(request: Request) -> Runtime:
     return rt
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.runtime.settings
 
 
-def get_catalog(rt: Annotated[Runtime, Depends(require_ready)]) -> Catalog:
+async def get_catalog(rt: Annotated[Runtime, Depends(require_ready)]) -> Catalog:
     return rt.catalog
 
 
-def get_store(rt: Annotated[Runtime, Depends(require_ready)]) -> VectorStore:
+async def get_store(rt: Annotated[Runtime, Depends(require_ready)]) -> VectorStore:
     return rt.store
 
 
-def get_searcher(rt: Annotated[Runtime, Depends(require_ready)]) -> Searcher:
+async def get_searcher(rt: Annotated[Runtime, Depends(require_ready)]) -> Searcher:
     return rt.searcher
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_cpu_limiter(request: Request) -> anyio.CapacityLimiter:
+async def get_cpu_limiter(request: Request) -> anyio.CapacityLimiter:
     return request.app.state.cpu_limiter
 
 

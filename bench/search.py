@@ -234,9 +234,9 @@ def measure(base: str, qs: list[str], clients: int) -> list[float]:
         return (time.perf_counter() - t) * 1000
 
     if clients == 1:
-        with httpx.Client(timeout=120) as c:
+        with httpx.Client(timeout=900) as c:
             return [one(q, c) for q in qs]
-    pool = [httpx.Client(timeout=120) for _ in range(clients)]
+    pool = [httpx.Client(timeout=900) for _ in range(clients)]
     try:
         with ThreadPoolExecutor(clients) as ex:
             return list(ex.map(lambda iq: one(iq[1], pool[iq[0] % clients]), enumerate(qs)))
@@ -256,7 +256,8 @@ def rss_mib(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
-def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str], requests: int) -> dict:
+def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str], requests: int,
+             clients_list: tuple[int, ...] = (1, 8)) -> dict:
     env = {**os.environ, "KMH_DATA_DIR": str(data_dir), "KMH_STORE_BACKEND": backend}
     if qdrant_url:
         env["KMH_QDRANT_URL"] = qdrant_url
@@ -265,7 +266,7 @@ def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str]
         measure(base, ["warm-up " + q for q in qs[:5]], 1)  # first requests load lazy parts
         out = {"rss_mib_idle": round(rss_mib(proc.pid))}
         stream = iter(qs)
-        for clients in (1, 8):
+        for clients in clients_list:
             batch = [next(stream) for _ in range(requests)]
             t = time.perf_counter()
             lat = measure(base, batch, clients)
@@ -275,6 +276,7 @@ def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str]
                 "p99_ms": round(pct(lat, 99), 1), "mean_ms": round(statistics.mean(lat), 1),
                 "throughput_rps": round(len(lat) / wall, 1),
             }
+            print(f"  {clients} client(s): {json.dumps(out[f'{clients}_client'])}", flush=True)
         out["rss_mib_after"] = round(rss_mib(proc.pid))
         return out
     finally:
@@ -290,6 +292,8 @@ def main() -> None:
     ap.add_argument("--local-requests", type=int, default=16, help="the same for qdrant-client's local mode")
     ap.add_argument("--local-sizes", type=int, nargs="*", default=None,
                     help="sizes also run on qdrant-client's local mode (default: all of --sizes; its build is slow)")
+    ap.add_argument("--local-clients", type=int, nargs="+", default=[1, 8],
+                    help="client counts for local mode (at 100k, 8 clients queue for minutes: use 1)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     from kmh.settings import set_offline_env
@@ -311,7 +315,8 @@ def main() -> None:
                 url = str(data / "qdrant-local") if backend == "qdrant" else None
                 build(data, size, base, backend, url)
                 key = f"{size} passages, {'qdrant-edge (embedded)' if backend == 'edge' else 'qdrant-client local mode'}"
-                results[key] = run_case(data, backend, url, qs, requests)
+                clients = (1, 8) if backend == "edge" else tuple(args.local_clients)
+                results[key] = run_case(data, backend, url, qs, requests, clients)
                 print(key, json.dumps(results[key], indent=1), flush=True)
                 import shutil
 

@@ -66,8 +66,9 @@ class Settings(BaseSettings):
     torch_threads: int = Field(0, ge=0)
     # Search: candidates ranked per query (the "result set" that facets count and pages are cut from).
     search_pool: int = Field(100, ge=1, le=5000)
-    # Hybrid fusion of the dense and keyword rankings: "rrf" (reciprocal rank) or "dbsf" (distribution-based).
-    fusion: Literal["rrf", "dbsf"] = "rrf"
+    # Hybrid fusion of the rankings: "dbsf" (distribution-based score fusion, the best in docs/evaluation.md) or "rrf"
+    # (reciprocal rank fusion).
+    fusion: Literal["rrf", "dbsf"] = "dbsf"
     # The k of reciprocal rank fusion: sum of 1 / (rrf_k + rank).
     rrf_k: int = Field(60, ge=1)
     # Weights of the dense and keyword rankings in the fusion, "dense,keyword"; 1,1 is Qdrant's plain fusion.

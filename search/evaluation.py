@@ -38,6 +38,8 @@ VARIANTS = (
     Variant("rrf k=60 w=2:1", settings={"fusion": "rrf", "rrf_k": 60, "fusion_weights": (2.0, 1.0)}),
     Variant("dbsf w=2:1", settings={"fusion": "dbsf", "fusion_weights": (2.0, 1.0)}),
     Variant("no sentences", settings={"sentence_ranking": False}),
+    Variant("rrf no sentences", settings={"fusion": "rrf", "rrf_k": 60, "fusion_weights": (1.0, 1.0),
+                                          "sentence_ranking": False}),
     Variant("sentences w=1", settings={"sentence_ranking": True, "sentence_weight": 1.0}),
     Variant("sentences w=3", settings={"sentence_ranking": True, "sentence_weight": 3.0}),
 )

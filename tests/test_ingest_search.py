@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -244,16 +245,23 @@ def test_qdrant_client_backend_gives_the_same_results(corpus_env, tmp_path, monk
             for mode in ("hybrid", "dense", "keyword"):
                 ours = corpus_env.searcher.search(query, k=5, mode=mode)
                 theirs = other.searcher.search(query, k=5, mode=mode)
-                assert _ranking(ours) == _ranking(theirs), (query, mode)
+                assert _same_ranking(_ranking(ours), _ranking(theirs)), (query, mode, _ranking(ours), _ranking(theirs))
     finally:
         other.close()
 
 
-def _ranking(hits) -> list[tuple[float, frozenset]]:
+def _ranking(hits) -> list[tuple[float, frozenset | int]]:
     """Scores in order, and which passages share each score: exact ties are broken by point id,
     and ids differ between two catalogs, so tied passages may come in either order."""
     groups: dict[float, set] = {}
     for h in hits:
-        groups.setdefault(round(h.score, 5), set()).add((h.filename, h.citation.start))
-    last = round(hits[-1].score, 5)
+        groups.setdefault(h.score, set()).add((h.filename, h.citation.start))
+    last = hits[-1].score
     return [(score, frozenset(items) if score != last else len(items)) for score, items in groups.items()]
+
+
+def _same_ranking(a, b) -> bool:
+    """Same passages in the same order, scores equal to 1e-3 relative: the embedded store keeps sentence
+    vectors in half precision, local mode in float32, which moves DBSF scores in the 4th digit."""
+    return len(a) == len(b) and all(
+        ia == ib and math.isclose(sa, sb, rel_tol=1e-3) for (sa, ia), (sb, ib) in zip(a, b))
