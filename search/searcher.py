@@ -145,6 +145,7 @@ class Highlighter:
     def __init__(self, encoder: Bm25Encoder):
         self.encoder = encoder
         self._word_terms = lru_cache(maxsize=50_000)(self._terms_of_word)
+        self._prefixes = lru_cache(maxsize=1024)(_prefix_pattern)
 
     def query_terms(self, q: str) -> frozenset[str]:
         return frozenset(t for lang in self.LANGUAGES for t in self.encoder.terms(q, lang))
@@ -156,10 +157,10 @@ class Highlighter:
         marks: list[tuple[int, int, frozenset[str]]] = []
         if terms:
             word_terms = self._word_terms
-            for m in _WORD.finditer(text):
-                found = word_terms(m.group(0).lower())
+            for start, end in self._candidates(text, terms):
+                found = word_terms(text[start:end].lower())
                 if not found.isdisjoint(terms):
-                    marks.append((m.start(), m.end(), found & terms))
+                    marks.append((start, end, found & terms))
         best = self._best_sentence(text, marks)
         tags: list[tuple[int, int, str]] = []  # (position, order, tag): closing tags before opening ones
         if best is not None:
@@ -174,6 +175,16 @@ class Highlighter:
             pos = at
         out.append(html.escape(text[pos:]))
         return "".join(out)
+
+    def _candidates(self, text: str, terms: frozenset[str]) -> Iterator[tuple[int, int]]:
+        """Spans of the words that may carry a query term: every word, or, when the query has no number, the
+        words whose first three letters (lowercased, accents folded) start a query term, found by one regex
+        over a folded copy of the text (same length, so the spans hold for the original)."""
+        pattern = self._prefixes(terms)
+        lowered = text.lower()
+        if pattern is None or len(lowered) != len(text):
+            return (m.span() for m in _WORD.finditer(text))
+        return (m.span() for m in pattern.finditer(lowered.translate(_fold_table())))
 
     @staticmethod
     def _sentences(text: str) -> list[tuple[int, int]]:
@@ -197,6 +208,33 @@ class Highlighter:
             if key > best_key:
                 best, best_key = (s, e), key
         return best
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """Lowercase Latin letters with accents -> their base letter, one character for one (œ, æ, ß stay)."""
+    import unicodedata
+
+    table = {}
+    for code in range(0xC0, 0x250):
+        base = unicodedata.normalize("NFD", chr(code))
+        if len(base) > 1 and base[0].isascii() and base[0].isalpha():
+            table[code] = base[0].lower()
+    return table
+
+
+def _prefix_pattern(terms: frozenset[str]) -> re.Pattern | None:
+    """A regex of the words that may analyse to one of ``terms`` (see Highlighter._candidates); None when a term
+    is a number (digit groups are read differently by the tokenizer: scan every word)."""
+    if not terms or any(t[:1].isdigit() for t in terms):
+        return None
+    prefixes = set()
+    for t in terms:
+        # Stems are folded ("oeuvr"); the folded text keeps ligatures ("œuvre"): add their spellings too.
+        for variant in {t, t.replace("oe", "œ"), t.replace("ae", "æ"), t.replace("ss", "ß")}:
+            prefixes.add(variant[:3])
+    alternatives = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W\d_])(?:{alternatives})[^\W\d_]*")
 
 
 # ------------------------------------------------------------------------------------------------ searcher

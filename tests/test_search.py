@@ -151,6 +151,32 @@ def test_highlight_matches_across_accents_and_marks_the_best_sentence(env):
     assert "<mark>atelier</mark>" in bold and "<mark>Kpalimé</mark>" in bold
 
 
+def test_highlight_prefilter_marks_exactly_what_a_full_scan_marks(env):
+    """The highlighter only analyses words whose folded first letters start a query term; on every corpus
+    passage, for every evaluation question and a few words with ligatures and capitals, it marks the same
+    words as analysing every word."""
+    import json
+
+    from search.searcher import Highlighter
+    from tests.conftest import ROOT
+
+    fast = env.highlighter
+    full = Highlighter(env.sparse)
+    full._prefixes = lambda terms: None  # every word
+    texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.rglob("*.txt"))]
+    texts.append("Les ŒUVRES sociales, l'œuvre des Cœurs ; ÆTHER, Straße et STRASSE. Réintégration durable.")
+    lines = (ROOT / "tests" / "eval" / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["q"] for line in lines if line.strip()]
+    questions += ["oeuvres sociales", "coeur", "aether", "strasse", "REINTÉGRATION DURABLE", "11.300 migrants"]
+    compared = 0
+    for q in questions:
+        terms = fast.query_terms(q)
+        for text in texts:
+            assert fast.highlight(text, terms) == full.highlight(text, terms), (q, text[:60])
+            compared += 1
+    assert compared == len(questions) * len(texts) and fast._prefixes.cache_info().currsize > 1
+
+
 # ---------------------------------------------------------------------------------------------- relevance
 
 
