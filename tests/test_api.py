@@ -94,6 +94,9 @@ def test_sustainable_reintegration_question_cites_the_handbook_first(client):
     top = body["hits"][0]
     assert top["filename"] == HANDBOOK, [(h["filename"], h["text"][:60]) for h in body["hits"][:5]]
     assert "autosuffisance économique" in top["text"] and "bien-être psychosocial" in top["text"]
+    assert "Principaux messages" in top["citation"]["section"]
+    assert top["citation"]["url"] == f"/api/documents/{top['doc_id']}/file"  # a text file: no page anchor
+    assert client.get(top["citation"]["url"]).status_code == 200
 
 
 def test_french_question_finds_its_passage(client):
