@@ -339,21 +339,6 @@ def test_store_original_is_content_addressed_and_idempotent(tmp_path: Path) -> N
         store_original(tmp_path, data, "/../x")
 
 
-def test_get_many_returns_known_documents_by_id(tmp_path):
-    from kmh.catalog import Catalog, DocumentRecord
-
-    cat = Catalog(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    ids = []
-    for i in range(3):
-        rec = cat.add(DocumentRecord(sha256=f"{i:064x}", filename=f"{i}.txt", source_key=str(i), title=f"T{i}",
-                                     format="txt", mime="text/plain", original_path=f"o/{i}.txt"))
-        ids.append(rec.id)
-    got = cat.get_many([ids[2], "ffffffffffff", ids[0], ids[0]])
-    assert set(got) == {ids[0], ids[2]} and got[ids[2]].title == "T2"
-    assert cat.get_many([]) == {}
-    cat.close()
-
-
 # -- generation and the search cache --------------------------------------------------------
 
 

@@ -266,16 +266,6 @@ class Catalog:
             doc = s.get(Document, doc_id)
             return _record(doc) if doc else None
 
-    def get_many(self, doc_ids: Iterable[str]) -> dict[str, DocumentRecord]:
-        """The documents with these ids, by id (unknown ids are left out); one query."""
-        ids = list(dict.fromkeys(doc_ids))
-        if not ids:
-            return {}
-        columns = [getattr(Document, name) for name in _DOC_FIELDS]
-        with self.session() as s:  # plain rows, no ORM identity map: this runs on every search
-            rows = s.execute(select(*columns).where(Document.id.in_(ids))).all()
-        return {row.id: _record(row) for row in rows}
-
     def refs(self, doc_ids: Iterable[str]) -> dict[str, DocumentRef]:
         """What search needs of each known document (version, status, title, type, file name), by id; one query."""
         ids = list(dict.fromkeys(doc_ids))
