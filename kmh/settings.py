@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     sentence_ranking: bool = True
     # Weight of the sentence ranking in the hybrid fusion, beside KMH_FUSION_WEIGHTS for the dense and keyword rankings.
     sentence_weight: float = Field(2.0, ge=0)
+    # How many of the best dense and of the best keyword candidates (each) the sentence ranking scores.
+    sentence_candidates: int = Field(50, ge=1)
     # Optional sentence-transformers CrossEncoder folder that re-scores the best candidates (loaded by path).
     reranker_model: Path | None = None
     # How many of the best candidates the reranker re-scores.

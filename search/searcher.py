@@ -272,6 +272,7 @@ class Searcher:
 
         configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.embedder.warm_up()
+        self.refs.prime()
         if self.settings.sentence_ranking and not self.store.has_sentences:
             log.warning("the vector store has no sentence vectors (it was created before they existed): hybrid "
                         "search fuses the dense and keyword rankings only; re-create the index to use them")
@@ -344,7 +345,8 @@ class Searcher:
         while True:
             raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt, fusion=s.fusion,
                                     rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights,
-                                    sentences=sentences, payload_fields=POOL_FIELDS)
+                                    sentences=sentences, sentence_candidates=s.sentence_candidates,
+                                    payload_fields=POOL_FIELDS)
             current = self._current(raw)
             if len(current) >= wanted or len(raw) < fetch:
                 return current[:wanted]

@@ -397,3 +397,22 @@ def test_ref_cache_reads_rows_once_until_the_catalog_changes(catalog: Catalog, u
     small = RefCache(catalog, size=1)
     small.get([a.id]), small.get([b.id])
     assert len(small._refs) == 1
+
+
+def test_ref_cache_prime_loads_every_document_at_once(catalog: Catalog, url: str) -> None:
+    from kmh.catalog.cache import RefCache
+
+    docs = [catalog.add(record(i)) for i in range(1, 4)]
+    cache = RefCache(catalog)
+    assert cache.prime() == 3
+    assert set(cache.get([d.id for d in docs])) == {d.id for d in docs}
+    assert cache.loads == 0  # every search after the start finds them cached
+
+    other = Catalog(url)
+    other.set_status(docs[0].id, "retracted")
+    other.close()
+    assert cache.get([docs[0].id])[docs[0].id].status == "retracted"  # a later change is still seen
+
+    small = RefCache(catalog, size=2)
+    assert small.prime() == 2
+    assert len(small._refs) == 2

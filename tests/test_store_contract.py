@@ -342,6 +342,18 @@ def test_sentence_ranking_is_maxsim_over_the_candidates(shared, weights):
     assert ids(two) != ids(shared.search(dense=dq, sparse=sq, limit=10, prefetch_limit=8, sentences=True))
 
 
+def test_sentence_ranking_scores_only_the_best_candidates_of_each_list(shared):
+    for n, text in enumerate(QUERIES):
+        dq, sq = query_vector(3 * n + 2), ENC.encode_query(text)
+        hits = shared.search(dense=dq, sparse=sq, limit=10, prefetch_limit=8, sentences=True, sentence_candidates=3)
+        dense, keyword = cosine_ranking(dq)[:8], bm25_ranking(sq, PASSAGES)[:8]
+        by_sentences = maxsim_ranking(dq, {i for i, _ in dense[:3] + keyword[:3]})
+        expected = rrf_ranking([dense, keyword, by_sentences], 60)[:10]
+        assert ids(hits) == [e[0] for e in expected], text
+    with pytest.raises(ValueError, match="sentence_candidates"):
+        shared.search(dense=dq, sparse=sq, sentences=True, sentence_candidates=0)
+
+
 def test_sentence_ranking_with_filter_dbsf_and_other_modes(shared):
     flt = Filter(equals={"language": "en"})
     en = matching(lambda p: p["language"] == "en")

@@ -76,6 +76,9 @@ class NoCatalog:
     def refs(self, doc_ids):
         return {}
 
+    def all_refs(self, limit):
+        return {}
+
 
 class FixedEmbedder:
     def warm_up(self):
@@ -95,6 +98,7 @@ def asked(mode: str = "hybrid", **settings) -> dict:
 def test_hybrid_search_asks_for_the_sentence_ranking_with_its_weight():
     call = asked()
     assert call["sentences"] is True and call["weights"] == (1.0, 1.0, 2.0)
+    assert call["sentence_candidates"] == 50 and asked(sentence_candidates=20)["sentence_candidates"] == 20
     call = asked(fusion_weights="2,1", sentence_weight=0.5)
     assert call["sentences"] is True and call["weights"] == (2.0, 1.0, 0.5)
     assert asked(sentence_weight=1.0)["weights"] is None  # all ones: the engines' unweighted fusion

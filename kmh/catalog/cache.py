@@ -50,6 +50,16 @@ class RefCache:
                         self._refs.popitem(last=False)
         return found
 
+    def prime(self) -> int:
+        """Load up to ``size`` documents at once (the most recently updated), so that the first searches find
+        them cached; returns how many were loaded."""
+        generation = self.catalog.generation()
+        loaded = self.catalog.all_refs(self.size) if self.size else {}
+        with self._lock:
+            self._refs = OrderedDict(reversed(loaded.items()))  # the oldest go first when the cache is full
+            self._generation = generation
+        return len(loaded)
+
     def clear(self) -> None:
         with self._lock:
             self._refs.clear()

@@ -275,6 +275,11 @@ class Catalog:
         rows = self._select(f"SELECT {', '.join(_REF_FIELDS)} FROM documents WHERE id IN ({marks})", ids)
         return {row[0]: DocumentRef(*row) for row in rows}
 
+    def all_refs(self, limit: int) -> dict[str, DocumentRef]:
+        """``refs`` of up to ``limit`` documents (most recently updated first), by id; one query."""
+        rows = self._select(f"SELECT {', '.join(_REF_FIELDS)} FROM documents ORDER BY updated_at DESC LIMIT {int(limit)}")
+        return {row[0]: DocumentRef(*row) for row in rows}
+
     def generation(self) -> int:
         """A counter that every change to the documents table increases (database triggers; see 0002)."""
         return int(self._select("SELECT generation FROM catalog_state WHERE id = 1")[0][0])

@@ -172,6 +172,7 @@ class VectorStore(ABC):
         prefetch_limit: int = 100,
         weights: Sequence[float] | None = None,
         sentences: bool = False,
+        sentence_candidates: int | None = None,
         payload_fields: Sequence[str] | None = None,
     ) -> list[Hit]:
         """Best passages first; ties by id.
@@ -180,6 +181,7 @@ class VectorStore(ABC):
         fused by RRF (sum of 1 / (rrf_k + rank), rank from 0) or DBSF, as Qdrant defines them.
         sentences: hybrid only; the candidates (both prefetch lists) are also ranked by MaxSim of the dense query
         vector against their "sentences" multivector, a third list in the fusion (skipped where the store has none).
+        sentence_candidates: only the best this many of each prefetch list are ranked by sentences (None: all).
         weights: (dense, keyword) or, with sentences, (dense, keyword, sentences) factors for a weighted fusion;
         None (the default) is Qdrant's unweighted fusion.
         payload_fields: the payload fields hybrid hits carry (None: all of them).
@@ -189,6 +191,8 @@ class VectorStore(ABC):
         if weights is not None and (len(weights) != n or any(not w >= 0 for w in weights)):
             names = "(dense, keyword, sentences)" if sentences else "(dense, keyword)"
             raise ValueError(f"weights must be {n} non-negative numbers: {names}")
+        if sentence_candidates is not None and sentence_candidates < 1:
+            raise ValueError("sentence_candidates must be at least 1")
         sparse = check_sparse(sparse) if sparse is not None else None
         dense = [float(x) for x in dense] if dense is not None else None
         if mode == "dense":
@@ -204,7 +208,7 @@ class VectorStore(ABC):
             used.append(1)
         lists = self._ranked(requests, False)
         if sentences and self.has_sentences:
-            lists.append(self._by_sentences(dense, lists))
+            lists.append(self._by_sentences(dense, [hits[:sentence_candidates] for hits in lists]))
             used.append(2)
         w = [weights[i] for i in used] if weights is not None else None
         fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
