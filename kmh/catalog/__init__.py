@@ -4,6 +4,15 @@
 ``VersionRecord`` dataclasses. Nothing touches a database at import time.
 """
 
+from .archive import (
+    RecordingRecord,
+    SeminarRecord,
+    SessionRecord,
+    TopicLinkRecord,
+    TopicRecord,
+    TranscriptRecord,
+    UnknownTopic,
+)
 from .catalog import (
     MIGRATIONS_DIR,
     Catalog,
@@ -28,6 +37,13 @@ __all__ = [
     "DocumentRef",
     "DuplicateDocument",
     "NotFound",
+    "RecordingRecord",
+    "SeminarRecord",
+    "SessionRecord",
+    "TopicLinkRecord",
+    "TopicRecord",
+    "TranscriptRecord",
+    "UnknownTopic",
     "VersionRecord",
     "make_engine",
     "original_relpath",

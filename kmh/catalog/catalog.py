@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from .archive import ArchiveMixin
 from .models import DOC_TYPES, STATUSES, CatalogState, Document, DocumentVersion, utcnow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -181,7 +182,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog:
+class Catalog(ArchiveMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.

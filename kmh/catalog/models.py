@@ -8,21 +8,28 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 DOC_TYPES = ("report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other")
 STATUSES = ("published", "retracted")
+TRANSCRIPT_SOURCES = ("captions", "whisper")
+LINK_STATES = ("suggested", "confirmed", "rejected")
+TOPIC_GROUPS = ("level", "dimension", "theme")
 
 # Fixed constraint names, so later migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -138,3 +145,129 @@ class CatalogState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger)
 
+
+
+class Topic(Base):
+    """One topic of the bilingual taxonomy (corpus/topics.yaml)."""
+
+    __tablename__ = "topics"
+
+    # kebab-case, e.g. "psychosocial-dimension".
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label_fr: Mapped[str] = mapped_column(Text)
+    label_en: Mapped[str] = mapped_column(Text)
+    description_fr: Mapped[str] = mapped_column(Text)
+    description_en: Mapped[str] = mapped_column(Text)
+    parent: Mapped[str | None] = mapped_column(String(64))
+    # "level", "dimension", "theme" or None.
+    grp: Mapped[str | None] = mapped_column(String(16))
+    # Order in the taxonomy file.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Seminar(Base):
+    """A seminar, from its manifest (corpus/seminars/<slug>/seminar.yaml)."""
+
+    __tablename__ = "seminars"
+
+    # The manifest's folder name.
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    objectives: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(Text)
+    background: Mapped[str | None] = mapped_column(Text)
+    # File names of related publications, resolved against the documents when read.
+    related: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # sha256 of the manifest file: an unchanged manifest is skipped.
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    source_key: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sessions: Mapped[list[SeminarSession]] = relationship(
+        back_populates="seminar", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SeminarSession.number",
+    )
+
+
+class SeminarSession(Base):
+    """One session of a seminar, and where it lies in a recording."""
+
+    __tablename__ = "seminar_sessions"
+
+    seminar_id: Mapped[str] = mapped_column(ForeignKey("seminars.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    # [{"name": str, "role": str | None}, ...]
+    speakers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The manifest's id of the recording the session is in, and its span there (seconds).
+    recording_key: Mapped[str | None] = mapped_column(String(80))
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+
+    seminar: Mapped[Seminar] = relationship(back_populates="sessions")
+
+
+class Transcript(Base):
+    """The timed text of a recording's media in one language: its captions or a speech-to-text run.
+
+    Kept by content: re-ingesting the same media reuses it instead of transcribing again.
+    """
+
+    __tablename__ = "transcripts"
+    __table_args__ = (
+        CheckConstraint(_in("source", TRANSCRIPT_SOURCES), name="source"),
+        UniqueConstraint("media_sha256", "language", "source", "source_sha256", name="uq_transcripts_content"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    media_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    # "captions" (a WebVTT/SRT file) or "whisper".
+    source: Mapped[str] = mapped_column(String(16))
+    # sha256 of the captions file, or of the speech model's identity and options.
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    # [{"start": float, "end": float, "text": str, "speaker": str | None}, ...]
+    cues: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Recording(Base):
+    """What a recording adds to its document (doc_type "recording"): seminar, media facts, transcript."""
+
+    __tablename__ = "recordings"
+
+    doc_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    seminar_id: Mapped[str | None] = mapped_column(ForeignKey("seminars.id", ondelete="SET NULL"), index=True)
+    # The manifest's id of the recording (None for a lone media file).
+    key: Mapped[str | None] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(2))
+    duration: Mapped[float] = mapped_column(Float)
+    has_video: Mapped[bool] = mapped_column(Boolean, default=False)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id"))
+
+
+class TopicLink(Base):
+    """A topic suggested for a passage (by embedding similarity) and an organiser's decision on it."""
+
+    __tablename__ = "topic_links"
+    __table_args__ = (
+        CheckConstraint(_in("state", LINK_STATES), name="state"),
+        Index("ix_topic_links_topic_state", "topic_id", "state"),
+    )
+
+    passage_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    topic_id: Mapped[str] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    doc_version: Mapped[int] = mapped_column(Integer)
+    # Similarity of the passage to the topic (None for a link an organiser added by hand).
+    score: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="suggested")
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
