@@ -447,6 +447,19 @@ def test_delete_by_filter(store):
         store.delete(Filter())
 
 
+def test_set_payload_changes_filters_and_keeps_other_fields(store):
+    a, b = PASSAGES[0], PASSAGES[1]
+    store.set_payload([a.id, b.id, "00000000-0000-0000-0000-00000000beef"], {"topics": ["community"]})
+    assert store.count(Filter(equals={"topics": "community"})) == 2
+    store.set_payload([b.id], {"topics": []})
+    hits = store.search(dense=a.dense, mode="dense", limit=5, flt=Filter(equals={"topics": "community"}))
+    assert ids(hits) == [a.id]
+    got = store.retrieve([a.id])[0].payload
+    assert got["topics"] == ["community"] and got["doc_id"] == a.payload["doc_id"] and got["text"] == a.payload["text"]
+    store.set_payload([], {"topics": ["x"]})  # nothing to do
+    assert store.count(Filter(equals={"topics": "x"})) == 0
+
+
 def test_facet_counts(shared):
     assert shared.facet("language") == {"fr": 15, "en": 15}
     countries = Counter(c for p in PASSAGES for c in p.payload["countries"])

@@ -158,6 +158,10 @@ class VectorStore(ABC):
     def delete(self, flt: Filter) -> None:
         """Delete the passages matching the filter (an empty filter is refused)."""
 
+    @abstractmethod
+    def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
+        """Set these payload fields of these passages (other fields are kept; unknown ids are ignored)."""
+
     def search(
         self,
         *,

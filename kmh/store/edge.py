@@ -196,6 +196,11 @@ class EdgeStore(VectorStore):
             raise ValueError("refusing to delete with an empty filter (it would delete every passage)")
         self._update(qe.UpdateOperation.delete_points_by_filter(edge_filter(flt)))
 
+    def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
+        wanted = [point_id(h.id) for h in self.retrieve(ids, fields=())]  # the engines refuse unknown ids
+        if wanted:
+            self._update(qe.UpdateOperation.set_payload(wanted, dict(values)))
+
     # reads
 
     def _query(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:

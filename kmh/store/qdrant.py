@@ -152,6 +152,11 @@ class QdrantServerStore(VectorStore):
 
     # reads
 
+    def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
+        wanted = [point_id(h.id) for h in self.retrieve(ids, fields=())]  # the engines refuse unknown ids
+        if wanted:
+            self.client.set_payload(self.collection, payload=dict(values), points=wanted, wait=True)
+
     def _query(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
         batch = [
             qm.QueryRequest(
