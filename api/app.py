@@ -35,6 +35,8 @@ TAGS = [
     {"name": "search", "description": "Cited passages for a question, with facets."},
     {"name": "passages", "description": "A passage with its neighbours."},
     {"name": "documents", "description": "The catalog and the kept original files."},
+    {"name": "seminars", "description": "Seminars, their sessions and recordings with timed transcripts."},
+    {"name": "topics", "description": "The topic taxonomy; topics suggested for passages, confirmed by organisers."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "metrics", "description": "Prometheus metrics."},
 ]
@@ -90,10 +92,10 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     install_error_handlers(app)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
 
-    from api.routers import documents, health, passages, search
+    from api.routers import documents, health, passages, search, seminars, topics
     from api.routers import metrics as metrics_router
 
-    for module in (search, passages, documents, health, metrics_router):
+    for module in (search, passages, documents, seminars, topics, health, metrics_router):
         app.include_router(module.router)
     return app
 

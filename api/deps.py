@@ -17,6 +17,7 @@ from api.telemetry import Metrics
 from kmh.catalog import Catalog
 from kmh.settings import Settings
 from kmh.store import VectorStore
+from search.archive import Archive
 from search.searcher import Searcher
 
 
@@ -49,6 +50,10 @@ async def get_searcher(rt: Annotated[Runtime, Depends(require_ready)]) -> Search
     return rt.searcher
 
 
+async def get_archive(rt: Annotated[Runtime, Depends(require_ready)]) -> Archive:
+    return rt.archive
+
+
 async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
@@ -63,5 +68,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CpuLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_cpu_limiter)]

@@ -98,6 +98,15 @@ class PassageNotFound(NotFoundError):
         super().__init__(f"no passage with id {passage_id!r}", passage_id=passage_id)
 
 
+class ArchiveItemNotFound(NotFoundError):
+    """An unknown seminar, recording, topic, passage or topic link."""
+
+    def __init__(self, what: str, key: str, detail: str):
+        self.slug = what.replace(" ", "-") + "-not-found"
+        self.title = what.capitalize() + " not found"
+        super().__init__(detail, **{what.replace(" ", "_"): key})
+
+
 class InvalidParameter(ApiError):
     """A parameter that passed type validation but makes no sense (e.g. year_from > year_to)."""
 

@@ -14,9 +14,15 @@ DocType = Literal["report", "knowledge_paper", "handbook", "news", "seminar_page
 class Citation(BaseModel):
     page: int | None = Field(None, description="1-based page (PDF page, PPTX slide); null for formats without pages")
     section: str | None = Field(None, description="The section trail above the passage, joined with ' › '")
-    start: int | None = Field(None, description="Start character offset of the passage in the parsed text")
-    end: int | None = Field(None, description="End character offset (exclusive)")
-    url: str = Field(description="Where the passage opens: the original file, at its page for PDFs")
+    start: int | float | None = Field(None, description="Documents: start character offset of the passage in the parsed "
+                                "text. Recordings: start second of the segment")
+    end: int | float | None = Field(None, description="Documents: end character offset (exclusive). Recordings: end second")
+    url: str = Field(description="Where the passage opens: the original file, at its page for PDFs; for a "
+                     "recording, its media from the segment's first second (#t=)")
+    seminar_id: str | None = Field(None, description="Recordings: the seminar")
+    session: int | None = Field(None, description="Recordings: the session number")
+    speaker: str | None = Field(None, description="Recordings: the speaker, where known")
+    timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
 
 
 class Hit(BaseModel):
@@ -127,3 +133,123 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     store_backend: str
     embedding_model: str
+
+
+# -- seminar archive -------------------------------------------------------------------------------
+
+
+class Speaker(BaseModel):
+    name: str
+    role: str | None = None
+
+
+class SessionEntry(BaseModel):
+    number: int
+    title: str
+    description: str | None = None
+    speakers: list[Speaker] = Field(default_factory=list)
+    recording_id: str | None = Field(None, description="The recording (document id) the session is in")
+    start: float | None = Field(None, description="Start second of the session in its recording")
+    end: float | None = None
+    url: str | None = Field(None, description="The recording's media from the session's start")
+
+
+class RecordingSummary(BaseModel):
+    id: str = Field(description="The recording's document id")
+    title: str
+    language: str
+    duration: float = Field(description="Seconds")
+    has_video: bool
+    seminar_id: str | None
+    mime: str
+    media_url: str = Field(description="The media file (HTTP Range requests supported, so players can seek)")
+    transcript_source: str = Field(description="'captions' (a caption file) or 'whisper' (speech recognition)")
+
+
+class Cue(BaseModel):
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+
+
+class RecordingDetail(RecordingSummary):
+    session_count: int = 0
+    cues: list[Cue] = Field(description="The timed transcript")
+
+
+class RelatedPublication(BaseModel):
+    filename: str
+    doc_id: str | None = Field(None, description="null when no published document has this file name")
+    title: str | None = None
+    url: str | None = None
+
+
+class SeminarSummary(BaseModel):
+    id: str
+    title: str
+    title_en: str | None
+    start_date: date | None
+    end_date: date | None
+    languages: list[str]
+    session_count: int
+
+
+class SeminarDetail(SeminarSummary):
+    objectives: str | None
+    format: str | None
+    background: str | None
+    sessions: list[SessionEntry]
+    recordings: list[RecordingSummary]
+    related_publications: list[RelatedPublication]
+
+
+class TopicSummary(BaseModel):
+    id: str
+    label: dict[str, str] = Field(description="By language: fr, en")
+    description: dict[str, str]
+    parent: str | None
+    group: str | None = Field(None, description="level, dimension or theme")
+    confirmed_links: int = Field(description="Passages and segments confirmed for the topic")
+
+
+class LinkedPassage(BaseModel):
+    passage_id: str
+    doc_id: str
+    title: str
+    doc_type: str
+    kind: Literal["document", "recording"]
+    text: str
+    section: str | None
+    page: int | None
+    start: float | None
+    end: float | None
+    url: str
+    timestamp: str | None = None
+    session: int | None = None
+    seminar_id: str | None = None
+    score: float | None = Field(None, description="Similarity of the passage to the topic when it was suggested")
+
+
+class TopicDetail(TopicSummary):
+    publications: list[LinkedPassage] = Field(description="Confirmed document passages")
+    segments: list[LinkedPassage] = Field(description="Confirmed recording segments, with timestamps")
+
+
+class TopicLink(BaseModel):
+    topic_id: str
+    label: dict[str, str]
+    score: float | None = Field(None, description="Suggestion score; null for a link added by an organiser")
+    state: Literal["suggested", "confirmed", "rejected"]
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class TopicLinks(BaseModel):
+    passage_id: str
+    links: list[TopicLink]
+
+
+class LinkDecision(BaseModel):
+    topic_id: str = Field(max_length=64)
+    state: Literal["confirmed", "rejected"] = "confirmed"

@@ -29,6 +29,7 @@ class Runtime:
     catalog: Any = None
     store: Any = None
     searcher: Any = None
+    archive: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -39,6 +40,7 @@ class Runtime:
         """Open the catalog and the vector store, build the searcher and warm it up (blocking; run in a thread)."""
         from kmh.runtime import open_catalog, open_vector_store
         from kmh.settings import set_offline_env
+        from search.archive import Archive
         from search.searcher import Searcher
 
         with self._lock:
@@ -64,6 +66,7 @@ class Runtime:
         gc.freeze()
         with self._lock:
             self.catalog, self.store, self.searcher = catalog, store, searcher
+            self.archive = Archive(catalog, store)
             self.phase = "ready"
         log.info("search service ready (data in %s)", self.settings.data_dir)
 
@@ -71,7 +74,7 @@ class Runtime:
         """Release the store (its folder lock) and the catalog connections; safe to call twice."""
         with self._lock:
             catalog, store = self.catalog, self.store
-            self.catalog = self.store = self.searcher = None
+            self.catalog = self.store = self.searcher = self.archive = None
             self.phase = "stopped"
         _close_quietly(store, catalog, when="the search service")
         gc.unfreeze()  # what load() froze can be collected again (an app created and closed in a longer process)

@@ -73,9 +73,15 @@ class SearchQuery:
 class Citation:
     page: int | None
     section: str | None
-    start: int | None
-    end: int | None
+    # Character offsets in the parsed text (documents) or seconds in the recording (recordings).
+    start: float | None
+    end: float | None
     url: str = ""
+    # Recordings: the seminar, the session number and its speaker where known, "00:12:34–00:13:20".
+    seminar_id: str | None = None
+    session: int | None = None
+    speaker: str | None = None
+    timestamp: str | None = None
 
 
 @dataclass
@@ -126,6 +132,27 @@ def citation_url(doc_id: str, page: int | None) -> str:
     """Where the cited passage opens: the original file, at the page for PDFs."""
     base = f"/api/documents/{doc_id}/file"
     return f"{base}#page={page}" if page else base
+
+
+def recording_url(doc_id: str, start: float | None) -> str:
+    """Where a recording segment plays: the media, from its first second (a media fragment)."""
+    base = f"/api/recordings/{doc_id}/media"
+    return f"{base}#t={int(start)}" if start else base
+
+
+def clock(seconds: float) -> str:
+    """00:12:34 (hours always shown: seminar sessions last hours)."""
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _citation(doc, p: dict[str, Any]) -> Citation:
+    if p.get("kind") == "recording":
+        start, end = p.get("start"), p.get("end")
+        stamp = f"{clock(start)}–{clock(end)}" if start is not None and end is not None else None
+        return Citation(None, p.get("section"), start, end, recording_url(doc.id, start), p.get("seminar_id"),
+                        p.get("session"), p.get("speaker"), stamp)
+    return Citation(p.get("page"), p.get("section"), p.get("start"), p.get("end"), citation_url(doc.id, p.get("page")))
 
 
 # ---------------------------------------------------------------------------------------------- highlight
@@ -243,7 +270,7 @@ def _prefix_pattern(terms: frozenset[str]) -> re.Pattern | None:
 # Payload fields the candidate pool reads (texts are fetched for the returned page only; titles, types and
 # file names come from the catalog).
 POOL_FIELDS = ("doc_id", "doc_version", "language", "published", "page", "section", "start", "end",
-               *FACET_FIELDS.values())
+               "kind", "seminar_id", "session", "speaker", *FACET_FIELDS.values())
 
 
 class Searcher:
@@ -385,8 +412,7 @@ class Searcher:
             text=p.get("text", ""),
             highlight=highlight,
             score=h.score if score is None else score,
-            citation=Citation(p.get("page"), p.get("section"), p.get("start"), p.get("end"),
-                              citation_url(doc.id, p.get("page"))),
+            citation=_citation(doc, p),
         )
 
     def _rerank(self, q: str, hits: list[SearchHit]) -> list[SearchHit]:

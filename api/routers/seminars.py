@@ -1,0 +1,116 @@
+"""The seminar archive: GET /api/seminars, /api/seminars/{id}, /api/recordings/{id} and its media."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import FileResponse
+
+from api.deps import ArchiveDep, CatalogDep, SettingsDep
+from api.errors import ArchiveItemNotFound, problem_responses
+from api.schemas import (
+    Cue,
+    RecordingDetail,
+    RecordingSummary,
+    RelatedPublication,
+    SeminarDetail,
+    SeminarSummary,
+    SessionEntry,
+    Speaker,
+)
+from search.archive import ArchiveNotFound
+from search.searcher import recording_url
+
+router = APIRouter(prefix="/api", tags=["seminars"])
+
+SeminarId = Annotated[str, Path(max_length=80, description="A seminar id (its manifest's folder name)")]
+RecordingId = Annotated[str, Path(max_length=64, description="A recording's document id")]
+
+# Catalog calls block on the database: plain `def` endpoints run in FastAPI's thread pool.
+
+
+def not_found(exc: ArchiveNotFound) -> ArchiveItemNotFound:
+    return ArchiveItemNotFound(exc.what, exc.key, str(exc))
+
+
+def _recording_summary(rec, doc, transcript_source: str) -> RecordingSummary:
+    return RecordingSummary(id=doc.id, title=doc.title, language=rec.language, duration=rec.duration,
+                            has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime,
+                            media_url=f"/api/recordings/{doc.id}/media", transcript_source=transcript_source)
+
+
+def _seminar_summary(sem) -> dict:
+    return dict(id=sem.id, title=sem.title, title_en=sem.title_en, start_date=sem.start_date, end_date=sem.end_date,
+                languages=sem.languages, session_count=len(sem.sessions))
+
+
+@router.get("/seminars", response_model=list[SeminarSummary], summary="List seminars, the most recent first",
+            responses=problem_responses(503))
+def list_seminars(catalog: CatalogDep) -> list[SeminarSummary]:
+    return [SeminarSummary(**_seminar_summary(s)) for s in catalog.seminars()]
+
+
+@router.get("/seminars/{seminar_id}", response_model=SeminarDetail,
+            summary="A seminar: objectives, sessions (agenda), recordings and related publications",
+            responses=problem_responses(404, 422, 503))
+def get_seminar(archive: ArchiveDep, catalog: CatalogDep, seminar_id: SeminarId) -> SeminarDetail:
+    try:
+        page = archive.seminar(seminar_id)
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+    sem = page.seminar
+    by_key = {rec.key: doc.id for rec, doc in page.recordings if rec.key}
+    recordings = []
+    for rec, doc in page.recordings:
+        transcript = catalog.transcript(rec.transcript_id)
+        recordings.append(_recording_summary(rec, doc, transcript.source if transcript else "captions"))
+    sessions = []
+    for s in sem.sessions:
+        rec_id = by_key.get(s.recording_key)
+        sessions.append(SessionEntry(
+            number=s.number, title=s.title, description=s.description,
+            speakers=[Speaker(**sp) for sp in s.speakers], recording_id=rec_id, start=s.start, end=s.end,
+            url=recording_url(rec_id, s.start) if rec_id else None))
+    related = [RelatedPublication(filename=name, doc_id=doc.id if doc else None, title=doc.title if doc else None,
+                                  url=f"/api/documents/{doc.id}" if doc else None)
+               for name, doc in page.related]
+    return SeminarDetail(**_seminar_summary(sem), objectives=sem.objectives, format=sem.format,
+                         background=sem.background, sessions=sessions, recordings=recordings,
+                         related_publications=related)
+
+
+@router.get("/recordings/{recording_id}", response_model=RecordingDetail,
+            summary="A recording and its timed transcript", responses=problem_responses(404, 422, 503))
+def get_recording(archive: ArchiveDep, catalog: CatalogDep, recording_id: RecordingId) -> RecordingDetail:
+    try:
+        rec, doc, transcript = archive.recording(recording_id)
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+    sem = catalog.seminar(rec.seminar_id) if rec.seminar_id else None
+    sessions = [s for s in sem.sessions if s.recording_key == rec.key] if sem and rec.key else []
+    cues = [Cue(**{k: c.get(k) for k in ("start", "end", "text", "speaker")}) for c in transcript.cues]
+    return RecordingDetail(**_recording_summary(rec, doc, transcript.source).model_dump(),
+                           session_count=len(sessions), cues=cues)
+
+
+@router.get(
+    "/recordings/{recording_id}/media",
+    response_class=FileResponse,
+    summary="The recording's media file; supports HTTP Range requests (seeking)",
+    responses={200: {"description": "The media", "content": {"audio/*": {}, "video/*": {}}},
+               206: {"description": "The requested byte range"},
+               **problem_responses(404, 416, 503)},
+)
+def get_recording_media(archive: ArchiveDep, settings: SettingsDep, recording_id: RecordingId) -> FileResponse:
+    try:
+        _rec, doc, _t = archive.recording(recording_id)
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+    root = settings.data_dir.resolve()
+    path = (root / doc.original_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise ArchiveItemNotFound("recording", recording_id, f"the media of recording {recording_id!r} is not kept")
+    return FileResponse(path, media_type=doc.mime, filename=FsPath(doc.filename).name,
+                        content_disposition_type="inline", headers={"X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,87 @@
+"""Topics and topic links: GET /api/topics, /api/topics/{id}; GET/POST/DELETE /api/passages/{id}/topics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from api.deps import ArchiveDep, CatalogDep
+from api.errors import ArchiveItemNotFound, problem_responses
+from api.routers.seminars import not_found
+from api.schemas import LinkDecision, LinkedPassage, TopicDetail, TopicLink, TopicLinks, TopicSummary
+from search.archive import ArchiveNotFound
+
+router = APIRouter(prefix="/api", tags=["topics"])
+
+TopicId = Annotated[str, Path(max_length=64, description="A topic id, e.g. community-level")]
+PassageId = Annotated[str, Path(max_length=100, description="A passage id (document passage or recording segment)")]
+
+
+def _summary(t, counts: dict[str, int]) -> dict:
+    return dict(id=t.id, label={"fr": t.label_fr, "en": t.label_en},
+                description={"fr": t.description_fr, "en": t.description_en}, parent=t.parent, group=t.grp,
+                confirmed_links=counts.get(t.id, 0))
+
+
+@router.get("/topics", response_model=list[TopicSummary], summary="The topic taxonomy",
+            responses=problem_responses(503))
+def list_topics(catalog: CatalogDep) -> list[TopicSummary]:
+    counts = catalog.topic_counts()
+    return [TopicSummary(**_summary(t, counts)) for t in catalog.topics()]
+
+
+@router.get("/topics/{topic_id}", response_model=TopicDetail,
+            summary="A topic with its confirmed publications and recording segments",
+            responses=problem_responses(404, 422, 503))
+def get_topic(archive: ArchiveDep, catalog: CatalogDep, topic_id: TopicId) -> TopicDetail:
+    try:
+        page = archive.topic(topic_id)
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+    return TopicDetail(**_summary(page.topic, catalog.topic_counts()),
+                       publications=[LinkedPassage.model_validate(p, from_attributes=True) for p in page.publications],
+                       segments=[LinkedPassage.model_validate(p, from_attributes=True) for p in page.segments])
+
+
+def _links(catalog, passage_id: str, links) -> TopicLinks:
+    topics = {t.id: t for t in catalog.topics()}
+    out = []
+    for lk in links:
+        t = topics.get(lk.topic_id)
+        label = {"fr": t.label_fr, "en": t.label_en} if t else {}
+        out.append(TopicLink(topic_id=lk.topic_id, label=label, score=lk.score, state=lk.state,
+                             decided_by=lk.decided_by, decided_at=lk.decided_at))
+    return TopicLinks(passage_id=passage_id, links=out)
+
+
+@router.get("/passages/{passage_id}/topics", response_model=TopicLinks,
+            summary="A passage's topic links: suggested, confirmed and rejected",
+            responses=problem_responses(404, 422, 503))
+def get_links(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId) -> TopicLinks:
+    try:
+        return _links(catalog, passage_id, archive.links(passage_id))
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+
+
+@router.post("/passages/{passage_id}/topics", response_model=TopicLinks,
+             summary="Confirm or reject a topic for a passage (the topic filter of search follows)",
+             responses=problem_responses(404, 422, 503))
+def decide_link(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId, body: LinkDecision) -> TopicLinks:
+    try:
+        archive.decide(passage_id, body.topic_id, body.state)
+        return _links(catalog, passage_id, archive.links(passage_id))
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+
+
+@router.delete("/passages/{passage_id}/topics/{topic_id}", status_code=204, response_class=Response,
+               summary="Withdraw a decision: the link goes back to suggested (or away, if it was added by hand)",
+               responses=problem_responses(404, 422, 503))
+def undo_link(archive: ArchiveDep, passage_id: PassageId, topic_id: TopicId) -> Response:
+    try:
+        archive.undo(passage_id, topic_id)
+    except ArchiveNotFound as exc:
+        raise not_found(exc) from None
+    return Response(status_code=204)

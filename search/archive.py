@@ -1,0 +1,164 @@
+"""Reading the seminar archive and deciding topic links: what the seminar, recording and topic endpoints serve.
+
+``Archive(catalog, store)`` joins catalog rows with the passages in the store. Confirming or rejecting a
+topic for a passage writes the decision to the catalog, then the passage's confirmed topics to its
+``topics`` payload, which is what the search ``topic`` filter matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kmh.catalog import RecordingRecord, SeminarRecord, TopicLinkRecord, TopicRecord
+from kmh.store import VectorStore
+from search.searcher import citation_url, clock, recording_url
+
+
+class ArchiveNotFound(LookupError):
+    """An unknown or retracted seminar, recording, topic or passage; ``what`` and ``key`` name it."""
+
+    def __init__(self, what: str, key: str, detail: str | None = None):
+        super().__init__(detail or f"no {what} with id {key!r}")
+        self.what, self.key = what, key
+
+
+@dataclass
+class PassageRef:
+    """A passage as topic pages and link endpoints show it."""
+
+    passage_id: str
+    doc_id: str
+    doc_version: int
+    title: str
+    doc_type: str
+    kind: str  # "document" or "recording"
+    text: str
+    section: str | None
+    page: int | None
+    start: float | None
+    end: float | None
+    url: str
+    timestamp: str | None = None
+    session: int | None = None
+    seminar_id: str | None = None
+    score: float | None = None
+
+
+@dataclass
+class TopicPage:
+    topic: TopicRecord
+    publications: list[PassageRef] = field(default_factory=list)
+    segments: list[PassageRef] = field(default_factory=list)
+
+
+@dataclass
+class SeminarPage:
+    seminar: SeminarRecord
+    recordings: list[tuple[RecordingRecord, Any]]  # (recording, its DocumentRecord)
+    related: list[tuple[str, Any]]  # (file name, DocumentRecord or None)
+
+
+class Archive:
+    def __init__(self, catalog, store: VectorStore):
+        self.catalog = catalog
+        self.store = store
+
+    # -- seminars and recordings ----------------------------------------------------------
+
+    def seminar(self, seminar_id: str) -> SeminarPage:
+        sem = self.catalog.seminar(seminar_id)
+        if sem is None:
+            raise ArchiveNotFound("seminar", seminar_id)
+        recordings = []
+        for rec in self.catalog.recordings(seminar_id):
+            doc = self.catalog.get(rec.doc_id)
+            if doc is not None and doc.status == "published":
+                recordings.append((rec, doc))
+        ids = self.catalog.documents_by_filename(sem.related)
+        related = [(name, self.catalog.get(ids[name]) if name in ids else None) for name in sem.related]
+        return SeminarPage(sem, recordings, related)
+
+    def recording(self, doc_id: str) -> tuple[RecordingRecord, Any, Any]:
+        """(recording, its DocumentRecord, its TranscriptRecord) of a published recording."""
+        rec = self.catalog.recording(doc_id)
+        doc = self.catalog.get(doc_id) if rec is not None else None
+        if rec is None or doc is None or doc.status != "published":
+            raise ArchiveNotFound("recording", doc_id)
+        return rec, doc, self.catalog.transcript(rec.transcript_id)
+
+    # -- passages and topic links ---------------------------------------------------------
+
+    def passage(self, passage_id: str) -> PassageRef:
+        """A passage of a document's current, published version."""
+        refs = self._passages([passage_id])
+        if not refs:
+            raise ArchiveNotFound("passage", passage_id)
+        return refs[0]
+
+    def _passages(self, ids: list[str], scores: dict[str, float | None] | None = None) -> list[PassageRef]:
+        if not ids:
+            return []
+        try:
+            hits = self.store.retrieve(ids)
+        except ValueError:  # an id that is not a passage id at all
+            return []
+        docs = self.catalog.refs(h.payload.get("doc_id") for h in hits)
+        out = []
+        for h in hits:
+            p = h.payload
+            doc = docs.get(p.get("doc_id"))
+            if doc is None or doc.status != "published" or doc.version != p.get("doc_version"):
+                continue
+            recording = p.get("kind") == "recording"
+            start, end = p.get("start"), p.get("end")
+            out.append(PassageRef(
+                passage_id=h.id, doc_id=doc.id, doc_version=doc.version, title=doc.title, doc_type=doc.doc_type,
+                kind="recording" if recording else "document", text=p.get("text", ""), section=p.get("section"),
+                page=p.get("page"), start=start, end=end,
+                url=recording_url(doc.id, start) if recording else citation_url(doc.id, p.get("page")),
+                timestamp=f"{clock(start)}–{clock(end)}" if recording and start is not None and end is not None
+                else None,
+                session=p.get("session"), seminar_id=p.get("seminar_id"),
+                score=(scores or {}).get(h.id)))
+        return out
+
+    def links(self, passage_id: str) -> list[TopicLinkRecord]:
+        self.passage(passage_id)
+        return self.catalog.links(passage_id)
+
+    def decide(self, passage_id: str, topic_id: str, state: str, by: str | None = None) -> TopicLinkRecord:
+        """Confirm or reject a topic for a passage; its ``topics`` payload follows. Raises ArchiveNotFound."""
+        ref = self.passage(passage_id)
+        if self.catalog.topic(topic_id) is None:
+            raise ArchiveNotFound("topic", topic_id)
+        link = self.catalog.decide_link(passage_id, topic_id, state, doc_id=ref.doc_id, doc_version=ref.doc_version,
+                                        by=by)
+        self._sync(passage_id)
+        return link
+
+    def undo(self, passage_id: str, topic_id: str) -> None:
+        """Withdraw a decision (the link goes back to suggested, or away if it was added by hand)."""
+        self.passage(passage_id)
+        if not self.catalog.undo_link(passage_id, topic_id):
+            raise ArchiveNotFound("topic link", f"{passage_id}/{topic_id}",
+                                  f"passage {passage_id!r} has no link to topic {topic_id!r}")
+        self._sync(passage_id)
+
+    def _sync(self, passage_id: str) -> None:
+        self.store.set_payload([passage_id], {"topics": self.catalog.confirmed_topics(passage_id)})
+
+    # -- topics ---------------------------------------------------------------------------
+
+    def topic(self, topic_id: str, limit: int = 200) -> TopicPage:
+        """A topic with its confirmed publications' passages and recording segments, best score first."""
+        topic = self.catalog.topic(topic_id)
+        if topic is None:
+            raise ArchiveNotFound("topic", topic_id)
+        links = self.catalog.topic_links(topic_id, "confirmed", limit)
+        refs = self._passages([lk.passage_id for lk in links], {lk.passage_id: lk.score for lk in links})
+        page = TopicPage(topic)
+        for ref in refs:
+            (page.segments if ref.kind == "recording" else page.publications).append(ref)
+        page.segments.sort(key=lambda r: (r.doc_id, r.start or 0.0))
+        return page
