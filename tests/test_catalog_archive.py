@@ -116,3 +116,25 @@ def test_documents_by_filename(catalog: Catalog) -> None:
     catalog.add(record(2))
     assert catalog.documents_by_filename(["doc1.pdf", "missing.pdf"]) == {"doc1.pdf": a.id}
     assert catalog.documents_by_filename([]) == {}
+
+
+def test_a_version_is_stored_with_its_recording_and_suggestions_in_one_transaction(catalog: Catalog) -> None:
+    catalog.replace_topics([topic("community")])
+    t = catalog.add_transcript(TranscriptRecord("m" * 64, "fr", "captions", "c" * 64, []))
+    doc = catalog.add(record(1, doc_type="recording", format="ogg", mime="audio/ogg"),
+                      recording=RecordingRecord("", "fr", 30.0, t.id), suggestions=[("p1", "community", 0.9)])
+    assert catalog.recording(doc.id).duration == 30.0
+    assert [(lk.passage_id, lk.doc_version) for lk in catalog.links_of_document(doc.id)] == [("p1", 1)]
+
+    new = catalog.save_new_version(doc.id, record(1, doc_type="recording", format="ogg", mime="audio/ogg"),
+                                   recording=RecordingRecord("", "fr", 31.0, t.id),
+                                   suggestions=[("q1", "community", 0.8)])
+    assert new.version == 2 and catalog.recording(doc.id).duration == 31.0
+    assert [(lk.passage_id, lk.doc_version) for lk in catalog.links_of_document(doc.id)] == [("q1", 2)]
+
+    # a failure (here: a duplicate) writes none of it
+    other = catalog.add(record(2))
+    with pytest.raises(Exception):
+        catalog.save_new_version(other.id, record(1), recording=RecordingRecord("", "fr", 1.0, t.id),
+                                 suggestions=[("z1", "community", 0.8)])
+    assert catalog.recording(other.id) is None and catalog.links_of_document(other.id) == []

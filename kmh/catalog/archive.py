@@ -134,6 +134,26 @@ def _seminar_record(row: Seminar) -> SeminarRecord:
 class ArchiveMixin:
     """Catalog methods of the seminar archive (mixed into ``Catalog``)."""
 
+    def _write_extras(self, s, doc: Document, recording: RecordingRecord | None,
+                      suggestions: Iterable[tuple[str, str, float]]) -> None:
+        """In the transaction that stores a document version: its recording row, its topic suggestions, and no
+        links left on passages of older versions."""
+        if recording is not None:
+            values = asdict(recording) | {"doc_id": doc.id}
+            row = s.get(Recording, doc.id)
+            if row is None:
+                s.add(Recording(**values))
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+        s.execute(delete(TopicLink).where(TopicLink.doc_id == doc.id, TopicLink.doc_version != doc.version))
+        known = set(s.scalars(select(Topic.id)))
+        for passage_id, topic_id, score in suggestions:
+            if topic_id in known and s.get(TopicLink, (passage_id, topic_id)) is None:
+                s.add(TopicLink(passage_id=passage_id, topic_id=topic_id, doc_id=doc.id, doc_version=doc.version,
+                                score=float(score), state="suggested", created_at=utcnow()))
+        s.flush()
+
     # -- topics -------------------------------------------------------------------------------
 
     def replace_topics(self, topics: Sequence[TopicRecord]) -> dict[str, int]:

@@ -331,10 +331,12 @@ class Catalog(ArchiveMixin):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def add(self, record: DocumentRecord, *, note: str | None = None) -> DocumentRecord:
+    def add(self, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
+            suggestions: Iterable[tuple[str, str, float]] = ()) -> DocumentRecord:
         """Store a new document as version 1 (history included) and return it as stored.
 
-        Raises DuplicateDocument if its sha256 is already catalogued, ValueError on bad values.
+        ``recording`` (a RecordingRecord) and topic ``suggestions`` (passage_id, topic_id, score) are written in
+        the same transaction. Raises DuplicateDocument if its sha256 is already catalogued, ValueError on bad values.
         """
         _check(record)
         now = utcnow()
@@ -353,13 +355,16 @@ class Catalog(ArchiveMixin):
             doc.versions.append(_version_row(doc, note))
             s.add(doc)
             s.flush()
+            self._write_extras(s, doc, recording, suggestions)
             return _record(doc)
 
-    def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None) -> DocumentRecord:
+    def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
+                         suggestions: Iterable[tuple[str, str, float]] = ()) -> DocumentRecord:
         """Replace a document's content and metadata with ``record`` as its next version, in one transaction.
 
         The id and status are kept (use set_status to change it); the version goes up by one and is
-        appended to the history. On any error nothing changes. Raises NotFound, DuplicateDocument, ValueError.
+        appended to the history; topic links of older versions are dropped, ``recording`` and ``suggestions``
+        written (see add). On any error nothing changes. Raises NotFound, DuplicateDocument, ValueError.
         """
         _check(record)
         now = utcnow()
@@ -379,6 +384,7 @@ class Catalog(ArchiveMixin):
             doc.updated_at = now
             doc.versions.append(_version_row(doc, note))
             s.flush()
+            self._write_extras(s, doc, recording, suggestions)
             return _record(doc)
 
     def set_status(self, doc_id: str, status: str) -> DocumentRecord:
