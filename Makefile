@@ -11,13 +11,13 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test bench clean-data help
+.PHONY: setup system-packages demo test bench clean-data help
 
 help:
 	@echo "make demo   set up, ingest corpus/ and show how to search"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  set up and run the benchmarks in bench/"
-	@echo "make setup  only set up (.venv, packages, models)"
+	@echo "make setup  only set up (.venv, packages, models, and the Debian packages espeak-ng and ffmpeg)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,7 +33,19 @@ $(MODELS)/.built: $(VENV)/.deps kmh/modelkit.py kmh/e5_reference.json
 	$(BIN)/kmh setup-models --models-dir $(MODELS)
 	touch $@
 
-setup: $(VENV)/.deps $(MODELS)/.built
+# Debian packages for recordings: ffmpeg decodes audio and video, espeak-ng speaks the test and bench clips.
+# Skipped when both are there; `apt-get update` only when the first install fails.
+SYSTEM_PACKAGES := espeak-ng ffmpeg
+system-packages:
+	@if [ -x /usr/bin/espeak-ng ] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
+	else echo "need root or sudo to install: $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+	echo "installing $(SYSTEM_PACKAGES)"; \
+	$$apt install -y -q --no-install-recommends $(SYSTEM_PACKAGES) \
+	  || { $$apt update -q && $$apt install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
+
+setup: system-packages $(VENV)/.deps $(MODELS)/.built
 
 demo: setup
 	$(BIN)/kmh ingest corpus/
@@ -48,6 +60,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/transcribe.py
 
 clean-data:
 	rm -rf data

@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     embedding_model: Path | None = None
     # faster-whisper (CTranslate2) folder of the speech model; default models_dir/whisper-base.
     whisper_model: Path | None = None
+    # CTranslate2 weights type for transcription on the CPU (int8: the fastest).
+    whisper_compute_type: Literal["int8", "int8_float32", "int16", "float32"] = "int8"
+    # Beam size of the speech decoder: 5 costs about 1.5x the time of 1 (greedy) but has clearly fewer errors in French
+    # (bench/transcribe.py: real-time factor 0.11-0.16 against 0.07-0.09 on 2 cores, both far under the 0.35 target).
+    whisper_beam_size: int = Field(5, ge=1, le=10)
+    # CPU threads for transcription; 0 = all cores.
+    whisper_threads: int = Field(0, ge=0)
+    # Recordings longer than this (seconds) are refused before decoding; default 4 hours.
+    max_media_seconds: float = Field(4 * 3600.0, gt=0)
+    # Recording passages aim for this many seconds, cut at cue boundaries (sentence ends preferred), never across a
+    # session, nor across a change of speaker once segment_min_seconds long.
+    segment_min_seconds: float = Field(30.0, gt=0)
+    segment_max_seconds: float = Field(60.0, gt=0)
     # Prefixes the e5 family needs before queries and passages.
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
@@ -87,6 +100,11 @@ class Settings(BaseSettings):
     rerank_top: int = Field(30, ge=1)
     # Query embeddings kept in memory (LRU, keyed by the query text); 0 disables the cache.
     query_cache_size: int = Field(1024, ge=0)
+    # Recordings (audio or video) larger than this are refused.
+    max_media_mb: float = Field(4096.0, gt=0)
+    # Topic suggestions: a passage gets at most this many topics whose similarity reaches the threshold.
+    topic_threshold: float = Field(0.80, ge=0, le=1)
+    topic_max_per_passage: int = Field(3, ge=1)
 
     @field_validator("fusion_weights", mode="before")
     @classmethod
@@ -113,6 +131,8 @@ class Settings(BaseSettings):
             raise ValueError("chunk_min_words must be smaller than chunk_max_words")
         if self.chunk_overlap_words >= self.chunk_min_words:
             raise ValueError("chunk_overlap_words must be smaller than chunk_min_words")
+        if self.segment_min_seconds >= self.segment_max_seconds:
+            raise ValueError("segment_min_seconds must be smaller than segment_max_seconds")
         if self.store_backend == "qdrant" and not self.qdrant_url:
             raise ValueError("KMH_QDRANT_URL is required when KMH_STORE_BACKEND=qdrant")
         return self
@@ -140,3 +160,7 @@ class Settings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_media_bytes(self) -> int:
+        return int(self.max_media_mb * 1024 * 1024)

@@ -1,0 +1,1 @@
+"""Recordings: caption files, audio decoding, transcription and the passages cut from them."""
