@@ -11,7 +11,7 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-packages demo test bench clean-data help
+.PHONY: setup system-packages seminars demo test bench clean-data help
 
 help:
 	@echo "make demo   set up, ingest corpus/ and show how to search"
@@ -45,7 +45,12 @@ system-packages:
 	$$apt install -y -q --no-install-recommends $(SYSTEM_PACKAGES) \
 	  || { $$apt update -q && $$apt install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
-setup: system-packages $(VENV)/.deps $(MODELS)/.built
+# The sample seminar's recording is synthetic: espeak-ng speaks its script (kmh synth-seminar; skipped when up to date).
+SEMINARS := $(wildcard corpus/seminars/*/script.yaml)
+seminars: system-packages $(VENV)/.deps
+	$(if $(SEMINARS),$(BIN)/kmh synth-seminar $(dir $(SEMINARS)))
+
+setup: system-packages $(VENV)/.deps $(MODELS)/.built seminars
 
 demo: setup
 	$(BIN)/kmh ingest corpus/

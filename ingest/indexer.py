@@ -23,13 +23,13 @@ from ingest.components.sentences import SentenceEmbedder
 from ingest.components.sparse import Bm25DocumentEncoder
 from ingest.components.writer import PassageWriter
 from ingest.model import IngestError, ParsedDocument
+from ingest.plan import WorkItem, expand, plan
 from kmh.settings import Settings
 from kmh.store import Filter, VectorStore
 
 log = logging.getLogger(__name__)
 
 Status = Literal["new", "updated", "unchanged", "failed"]
-SKIP_SUFFIXES = (".meta.yaml", ".meta.yml")
 
 
 @dataclass
@@ -52,26 +52,8 @@ class _Prepared:
     prior: Any | None  # the catalog row of the document this file updates
     documents: list[Document] = field(default_factory=list)
     text: str = ""
-
-
-def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
-    """Expand folders recursively (sorted, hidden files and metadata sidecars left out)."""
-    files: list[Path] = []
-    missing: list[FileResult] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                if f.is_file() and not any(part.startswith(".") for part in rel) and not f.name.endswith(SKIP_SUFFIXES):
-                    files.append(f)
-        elif p.is_file():
-            files.append(p)
-        else:
-            missing.append(FileResult(p, "failed", reason="no such file or folder"))
-    seen: set[Path] = set()
-    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
-    return unique, missing
+    recording: Any = None  # RecordingRecord (doc_id filled at commit) for recordings
+    suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (passage_id, topic_id, score)
 
 
 class Indexer:
@@ -87,6 +69,9 @@ class Indexer:
         self.store = store
         self.batch_passages = batch_passages
         self._pending_sha: dict[str, _Prepared] = {}  # files parsed but not yet committed, by content hash
+        self.topics = None  # kmh.topics.TopicSuggester once a taxonomy is known (warm_up)
+        self.recordings = None  # ingest.recordings.RecordingPreparer, made on the first recording
+        self._query_embedder = None  # embeds the topics (kmh.topics), loaded with the first taxonomy
         self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
         self.pipeline = Pipeline()
         self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
@@ -110,13 +95,151 @@ class Indexer:
 
         configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.pipeline.warm_up()
+        self._fit_topics()
+
+    def _fit_topics(self) -> None:
+        """The topic suggester over the catalog's taxonomy (None while there is none)."""
+        from kmh.topics import Topic, TopicSuggester
+
+        records = self.catalog.topics()
+        if not records:
+            self.topics = None
+            return
+        topics = [Topic(r.id, {"fr": r.label_fr, "en": r.label_en}, {"fr": r.description_fr, "en": r.description_en},
+                        r.parent, r.grp) for r in records]
+        s = self.settings
+        suggester = TopicSuggester(topics, threshold=s.topic_threshold, max_per_passage=s.topic_max_per_passage)
+        suggester.fit(self._topic_embedder())
+        self.topics = suggester
+
+    def _topic_embedder(self):
+        """Topics are embedded as e5 queries (see kmh.topics): the query encoder, loaded when first needed."""
+        if self._query_embedder is None:
+            from kmh.embedding import text_embedder
+
+            self._query_embedder = text_embedder(self.settings)
+            self._query_embedder.warm_up()
+        return self._query_embedder
+
+    # ------------------------------------------------------------------ topics and seminars
+
+    def _topics(self, path: Path) -> FileResult:
+        """Load a topic taxonomy file into the catalog (it replaces the previous one)."""
+        from kmh.catalog import TopicRecord
+        from kmh.topics import TopicsError, load_topics
+
+        try:
+            topics = load_topics(path)
+        except TopicsError as exc:
+            raise IngestError(path, exc.reason) from None
+        records = [TopicRecord(t.id, t.label["fr"], t.label["en"], t.description["fr"], t.description["en"],
+                               t.parent, t.group) for t in topics]
+        first = not self.catalog.topics()
+        counts = self.catalog.replace_topics(records)
+        changed = any(counts.values())
+        if changed or self.topics is None:
+            self._fit_topics()
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no change"
+        status = "new" if first else "updated" if changed else "unchanged"
+        return FileResult(path, status, None, f"topics: {len(records)} ({summary})")
+
+    def _seminar(self, item: WorkItem) -> FileResult:
+        """Record a seminar and its sessions from its manifest (skipped when the manifest is unchanged)."""
+        from kmh.catalog import sha256_bytes
+        from ingest.seminar import seminar_record
+
+        sha = sha256_bytes(item.path.read_bytes())
+        record = seminar_record(item.manifest, item.path, sha)
+        existing = self.catalog.seminar(record.id)
+        if existing is not None and existing.manifest_sha256 == sha:
+            return FileResult(item.path, "unchanged", None, record.title)
+        self.catalog.save_seminar(record)
+        return FileResult(item.path, "updated" if existing else "new", None, record.title)
+
+    def _prepare_recording(self, item: WorkItem) -> _Prepared | FileResult:
+        """Probe the media, get its transcript and cut it into passages (embedded later, with the batch)."""
+        from ingest.media.audio import probe
+        from ingest.metadata import read_sidecar
+        from ingest.recordings import RecordingPreparer, media_title, session_label
+        from kmh.catalog import RecordingRecord, sha256_file
+
+        path = item.path
+        if not path.is_file():
+            raise IngestError(path, "the recording's media file is missing" + (
+                ": run `make setup` to synthesise it" if item.seminar is not None else ""))
+        size = path.stat().st_size
+        if size > self.settings.max_media_bytes:
+            raise IngestError(path, f"file is {size / 2**20:.0f} MB, over the {self.settings.max_media_mb:g} MB "
+                                    "limit for recordings")
+        info = probe(path)  # IngestError when not media or without audio
+        sha = sha256_file(path)
+        if self.recordings is None:
+            self.recordings = RecordingPreparer(self.settings, self.catalog)
+        transcript = self.recordings.transcript(item, sha, info.duration)
+        sidecar = (read_sidecar(path) or {}) if item.seminar is None else {}
+        ctx = item.seminar
+        source_key = str(path.resolve())
+        existing = self.catalog.by_sha256(sha)
+        prior = existing or self.catalog.by_source_key(source_key)
+        published = ctx.published if ctx else sidecar.get("published")
+        record = {
+            "sha256": sha,
+            "filename": path.name,
+            "source_key": source_key,
+            "title": media_title(item, sidecar),
+            "doc_type": "recording",
+            "language": item.language,
+            "published": published,
+            "countries": list(sidecar.get("countries", [])),
+            "programme": sidecar.get("programme"),
+            "source_url": sidecar.get("source_url"),
+            "source": sidecar.get("source"),
+            "format": info.format,
+            "mime": info.mime,
+            "page_count": None,
+            "outline": [{"section": session_label(x.number, ctx.session_titles.get(x.number)), "level": 1,
+                         "page": None, "start": x.start} for x in ctx.sessions] if ctx else [],
+        }
+        recording = RecordingRecord("", item.language, info.duration, transcript.id,
+                                    ctx.seminar_id if ctx else None, ctx.recording_key if ctx else None,
+                                    info.has_video)
+        if existing is not None and all(getattr(existing, k) == record[k] for k in _META_FIELDS + ("outline",)):
+            kept = self.catalog.recording(existing.id)
+            if kept is not None and (kept.transcript_id, kept.seminar_id, kept.key) == (
+                    transcript.id, recording.seminar_id, recording.key):
+                return FileResult(path, "unchanged", existing.id, existing.title, existing.passage_count)
+        doc_id = prior.id if prior is not None else self.catalog.new_doc_id()
+        version = prior.version + 1 if prior is not None else 1
+        doc_meta = {
+            "doc_id": doc_id,
+            "doc_version": version,
+            "title": record["title"],
+            "filename": record["filename"],
+            "doc_type": "recording",
+            "language": item.language,
+            "countries": record["countries"],
+            "programme": record["programme"],
+            "published": published.isoformat() if published else None,
+            "year": published.year if published else None,
+            "source_url": record["source_url"],
+            "status": "published",
+        }
+        documents = self.recordings.documents(item, transcript, doc_meta)
+        if not documents:
+            raise IngestError(path, "the transcript has no text")
+        prepared = _Prepared(path, b"", sha, None, record | {"id": doc_id, "version": version}, prior, documents,
+                             " ".join(d.content for d in documents), recording=recording)
+        return prepared
 
     # ------------------------------------------------------------------ run
 
-    def run(self, paths: Iterable[Path], on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
-        files, results = collect_files(paths)
-        for r in results:
-            on_result and on_result(r)
+    def run(self, paths: Iterable[Path], on_result: Callable[[FileResult], None] | None = None, *,
+            language: str | None = None, items: list[WorkItem] | None = None) -> list[FileResult]:
+        """Ingest ``paths`` (or the already planned ``items``): see ingest.plan for what each file becomes.
+        ``language`` is the language of recordings that have no manifest or sidecar to say it."""
+        if items is None:
+            items = plan(list(paths), language)
+        results: list[FileResult] = []
         pending: list[_Prepared] = []
 
         def emit(r: FileResult) -> None:
@@ -124,15 +247,24 @@ class Indexer:
             if on_result:
                 on_result(r)
 
-        for path in files:
+        for item in items:
+            if item.kind == "failed":
+                emit(FileResult(item.path, "failed", reason=item.reason))
+                continue
             try:
-                prepared = self._prepare(path)
+                if item.kind == "topics":
+                    emit(self._topics(item.path))
+                    continue
+                if item.kind == "seminar":
+                    emit(self._seminar(item))
+                    continue
+                prepared = self._prepare(item.path) if item.kind == "document" else self._prepare_recording(item)
             except IngestError as exc:
-                emit(FileResult(path, "failed", reason=exc.reason))
+                emit(FileResult(exc.path if item.kind == "recording" else item.path, "failed", reason=exc.reason))
                 continue
             except Exception as exc:  # a parser bug must not stop the batch
-                log.exception("unexpected error while parsing %s", path)
-                emit(FileResult(path, "failed", reason=f"unexpected error: {exc}"))
+                log.exception("unexpected error while preparing %s", item.path)
+                emit(FileResult(item.path, "failed", reason=f"unexpected error: {exc}"))
                 continue
             if isinstance(prepared, FileResult):
                 emit(prepared)
@@ -220,7 +352,8 @@ class Indexer:
             self._pending_sha.pop(p.sha256, None)
         documents = [d for p in batch for d in p.documents]
         try:
-            self.pipeline.run({"embedder": {"documents": documents}})
+            out = self.pipeline.run({"embedder": {"documents": documents}}, include_outputs_from={"embedder"})
+            self._suggest(batch, out["embedder"]["documents"])
         except Exception as exc:
             log.exception("embedding or writing failed")
             for p in batch:
@@ -230,17 +363,21 @@ class Indexer:
 
     def _commit(self, p: _Prepared) -> FileResult:
         """Switch the catalog to the new version, then drop the passages of older versions."""
-        from kmh.catalog import DocumentRecord, store_original
+        from kmh.catalog import DocumentRecord, store_original, store_original_file
 
         rec = p.record
         try:
-            original = store_original(self.settings.data_dir, p.data, p.path.suffix.lower())
+            if p.recording is not None:  # media: copied from the file, not held in memory
+                original = store_original_file(self.settings.data_dir, p.path, p.sha256, p.path.suffix.lower())
+            else:
+                original = store_original(self.settings.data_dir, p.data, p.path.suffix.lower())
             fields = {k: v for k, v in rec.items() if k != "version"}
             record = DocumentRecord(**fields, original_path=str(original), passage_count=len(p.documents))
+            extras = {"recording": p.recording, "suggestions": p.suggestions}
             if p.prior is None:
-                self.catalog.add(record)
+                self.catalog.add(record, **extras)
             else:
-                stored = self.catalog.save_new_version(rec["id"], record)
+                stored = self.catalog.save_new_version(rec["id"], record, **extras)
                 if stored.version != rec["version"]:
                     raise RuntimeError(f"version race: catalog at {stored.version}, passages at {rec['version']}")
         except Exception as exc:
@@ -249,6 +386,19 @@ class Indexer:
             return FileResult(p.path, "failed", reason=f"catalog update failed: {exc}")
         self.store.delete(Filter(equals={"doc_id": rec["id"]}, not_equals={"doc_version": rec["version"]}))
         return FileResult(p.path, "updated" if p.prior else "new", rec["id"], rec["title"], len(p.documents))
+
+    def _suggest(self, batch: list[_Prepared], embedded: list[Document]) -> None:
+        """Topics suggested for each passage, by similarity of its vector to the topics' (see kmh.topics)."""
+        if self.topics is None or not embedded:
+            return
+        import numpy as np
+
+        by_id = {d.id: d.embedding for d in embedded}
+        for p in batch:
+            ids = [d.id for d in p.documents if by_id.get(d.id) is not None]
+            if ids:
+                found = self.topics.suggest(np.asarray([by_id[i] for i in ids], dtype=np.float32))
+                p.suggestions = [(pid, topic_id, score) for pid, best in zip(ids, found) for topic_id, score in best]
 
     def _drop_version(self, p: _Prepared) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -91,22 +92,33 @@ def _open(settings):
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).", show_default=False)],
+    language: Annotated[str | None, typer.Option(
+        "--language", "-l", help="Language (ISO 639-1, e.g. fr) of audio and video files that have no seminar "
+        "manifest or NAME.meta.yaml to say it; never guessed.", show_default=False)] = None,
 ) -> None:
     """Parse, chunk, embed and index files. Unchanged files are skipped; changed files replace their old version.
 
-    A file NAME.meta.yaml beside NAME.pdf gives its metadata (title, type, date, country, programme,
-    source, language); otherwise they are inferred. The exit status is 1 when any file failed.
+    Documents: PDF, DOCX, PPTX, HTML, Markdown, text. A file NAME.meta.yaml beside NAME.pdf gives its metadata
+    (title, type, date, country, programme, source, language); otherwise they are inferred.
+
+    Recordings: audio or video files are transcribed (their captions NAME.vtt or NAME.srt are used instead when
+    present) and cut into passages of 30 to 60 seconds. A seminar manifest (seminar.yaml) describes a seminar,
+    its sessions and recordings; topics.yaml loads the topic taxonomy. The exit status is 1 when any file failed.
     """
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from ingest.indexer import Indexer, collect_files
+    from ingest.indexer import Indexer
+    from ingest.plan import plan
     from kmh.embedding import ModelMissingError
 
     settings = _settings()
-    files, missing = collect_files(paths)
+    if language is not None and not re.fullmatch(r"[a-z]{2}", language):
+        err.print(f"[red]error:[/red] --language must be a two-letter code such as fr or en, not {language!r}")
+        raise typer.Exit(2)
+    items = plan(paths, language)
     catalog, store = _open(settings)
     try:
         try:
@@ -127,7 +139,7 @@ def ingest(
         )
         results = []
         with Progress(*columns, console=err, transient=False) as progress:
-            task = progress.add_task("ingest", total=len(files) + len(missing), rate="", current="")
+            task = progress.add_task("ingest", total=len(items), rate="", current="")
 
             def on_result(r) -> None:
                 results.append(r)
@@ -143,7 +155,7 @@ def ingest(
                     current=r.path.name[:40],
                 )
 
-            indexer.run(paths, on_result=on_result)
+            indexer.run(paths, on_result=on_result, items=items)
         elapsed = time.perf_counter() - started
     finally:
         store.close()
@@ -206,9 +218,29 @@ def search(
         section = c.section if c.section and c.section.replace("’", "'") != h.title.replace("’", "'") else None
         where = " · ".join(x for x in (h.filename, f"p. {c.page}" if c.page else None, section) if x)
         console.print(f"[bold]{rank}. {h.title}[/bold]", highlight=False)
-        console.print(f"   [dim]{where} · chars {c.start}–{c.end} · score {h.score:.3f}[/dim]", highlight=False)
+        span = c.timestamp if c.timestamp else f"chars {c.start}–{c.end}"
+        console.print(f"   [dim]{where} · {span} · score {h.score:.3f} · {c.url}[/dim]", highlight=False)
         console.print(f"   {h.text}\n", highlight=False, markup=False)
     console.print(f"[dim]{results.total} candidate passages[/dim]", highlight=False)
+
+
+@app.command("synth-seminar")
+def synth_seminar(
+    folders: Annotated[list[Path], typer.Argument(help="Seminar folders (each with seminar.yaml and script.yaml).",
+                                                  show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Make them again even when up to date.")] = False,
+) -> None:
+    """Speak a seminar's script.yaml with espeak-ng into the synthetic recording its manifest declares, with
+    WebVTT captions (one cue per sentence). Skipped when the outputs are up to date (make setup runs it)."""
+    from ingest.seminar import ManifestError
+    from kmh.synth import SynthError, synthesise_seminar
+
+    for folder in folders:
+        try:
+            synthesise_seminar(folder, force=force)
+        except (ManifestError, SynthError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
 
 
 @app.command("eval")

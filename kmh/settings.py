@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(1024, ge=0)
     # Recordings (audio or video) larger than this are refused.
     max_media_mb: float = Field(4096.0, gt=0)
-    # Topic suggestions: a passage gets at most this many topics whose similarity reaches the threshold.
-    topic_threshold: float = Field(0.80, ge=0, le=1)
+    # Topic suggestions: a passage gets at most this many topics whose score reaches the threshold. The score is the
+    # cosine to the topic minus the passage's mean cosine over all topics (see kmh/topics.py and docs/evaluation.md).
+    topic_threshold: float = Field(0.025, ge=-1, le=1)
     topic_max_per_passage: int = Field(3, ge=1)
 
     @field_validator("fusion_weights", mode="before")

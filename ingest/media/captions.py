@@ -220,7 +220,8 @@ def format_timestamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def _escape(text: str) -> str:
+def escape_cue_text(text: str) -> str:
+    """Cue text with ``& < >`` escaped, as WebVTT wants."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -233,6 +234,6 @@ def to_vtt(cues: list[Cue]) -> str:
             raise ValueError(f"cue at {format_timestamp(cue.start)} has no text")
         if cue.end < cue.start:
             raise ValueError(f"cue at {format_timestamp(cue.start)} ends before it starts")
-        voice = f"<v {_escape(_SPACES.sub(' ', cue.speaker).strip())}>" if cue.speaker else ""
-        out += [f"{format_timestamp(cue.start)} --> {format_timestamp(cue.end)}", voice + _escape(text), ""]
+        voice = f"<v {escape_cue_text(_SPACES.sub(' ', cue.speaker).strip())}>" if cue.speaker else ""
+        out += [f"{format_timestamp(cue.start)} --> {format_timestamp(cue.end)}", voice + escape_cue_text(text), ""]
     return "\n".join(out)

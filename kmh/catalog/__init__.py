@@ -25,7 +25,7 @@ from .catalog import (
     make_engine,
 )
 from .models import DOC_TYPES, STATUSES
-from .originals import original_relpath, sha256_bytes, store_original
+from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
 
 __all__ = [
     "DOC_TYPES",
@@ -48,5 +48,7 @@ __all__ = [
     "make_engine",
     "original_relpath",
     "sha256_bytes",
+    "sha256_file",
     "store_original",
+    "store_original_file",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import re
 import tempfile
 from pathlib import Path
@@ -14,6 +15,12 @@ _SUFFIX = re.compile(r"(\.[a-z0-9]{1,16})?")
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path | str) -> str:
+    """Hex sha256 of a file, read in chunks (recordings can be gigabytes)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def original_relpath(sha256: str, suffix: str = "") -> Path:
@@ -30,7 +37,24 @@ def store_original(data_dir: Path, data: bytes, suffix: str) -> Path:
     suffix = suffix.lower()
     if not _SUFFIX.fullmatch(suffix):
         raise ValueError(f"bad file suffix: {suffix!r}")
-    rel = original_relpath(sha256_bytes(data), suffix)
+    return _keep(data_dir, sha256_bytes(data), suffix, lambda fh: fh.write(data))
+
+
+def store_original_file(data_dir: Path, source: Path, sha256: str, suffix: str) -> Path:
+    """``store_original`` for a file on disk whose hash is known, copied in chunks instead of read whole."""
+    suffix = suffix.lower()
+    if not _SUFFIX.fullmatch(suffix):
+        raise ValueError(f"bad file suffix: {suffix!r}")
+
+    def copy(fh) -> None:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, fh, 1 << 20)
+
+    return _keep(data_dir, sha256, suffix, copy)
+
+
+def _keep(data_dir: Path, sha256: str, suffix: str, write) -> Path:
+    rel = original_relpath(sha256, suffix)
     dest = Path(data_dir) / rel
     if dest.is_file():
         return rel
@@ -38,7 +62,7 @@ def store_original(data_dir: Path, data: bytes, suffix: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
