@@ -10,7 +10,6 @@ document's current version, so readers never see a half-replaced document.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from ingest.components.sentences import SentenceEmbedder
 from ingest.components.sparse import Bm25DocumentEncoder
 from ingest.components.writer import PassageWriter
 from ingest.model import IngestError, ParsedDocument
-from ingest.plan import WorkItem, expand, plan
+from ingest.plan import WorkItem, plan
 from kmh.settings import Settings
 from kmh.store import Filter, VectorStore
 

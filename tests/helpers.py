@@ -10,6 +10,7 @@ MOROCCO = "maroc-avrr-foras-11300-migrants.txt"
 SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
 TOGO = "togo-kpalime-atelier-gouvernance-reintegration.txt"
 SEMINAR = "page-seminaire.txt"
+RECORDING = "seminaire-2021-12-reintegration-developpement.mp3"  # the sample seminar's synthetic recording
 
 PDF_PAGES = [
     (
@@ -74,3 +75,45 @@ def make_docx(path: Path, sections=DOCX_SECTIONS) -> Path:
             d.add_paragraph(body.replace("Les ", "Ces ", 1))
     d.save(str(path))
     return path
+
+
+# -- audio ------------------------------------------------------------------------------------------
+
+SR = 16000
+
+
+def speak(text: str, voice: str, folder: Path, speed: int = 150):
+    """``text`` spoken by espeak-ng (voice "en-us", "fr", ...), as 16 kHz mono float32 samples."""
+    import subprocess
+
+    from ingest.media.audio import load_audio
+
+    wav = folder / f"{voice}-{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
+    return load_audio(wav)
+
+
+def silence(seconds: float):
+    import numpy as np
+
+    return np.zeros(int(seconds * SR), np.float32)
+
+
+def write_wav(path: Path, samples) -> Path:
+    """16-bit mono WAV at 16 kHz."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def ffmpeg(*args: str) -> None:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)

@@ -44,7 +44,7 @@ class Env:
 def corpus_env(tmp_path_factory, shared_embedders):
     env = Env(tmp_path_factory.mktemp("corpus") / "data")
     results = env.indexer.run([CORPUS])
-    assert [r.status for r in results] == ["new"] * 5, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
     yield env
     env.close()
 
@@ -148,8 +148,10 @@ def test_every_mode_returns_cited_passages(corpus_env):
 
 def test_catalog_holds_sidecar_metadata_and_passage_counts(corpus_env):
     rows, total = corpus_env.catalog.list()
-    assert total == 5
+    assert total == 6  # five documents and the seminar's recording
     by_file = {r.filename: r for r in rows}
+    recording = by_file["seminaire-2021-12-reintegration-developpement.mp3"]
+    assert recording.doc_type == "recording" and recording.mime == "audio/mpeg" and recording.language == "fr"
     senegal = by_file["senegal-saly-atelier-approche-integree-2024.txt"]
     assert senegal.doc_type == "news" and senegal.language == "fr"
     assert senegal.countries == ["Senegal"] and str(senegal.published) == "2024-03-01"
@@ -240,7 +242,7 @@ def test_qdrant_client_backend_gives_the_same_results(corpus_env, tmp_path, monk
     other = Env(tmp_path / "data")
     try:
         assert other.settings.store_backend == "qdrant"
-        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 5
+        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 8
         for query in (SALY, MOROCCO, "approche intégrée de la réintégration", "séminaire interrégional 2021"):
             for mode in ("hybrid", "dense", "keyword"):
                 ours = corpus_env.searcher.search(query, k=5, mode=mode)

@@ -14,7 +14,7 @@ from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from search.searcher import Searcher, SearchQuery, facet_counts
 from tests.conftest import CORPUS, MODELS
-from tests.helpers import HANDBOOK, MOROCCO, SEMINAR, SENEGAL, TOGO
+from tests.helpers import HANDBOOK, MOROCCO, RECORDING, SEMINAR, SENEGAL, TOGO
 
 XSS = "rapport-xss.txt"
 
@@ -37,7 +37,7 @@ def env(tmp_path_factory, shared_embedders):
     doc_emb, text_emb = shared_embedders
     indexer = Indexer(settings, catalog, store, doc_embedder=doc_emb)
     results = indexer.run([CORPUS, extra])
-    assert [r.status for r in results] == ["new"] * 6, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
     searcher = Searcher(settings, catalog, store)
     searcher.warm_up()
     yield searcher
@@ -65,13 +65,15 @@ def test_each_filter_narrows_the_results(env):
     assert {h.filename for h in senegal.hits} == {SENEGAL}
 
     years = env.search(SearchQuery(q=q, k=50, year_from=2020, year_to=2022))
-    assert {h.filename for h in years.hits} == {SEMINAR, XSS}
+    assert {h.filename for h in years.hits} == {SEMINAR, XSS, RECORDING}
     assert {h.filename for h in env.search(SearchQuery(q=q, k=50, year_from=2023)).hits} == {SENEGAL}
     assert {h.filename for h in env.search(SearchQuery(q=q, k=50, year_to=2019)).hits} == {MOROCCO, HANDBOOK}
 
     assert {h.language for h in env.search(SearchQuery(q=q, k=50, lang="fr")).hits} == {"fr"}
     assert env.search(SearchQuery(q=q, k=50, lang="en")).total == 0
-    assert env.search(SearchQuery(q=q, k=50, seminar="some-seminar")).total == 0  # no passage has one yet
+    assert env.search(SearchQuery(q=q, k=50, seminar="some-seminar")).total == 0
+    seminar = env.search(SearchQuery(q=q, k=50, seminar="2021-12-reintegration-developpement"))
+    assert seminar.total > 0 and {h.filename for h in seminar.hits} == {RECORDING}
     assert env.search(SearchQuery(q=q, k=50, topic="gouvernance")).total == 0
 
 
@@ -97,7 +99,7 @@ def test_facets_count_the_whole_pool_and_follow_filters(env):
 def test_group_by_document_gives_one_passage_per_document(env):
     res = env.search(SearchQuery(q="réintégration durable", k=10, group_by_document=True))
     ids = [h.doc_id for h in res.hits]
-    assert len(ids) == len(set(ids)) == res.total == 6
+    assert len(ids) == len(set(ids)) == res.total == 7  # six documents and the recording
     flat = env.search(SearchQuery(q="réintégration durable", k=50))
     best = list(dict.fromkeys(h.doc_id for h in flat.hits))
     assert ids == best  # each document's best passage, in the pool's order
@@ -273,7 +275,8 @@ def test_results_serialise(env):
     assert set(d) >= {"hits", "facets", "total", "query"} and d["query"]["q"] == "AVRR au Maroc"
     assert set(d["hits"][0]) >= {"passage_id", "doc_id", "title", "doc_type", "language", "filename", "published",
                                  "text", "highlight", "score", "citation"}
-    assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "url"}
+    assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "url", "seminar_id", "session",
+                                             "speaker", "timestamp"}
 
 
 # ----------------------------------------------------------------------------------------------- reranker

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -23,32 +21,13 @@ from ingest.model import IngestError
 from kmh.embedding import ModelMissingError
 
 from tests.conftest import MODELS
+from tests.helpers import SR, ffmpeg, speak, write_wav
 
 WHISPER = MODELS / "whisper-base"
-SR = 16000
 INTRO = "Welcome to the seminar on return and reintegration. Our first speaker works in Senegal."
 KNOWN = "Volunteers repaired the village school with the returning migrants."
 PAUSE = 3.0  # seconds of silence between the intro and the known sentence
 FRENCH = "Bonjour à tous. Aujourd'hui, nous parlons de la réintégration des migrants de retour. Merci beaucoup."
-
-
-def speak(text: str, voice: str, folder: Path, speed: int = 150) -> np.ndarray:
-    wav = folder / f"{voice}-{abs(hash(text))}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
-    return load_audio(wav)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
 def words_of(result: dict) -> list[str]:

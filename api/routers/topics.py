@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from api.deps import ArchiveDep, CatalogDep
-from api.errors import ArchiveItemNotFound, problem_responses
+from api.errors import problem_responses
 from api.routers.seminars import not_found
 from api.schemas import LinkDecision, LinkedPassage, TopicDetail, TopicLink, TopicLinks, TopicSummary
 from search.archive import ArchiveNotFound

@@ -37,7 +37,7 @@ class CaptionError(IngestError):
     """A caption file is malformed; ``line`` is 1-based (None when the whole file is at fault)."""
 
     def __init__(self, path: Path | str, line: int | None, reason: str):
-        super().__init__(path, reason)
+        super().__init__(path, f"line {line}: {reason}" if line else reason)
         self.line = line
         self.args = (f"{self.path} line {line}: {reason}" if line else f"{self.path}: {reason}",)
 

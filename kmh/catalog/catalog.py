@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from .archive import ArchiveMixin
-from .models import DOC_TYPES, STATUSES, CatalogState, Document, DocumentVersion, utcnow
+from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Key of the PostgreSQL advisory lock held while migrating.
