@@ -121,6 +121,12 @@ class InvalidParameter(ApiError):
         )
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
 class NotReady(ApiError):
     status = 503
     slug = "not-ready"

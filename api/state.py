@@ -31,6 +31,9 @@ class Runtime:
     searcher: Any = None
     archive: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _indexer: Any = field(default=None, repr=False)
+    # One write at a time: the indexer and its models are shared, and versions of a document must not race.
+    write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def ready(self) -> bool:
@@ -70,11 +73,22 @@ class Runtime:
             self.phase = "ready"
         log.info("search service ready (data in %s)", self.settings.data_dir)
 
+    def indexer(self) -> Any:
+        """The ingestion pipeline over the open catalog and store, loaded on first use (its document
+        embedder adds a few hundred MB); call with ``write_lock`` held."""
+        if self._indexer is None:
+            from ingest.indexer import Indexer
+
+            indexer = Indexer(self.settings, self.catalog, self.store)
+            indexer.warm_up()
+            self._indexer = indexer
+        return self._indexer
+
     def close(self) -> None:
         """Release the store (its folder lock) and the catalog connections; safe to call twice."""
         with self._lock:
             catalog, store = self.catalog, self.store
-            self.catalog = self.store = self.searcher = self.archive = None
+            self.catalog = self.store = self.searcher = self.archive = self._indexer = None
             self.phase = "stopped"
         _close_quietly(store, catalog, when="the search service")
         gc.unfreeze()  # what load() froze can be collected again (an app created and closed in a longer process)

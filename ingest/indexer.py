@@ -22,13 +22,21 @@ from ingest.components.sentences import SentenceEmbedder
 from ingest.components.sparse import Bm25DocumentEncoder
 from ingest.components.writer import PassageWriter
 from ingest.model import IngestError, ParsedDocument
-from ingest.plan import WorkItem, plan
+from ingest.plan import SeminarContext, WorkItem, plan
 from kmh.settings import Settings
 from kmh.store import Filter, VectorStore
 
 log = logging.getLogger(__name__)
 
 Status = Literal["new", "updated", "unchanged", "failed"]
+
+
+class UnknownRecording(LookupError):
+    """No published recording with this document id."""
+
+    def __init__(self, doc_id: str):
+        super().__init__(f"no recording with id {doc_id!r}")
+        self.doc_id = doc_id
 
 
 @dataclass
@@ -155,6 +163,41 @@ class Indexer:
         self.catalog.save_seminar(record)
         return FileResult(item.path, "updated" if existing else "new", None, record.title)
 
+    def replace_captions(self, doc_id: str, data: bytes, name: str) -> FileResult:
+        """Corrected captions (WebVTT or SRT) for a recording: they become its transcript, in a new version.
+
+        Raises UnknownRecording, or CaptionError naming the line before anything is written.
+        """
+        from ingest.media.captions import parse_captions, sniff_captions
+        from kmh.catalog import store_original
+
+        doc, rec = self.catalog.get(doc_id), self.catalog.recording(doc_id)
+        if doc is None or rec is None or doc.status != "published":
+            raise UnknownRecording(doc_id)
+        parse_captions(data, name)
+        kept = store_original(self.settings.data_dir, data, ".srt" if sniff_captions(data) == "srt" else ".vtt")
+        fields = ("filename", "source_key", "title", "published", "countries", "programme", "source_url", "source")
+        item = WorkItem("recording", self.settings.data_dir / doc.original_path, language=rec.language,
+                        captions=self.settings.data_dir / kept, seminar=self._seminar_context(rec),
+                        extra={"record": {f: getattr(doc, f) for f in fields}})
+        prepared = self._prepare_recording(item)
+        if isinstance(prepared, FileResult):
+            return prepared
+        (result,) = self._index([prepared])
+        return result
+
+    def _seminar_context(self, rec) -> SeminarContext | None:
+        """What a recording of a catalogued seminar takes from it (its sessions in this recording)."""
+        from ingest.media.windows import Session
+
+        sem = self.catalog.seminar(rec.seminar_id) if rec.seminar_id else None
+        if sem is None:
+            return None
+        sessions = [x for x in sem.sessions if x.recording_key == rec.key and x.start is not None]
+        return SeminarContext(sem.id, sem.title, sem.start_date,
+                              [Session(x.number, x.start, x.end, tuple(sp["name"] for sp in x.speakers))
+                               for x in sessions], {x.number: x.title for x in sessions}, rec.key)
+
     def _prepare_recording(self, item: WorkItem) -> _Prepared | FileResult:
         """Probe the media, get its transcript and cut it into passages (embedded later, with the batch)."""
         from ingest.media.audio import probe
@@ -181,6 +224,11 @@ class Indexer:
         existing = self.catalog.by_sha256(sha)
         prior = existing or self.catalog.by_source_key(source_key)
         published = ctx.published if ctx else sidecar.get("published")
+        keep = item.extra.get("record", {})  # a recording re-indexed from the catalog keeps its identity
+        if "published" in keep:
+            published = keep["published"]
+        if "source_key" in keep:
+            source_key = keep["source_key"]
         record = {
             "sha256": sha,
             "filename": path.name,
@@ -198,7 +246,7 @@ class Indexer:
             "page_count": None,
             "outline": [{"section": session_label(x.number, ctx.session_titles.get(x.number)), "level": 1,
                          "page": None, "start": x.start} for x in ctx.sessions] if ctx else [],
-        }
+        } | keep
         recording = RecordingRecord("", item.language, info.duration, transcript.id,
                                     ctx.seminar_id if ctx else None, ctx.recording_key if ctx else None,
                                     info.has_video)

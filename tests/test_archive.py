@@ -264,6 +264,28 @@ def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shar
         docs = client.get("/api/documents", params={"type": "recording"}).json()["items"]
         assert [d["version"] for d in docs] == [2]
 
+        # uploading corrected captions through the API does the same, at once
+        rec_id = hit["doc_id"]
+        srt = ("1\n00:00:00,500 --> 00:00:09,000\nWelcome to this session on return and reintegration.\n\n"
+               "2\n00:00:15,500 --> 00:00:20,000\nVolunteers painted the village clinic with returning migrants.\n")
+        r = client.put(f"/api/recordings/{rec_id}/captions", content=srt.encode(),
+                       headers={"content-type": "application/x-subrip"})
+        assert r.status_code == 200, r.text
+        assert [c["text"] for c in r.json()["cues"]][1].startswith("Volunteers painted")
+        hit = search(client, q="Who painted the village clinic?", k=1)["hits"][0]
+        assert "painted" in hit["text"] and hit["citation"]["start"] == SESSION_2_AT + 0.5
+        assert hit["citation"]["session"] == 2 and hit["title"] == "Test seminar"
+        doc = client.get(f"/api/documents/{rec_id}").json()
+        assert doc["version"] == 3 and doc["filename"] == "talk.wav"
+        assert all("rebuilt" not in h["text"] for h in search(client, q="Who rebuilt the village school?")["hits"])
+        # malformed captions: 422 naming the line, nothing changes
+        bad = client.put(f"/api/recordings/{rec_id}/captions", content=b"WEBVTT\n\n00:01.000 --> 00:0x.000\nHi\n",
+                         headers={"content-type": "text/vtt"})
+        assert bad.status_code == 422 and "line 3" in bad.json()["detail"], bad.text
+        assert client.get(f"/api/documents/{rec_id}").json()["version"] == 3
+        assert client.put("/api/recordings/ffffffffffff/captions", content=srt.encode()).status_code == 404
+        assert client.put(f"/api/recordings/{rec_id}/captions", content=b"").status_code == 422
+
 
 def test_lone_media_needs_its_language_and_captions_their_media(tmp_path, shared_embedders):
     folder = tmp_path / "in"

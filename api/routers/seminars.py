@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+import anyio
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 
-from api.deps import ArchiveDep, CatalogDep, SettingsDep
-from api.errors import ArchiveItemNotFound, problem_responses
+from api.deps import ArchiveDep, CatalogDep, ReadyDep, SettingsDep
+from api.errors import ArchiveItemNotFound, InvalidParameter, PayloadTooLarge, problem_responses
 from api.schemas import (
     Cue,
     RecordingDetail,
@@ -114,3 +115,45 @@ def get_recording_media(archive: ArchiveDep, settings: SettingsDep, recording_id
         raise ArchiveItemNotFound("recording", recording_id, f"the media of recording {recording_id!r} is not kept")
     return FileResponse(path, media_type=doc.mime, filename=FsPath(doc.filename).name,
                         content_disposition_type="inline", headers={"X-Content-Type-Options": "nosniff"})
+
+
+CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
+
+
+@router.put(
+    "/recordings/{recording_id}/captions",
+    response_model=RecordingDetail,
+    summary="Replace a recording's transcript with corrected captions (WebVTT or SRT in the request body)",
+    description="The captions become the recording's transcript: its passages are cut and indexed again, as a new "
+                "version of the recording. Malformed captions are refused with a 422 naming the line.",
+    responses=problem_responses(404, 413, 422, 503),
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "text/vtt": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}}}},
+)
+async def put_captions(rt: ReadyDep, request: Request, recording_id: RecordingId) -> RecordingDetail:
+    from ingest.indexer import UnknownRecording
+    from ingest.model import IngestError
+
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > CAPTIONS_MAX_BYTES:
+            raise PayloadTooLarge(f"captions over {CAPTIONS_MAX_BYTES // 2**20} MB")
+    if not data.strip():
+        raise InvalidParameter("body", "empty: send the WebVTT or SRT file as the request body", "body")
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    name = "captions.srt" if kind == "application/x-subrip" else "captions.vtt" if kind == "text/vtt" else "captions"
+
+    def replace():
+        with rt.write_lock:
+            return rt.indexer().replace_captions(recording_id, bytes(data), name)
+
+    try:
+        result = await anyio.to_thread.run_sync(replace)
+    except UnknownRecording as exc:
+        raise ArchiveItemNotFound("recording", recording_id, str(exc)) from None
+    except IngestError as exc:
+        raise InvalidParameter("body", exc.reason, "body") from None
+    if result.status == "failed":
+        raise InvalidParameter("body", result.reason or "the captions could not be indexed", "body")
+    return await anyio.to_thread.run_sync(get_recording, rt.archive, rt.catalog, recording_id)
