@@ -173,9 +173,25 @@ class Cue(BaseModel):
     speaker: str | None = None
 
 
+class Segment(BaseModel):
+    """A recording passage (what search cites) with its topic links, for review."""
+
+    passage_id: str
+    start: float
+    end: float
+    timestamp: str
+    session: int | None = None
+    speaker: str | None = None
+    section: str | None = None
+    text: str
+    url: str = Field(description="The media from the segment's first second")
+    topics: list["TopicLink"] = Field(description="Suggested, confirmed and rejected topics, best score first")
+
+
 class RecordingDetail(RecordingSummary):
     session_count: int = 0
     cues: list[Cue] = Field(description="The timed transcript")
+    segments: list[Segment] = Field(description="The recording's passages (30-60 s windows) with their topics")
 
 
 class RelatedPublication(BaseModel):

@@ -43,6 +43,7 @@ class PassageRef:
     session: int | None = None
     seminar_id: str | None = None
     score: float | None = None
+    speaker: str | None = None
 
 
 @dataclass
@@ -87,6 +88,27 @@ class Archive:
             raise ArchiveNotFound("recording", doc_id)
         return rec, doc, self.catalog.transcript(rec.transcript_id)
 
+    def segments(self, doc_id: str) -> list[tuple[PassageRef, list[TopicLinkRecord]]]:
+        """A recording's passages in time order, each with its topic links (what an organiser reviews)."""
+        from kmh.store import Filter
+
+        doc = self.catalog.get(doc_id)
+        if doc is None:
+            raise ArchiveNotFound("recording", doc_id)
+        flt = Filter(equals={"doc_id": doc_id, "doc_version": doc.version})
+        ids, offset = [], None
+        while True:
+            hits, offset = self.store.scroll(flt, limit=256, offset=offset)
+            ids += [h.id for h in hits]
+            if offset is None:
+                break
+        links: dict[str, list[TopicLinkRecord]] = {}
+        for lk in self.catalog.links_of_document(doc_id):
+            links.setdefault(lk.passage_id, []).append(lk)
+        refs = sorted(self._passages(ids), key=lambda r: (r.start or 0.0, r.passage_id))
+        order = lambda lk: (lk.score is None, -(lk.score or 0.0), lk.topic_id)  # noqa: E731
+        return [(r, sorted(links.get(r.passage_id, []), key=order)) for r in refs]
+
     # -- passages and topic links ---------------------------------------------------------
 
     def passage(self, passage_id: str) -> PassageRef:
@@ -120,7 +142,7 @@ class Archive:
                 timestamp=f"{clock(start)}–{clock(end)}" if recording and start is not None and end is not None
                 else None,
                 session=p.get("session"), seminar_id=p.get("seminar_id"),
-                score=(scores or {}).get(h.id)))
+                score=(scores or {}).get(h.id), speaker=p.get("speaker")))
         return out
 
     def links(self, passage_id: str) -> list[TopicLinkRecord]:

@@ -97,6 +97,12 @@ def test_recording_has_its_timed_transcript_and_media_that_seeks(client):
     rec_id = client.get(f"/api/seminars/{SEMINAR_ID}").json()["recordings"][0]["id"]
     rec = client.get(f"/api/recordings/{rec_id}").json()
     assert rec["session_count"] == 4 and len(rec["cues"]) == 87
+    segments = rec["segments"]
+    assert len(segments) >= 9 and [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+    assert all(s["end"] - s["start"] <= 60 and s["url"].endswith(f"#t={int(s['start'])}") for s in segments)
+    assert {s["session"] for s in segments} == {1, 2, 3, 4} and all(s["speaker"] for s in segments)
+    assert sum(bool(s["topics"]) for s in segments) >= len(segments) // 2  # most segments have suggestions
+    assert all(t["state"] == "suggested" and t["label"]["fr"] for s in segments for t in s["topics"])
     starts = [c["start"] for c in rec["cues"]]
     assert starts == sorted(starts) and all(c["speaker"] for c in rec["cues"])
     media = client.get(rec["media_url"])

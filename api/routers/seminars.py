@@ -16,10 +16,12 @@ from api.schemas import (
     RecordingDetail,
     RecordingSummary,
     RelatedPublication,
+    Segment,
     SeminarDetail,
     SeminarSummary,
     SessionEntry,
     Speaker,
+    TopicLink,
 )
 from search.archive import ArchiveNotFound
 from search.searcher import recording_url
@@ -92,8 +94,21 @@ def get_recording(archive: ArchiveDep, catalog: CatalogDep, recording_id: Record
     sem = catalog.seminar(rec.seminar_id) if rec.seminar_id else None
     sessions = [s for s in sem.sessions if s.recording_key == rec.key] if sem and rec.key else []
     cues = [Cue(**{k: c.get(k) for k in ("start", "end", "text", "speaker")}) for c in transcript.cues]
+    topics = {t.id: t for t in catalog.topics()}
+    segments = [
+        Segment(passage_id=ref.passage_id, start=ref.start, end=ref.end, timestamp=ref.timestamp or "",
+                session=ref.session, speaker=ref.speaker, section=ref.section, text=ref.text, url=ref.url,
+                topics=[topic_link(lk, topics.get(lk.topic_id)) for lk in links])
+        for ref, links in archive.segments(recording_id)
+    ]
     return RecordingDetail(**_recording_summary(rec, doc, transcript.source).model_dump(),
-                           session_count=len(sessions), cues=cues)
+                           session_count=len(sessions), cues=cues, segments=segments)
+
+
+def topic_link(lk, topic) -> TopicLink:
+    label = {"fr": topic.label_fr, "en": topic.label_en} if topic else {}
+    return TopicLink(topic_id=lk.topic_id, label=label, score=lk.score, state=lk.state, decided_by=lk.decided_by,
+                     decided_at=lk.decided_at)
 
 
 @router.get(

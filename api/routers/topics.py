@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import ArchiveDep, CatalogDep
 from api.errors import problem_responses
-from api.routers.seminars import not_found
-from api.schemas import LinkDecision, LinkedPassage, TopicDetail, TopicLink, TopicLinks, TopicSummary
+from api.routers.seminars import not_found, topic_link
+from api.schemas import LinkDecision, LinkedPassage, TopicDetail, TopicLinks, TopicSummary
 from search.archive import ArchiveNotFound
 
 router = APIRouter(prefix="/api", tags=["topics"])
@@ -46,13 +46,7 @@ def get_topic(archive: ArchiveDep, catalog: CatalogDep, topic_id: TopicId) -> To
 
 def _links(catalog, passage_id: str, links) -> TopicLinks:
     topics = {t.id: t for t in catalog.topics()}
-    out = []
-    for lk in links:
-        t = topics.get(lk.topic_id)
-        label = {"fr": t.label_fr, "en": t.label_en} if t else {}
-        out.append(TopicLink(topic_id=lk.topic_id, label=label, score=lk.score, state=lk.state,
-                             decided_by=lk.decided_by, decided_at=lk.decided_at))
-    return TopicLinks(passage_id=passage_id, links=out)
+    return TopicLinks(passage_id=passage_id, links=[topic_link(lk, topics.get(lk.topic_id)) for lk in links])
 
 
 @router.get("/passages/{passage_id}/topics", response_model=TopicLinks,
