@@ -61,6 +61,7 @@ class _Prepared:
     text: str = ""
     recording: Any = None  # RecordingRecord (doc_id filled at commit) for recordings
     suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (passage_id, topic_id, score)
+    decisions: list[Any] = field(default_factory=list)  # organisers' topic decisions carried from the prior version
 
 
 class Indexer:
@@ -316,6 +317,7 @@ class Indexer:
             if isinstance(prepared, FileResult):
                 emit(prepared)
                 continue
+            self._carry_decisions(prepared)
             pending.append(prepared)
             if sum(len(p.documents) for p in pending) >= self.batch_passages:
                 for r in self._index(pending):
@@ -420,7 +422,7 @@ class Indexer:
                 original = store_original(self.settings.data_dir, p.data, p.path.suffix.lower())
             fields = {k: v for k, v in rec.items() if k != "version"}
             record = DocumentRecord(**fields, original_path=str(original), passage_count=len(p.documents))
-            extras = {"recording": p.recording, "suggestions": p.suggestions}
+            extras = {"recording": p.recording, "suggestions": p.suggestions, "decisions": p.decisions}
             if p.prior is None:
                 self.catalog.add(record, **extras)
             else:
@@ -433,6 +435,43 @@ class Indexer:
             return FileResult(p.path, "failed", reason=f"catalog update failed: {exc}")
         self.store.delete(Filter(equals={"doc_id": rec["id"]}, not_equals={"doc_version": rec["version"]}))
         return FileResult(p.path, "updated" if p.prior else "new", rec["id"], rec["title"], len(p.documents))
+
+    def _carry_decisions(self, p: _Prepared) -> None:
+        """Organisers' topic decisions on the prior version's passages, moved to the new passages: a document
+        passage with the same text, or the recording passage that overlaps most in time (at least half of the
+        shorter of the two). Confirmed topics go into the new passages' payload at once."""
+        from dataclasses import replace as copy_with
+
+        if p.prior is None or not p.documents:
+            return
+        decided = [lk for lk in self.catalog.links_of_document(p.prior.id) if lk.state != "suggested"]
+        if not decided:
+            return
+        old = {h.id: h.payload for h in self.store.retrieve(list({lk.passage_id for lk in decided}),
+                                                             fields=("text", "start", "end", "kind"))}
+        by_text = {d.content: d for d in p.documents}
+
+        def successor(payload: dict) -> Document | None:
+            if payload.get("kind") != "recording":
+                return by_text.get(payload.get("text"))
+            a, b = payload.get("start"), payload.get("end")
+            if a is None or b is None:
+                return None
+            best, overlap = None, 0.0
+            for d in p.documents:
+                o = min(b, d.meta["end"]) - max(a, d.meta["start"])
+                if o > overlap:
+                    best, overlap = d, o
+            shorter = min(b - a, best.meta["end"] - best.meta["start"]) if best is not None else 0.0
+            return best if best is not None and overlap >= shorter / 2 else None
+
+        for lk in decided:
+            new = successor(old[lk.passage_id]) if lk.passage_id in old else None
+            if new is None:
+                continue
+            p.decisions.append(copy_with(lk, passage_id=new.id, doc_version=p.record["version"]))
+            if lk.state == "confirmed":
+                new.meta["topics"] = sorted({*new.meta.get("topics", []), lk.topic_id})
 
     def _suggest(self, batch: list[_Prepared], embedded: list[Document]) -> None:
         """Topics suggested for each passage, by similarity of its vector to the topics' (see kmh.topics)."""

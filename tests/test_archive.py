@@ -15,6 +15,7 @@ from api.app import create_app
 from ingest.indexer import Indexer
 from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
+from kmh.store import Filter
 from tests.conftest import CORPUS, MODELS
 from tests.helpers import RECORDING, SR, silence, speak, write_wav
 
@@ -231,8 +232,9 @@ def spoken(tmp_path_factory):
 
 def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shared_embedders, tmp_path):
     settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
-    results, indexer = ingest(settings, [spoken])
-    assert [(r.status, r.path.name) for r in results] == [("new", "seminar.yaml"), ("new", "talk.wav")], results
+    results, indexer = ingest(settings, [CORPUS / "topics.yaml", spoken])
+    assert [(r.status, r.path.name) for r in results] == [
+        ("new", "topics.yaml"), ("new", "seminar.yaml"), ("new", "talk.wav")], results
     assert indexer.recordings._transcriber is not None  # no captions: whisper made the transcript
     with TestClient(create_app(settings)) as client:
         body = search(client, q="Who repaired the village school?", k=3)
@@ -246,10 +248,16 @@ def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shar
         assert opening["session"] == 1 and opening["speaker"] == "Jane Doe" and opening["start"] < 2.0
         rec = client.get(f"/api/recordings/{hit['doc_id']}").json()
         assert rec["transcript_source"] == "whisper" and rec["language"] == "en"
+        # an organiser confirms a topic for the school segment and rejects another
+        for topic_id, state in (("community-level", "confirmed"), ("health", "rejected")):
+            r = client.post(f"/api/passages/{hit['passage_id']}/topics", json={"topic_id": topic_id, "state": state})
+            assert r.status_code == 200, r.text
+        assert [h["passage_id"] for h in search(client, q="school", topic="community-level")["hits"]] == [
+            hit["passage_id"]]
 
     # re-ingesting does not transcribe again
     again, indexer = ingest(settings, [spoken])
-    assert [r.status for r in again] == ["unchanged", "unchanged"]
+    assert [r.status for r in again] == ["unchanged", "unchanged"], again
     assert indexer.recordings._transcriber is None
 
     # corrected captions replace the transcript: a new version of the recording
@@ -267,6 +275,12 @@ def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shar
         assert "rebuilt" in hit["text"] and hit["citation"]["start"] == SESSION_2_AT + 0.5
         rec = client.get(f"/api/recordings/{hit['doc_id']}").json()
         assert rec["transcript_source"] == "captions" and len(rec["cues"]) == 2
+        # the organiser's decisions moved to the new version's segment that covers the same time
+        links = {lk["topic_id"]: lk["state"] for lk in client.get(f"/api/passages/{hit['passage_id']}/topics").json()[
+            "links"]}
+        assert links["community-level"] == "confirmed" and links["health"] == "rejected"
+        assert [h["passage_id"] for h in search(client, q="school", topic="community-level")["hits"]] == [
+            hit["passage_id"]]
         docs = client.get("/api/documents", params={"type": "recording"}).json()["items"]
         assert [d["version"] for d in docs] == [2]
 
@@ -316,4 +330,47 @@ def test_lone_media_needs_its_language_and_captions_their_media(tmp_path, shared
     try:
         assert catalog.list()[1] == 0  # nothing half-written
     finally:
+        catalog.close()
+
+
+def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, shared_embedders):
+    from search.archive import Archive
+
+    src = tmp_path / "note.md"
+    sections = {
+        "Appui psychosocial": "Les conseillers psychosociaux organisent des groupes de parole pour les personnes de "
+                              "retour, avec un suivi individuel pendant six mois. " * 6,
+        "Projets communautaires": "Les comités villageois choisissent des projets communautaires qui emploient des "
+                                  "migrants de retour et des jeunes du village. " * 6,
+    }
+    src.write_text("\n\n".join(f"# {t}\n\n{body}" for t, body in sections.items()), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
+    results, _ = ingest(settings, [CORPUS / "topics.yaml", src])
+    assert [r.status for r in results] == ["new", "new"], results
+    doc_id = results[1].doc_id
+
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        archive = Archive(catalog, store)
+        hits, _ = store.scroll()
+        psycho = next(h.id for h in hits if "psychosociaux" in h.payload["text"])
+        archive.decide(psycho, "psychosocial-reintegration", "confirmed", by="organiser")
+    finally:
+        store.close()
+        catalog.close()
+
+    src.write_text(src.read_text(encoding="utf-8").replace("du village", "de la commune"), encoding="utf-8")
+    results, _ = ingest(settings, [src])
+    assert [r.status for r in results] == ["updated"]
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        confirmed = [lk for lk in catalog.links_of_document(doc_id) if lk.state == "confirmed"]
+        assert [(lk.topic_id, lk.doc_version, lk.decided_by) for lk in confirmed] == [
+            ("psychosocial-reintegration", 2, "organiser")]
+        (new,) = store.retrieve([confirmed[0].passage_id])
+        assert new.id != psycho and "psychosociaux" in new.payload["text"]
+        assert new.payload["topics"] == ["psychosocial-reintegration"]
+        assert store.count(Filter(equals={"topics": "psychosocial-reintegration"})) == 1
+    finally:
+        store.close()
         catalog.close()

@@ -135,9 +135,10 @@ class ArchiveMixin:
     """Catalog methods of the seminar archive (mixed into ``Catalog``)."""
 
     def _write_extras(self, s, doc: Document, recording: RecordingRecord | None,
-                      suggestions: Iterable[tuple[str, str, float]]) -> None:
-        """In the transaction that stores a document version: its recording row, its topic suggestions, and no
-        links left on passages of older versions."""
+                      suggestions: Iterable[tuple[str, str, float]], decisions: Iterable[TopicLinkRecord] = ()) -> None:
+        """In the transaction that stores a document version: its recording row, its topic suggestions, the
+        organisers' decisions carried over from the previous version (``decisions``, already on the new passage
+        ids), and no links left on passages of older versions."""
         if recording is not None:
             values = asdict(recording) | {"doc_id": doc.id}
             row = s.get(Recording, doc.id)
@@ -146,12 +147,24 @@ class ArchiveMixin:
             else:
                 for k, v in values.items():
                     setattr(row, k, v)
+        # The older passages' links (decisions included) go; read the carried decisions before.
+        decisions = builtins.list(decisions)
         s.execute(delete(TopicLink).where(TopicLink.doc_id == doc.id, TopicLink.doc_version != doc.version))
         known = set(s.scalars(select(Topic.id)))
         for passage_id, topic_id, score in suggestions:
             if topic_id in known and s.get(TopicLink, (passage_id, topic_id)) is None:
                 s.add(TopicLink(passage_id=passage_id, topic_id=topic_id, doc_id=doc.id, doc_version=doc.version,
                                 score=float(score), state="suggested", created_at=utcnow()))
+        s.flush()
+        for d in decisions:
+            if d.topic_id not in known:
+                continue
+            row = s.get(TopicLink, (d.passage_id, d.topic_id))
+            if row is None:
+                row = TopicLink(passage_id=d.passage_id, topic_id=d.topic_id, doc_id=doc.id, doc_version=doc.version,
+                                score=None, created_at=utcnow())
+                s.add(row)
+            row.state, row.decided_by, row.decided_at = d.state, d.decided_by, d.decided_at
         s.flush()
 
     # -- topics -------------------------------------------------------------------------------

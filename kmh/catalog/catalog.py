@@ -332,7 +332,7 @@ class Catalog(ArchiveMixin):
     # -- writing ----------------------------------------------------------------------------
 
     def add(self, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
-            suggestions: Iterable[tuple[str, str, float]] = ()) -> DocumentRecord:
+            suggestions: Iterable[tuple[str, str, float]] = (), decisions: Iterable[Any] = ()) -> DocumentRecord:
         """Store a new document as version 1 (history included) and return it as stored.
 
         ``recording`` (a RecordingRecord) and topic ``suggestions`` (passage_id, topic_id, score) are written in
@@ -355,16 +355,18 @@ class Catalog(ArchiveMixin):
             doc.versions.append(_version_row(doc, note))
             s.add(doc)
             s.flush()
-            self._write_extras(s, doc, recording, suggestions)
+            self._write_extras(s, doc, recording, suggestions, decisions)
             return _record(doc)
 
     def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
-                         suggestions: Iterable[tuple[str, str, float]] = ()) -> DocumentRecord:
+                         suggestions: Iterable[tuple[str, str, float]] = (),
+                         decisions: Iterable[Any] = ()) -> DocumentRecord:
         """Replace a document's content and metadata with ``record`` as its next version, in one transaction.
 
         The id and status are kept (use set_status to change it); the version goes up by one and is
-        appended to the history; topic links of older versions are dropped, ``recording`` and ``suggestions``
-        written (see add). On any error nothing changes. Raises NotFound, DuplicateDocument, ValueError.
+        appended to the history; topic links of older versions are dropped, ``recording``, ``suggestions`` and the
+        organisers' ``decisions`` carried to the new passages (TopicLinkRecords) written. On any error nothing
+        changes. Raises NotFound, DuplicateDocument, ValueError.
         """
         _check(record)
         now = utcnow()
@@ -384,7 +386,7 @@ class Catalog(ArchiveMixin):
             doc.updated_at = now
             doc.versions.append(_version_row(doc, note))
             s.flush()
-            self._write_extras(s, doc, recording, suggestions)
+            self._write_extras(s, doc, recording, suggestions, decisions)
             return _record(doc)
 
     def set_status(self, doc_id: str, status: str) -> DocumentRecord:
