@@ -261,7 +261,10 @@ class Indexer:
         doc_meta = {
             "doc_id": doc_id,
             "doc_version": version,
-            "title": record["title"],
+            # Embedded in front of each passage with its section (the session): the seminar's title, not the
+            # recording's description ("…four sessions, synthetic voices…"), which would pull every passage
+            # towards questions about the recording itself. Hits show the catalog's title.
+            "title": ctx.title if ctx else record["title"],
             "filename": record["filename"],
             "doc_type": "recording",
             "language": item.language,
