@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
@@ -103,6 +103,9 @@ def _language(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_text)]
 Language = Annotated[str, BeforeValidator(_language)]
 Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class StrictModel(BaseModel):
@@ -314,6 +317,19 @@ def manifest_file(path: Path | str) -> Path:
     return path
 
 
+def read_model(path: Path, model: type[M]) -> M:
+    """A YAML file validated by ``model``; ManifestError names the file and the first field at fault."""
+    raw = read_yaml(path, error=ManifestError)
+    if not isinstance(raw, dict):
+        raise ManifestError(path, "must be a mapping of field: value")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        reasons = validation_reasons(exc, model)
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        raise ManifestError(path, reasons[0] + more) from None
+
+
 def load_manifest(path: Path | str, *, check_files: bool = True) -> SeminarManifest:
     """The validated manifest at ``path`` (a seminar.yaml or its folder).
 
@@ -321,15 +337,7 @@ def load_manifest(path: Path | str, *, check_files: bool = True) -> SeminarManif
     reads manifests whose media it is about to create, without it).
     """
     path = manifest_file(path)
-    raw = read_yaml(path, error=ManifestError)
-    if not isinstance(raw, dict):
-        raise ManifestError(path, "must be a mapping of field: value")
-    try:
-        manifest = SeminarManifest.model_validate(raw)
-    except ValidationError as exc:
-        reasons = validation_reasons(exc, SeminarManifest)
-        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        raise ManifestError(path, reasons[0] + more) from None
+    manifest = read_model(path, SeminarManifest)
     manifest._folder = path.parent
     _check(path, manifest, check_files)
     return manifest

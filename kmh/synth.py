@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from ingest.media.captions import escape_cue_text
 from ingest.media.captions import format_timestamp as vtt_timestamp
@@ -51,8 +51,7 @@ from ingest.seminar import (
     format_timestamp,
     load_manifest,
     manifest_file,
-    read_yaml,
-    validation_reasons,
+    read_model,
 )
 
 SYNTH_VERSION = 1  # bump when the output changes for the same inputs
@@ -135,15 +134,7 @@ class SynthResult:
 def load_script(path: Path | str) -> Script:
     """The validated script; ManifestError names the file and the field."""
     path = Path(path)
-    raw = read_yaml(path, error=ManifestError)
-    if not isinstance(raw, dict):
-        raise ManifestError(path, "must be a mapping of field: value")
-    try:
-        script = Script.model_validate(raw)
-    except ValidationError as exc:
-        reasons = validation_reasons(exc, Script)
-        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        raise ManifestError(path, reasons[0] + more) from None
+    script = read_model(path, Script)
     for name, voice in script.voices.items():
         if not _VOICE.fullmatch(voice):
             raise ManifestError(path, f"voices.{name}: {voice!r} is not an espeak-ng voice such as fr+f2")
