@@ -147,9 +147,41 @@ class Indexer:
         changed = any(counts.values())
         if changed or self.topics is None:
             self._fit_topics()
+        if changed:
+            self._suggest_again()
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no change"
         status = "new" if first else "updated" if changed else "unchanged"
         return FileResult(path, status, None, f"topics: {len(records)} ({summary})")
+
+    def _suggest_again(self) -> int:
+        """Suggest topics again for every passage already indexed (the taxonomy changed), from their stored
+        vectors; organisers' decisions are kept. Returns how many passages were scored."""
+        import numpy as np
+
+        from kmh.store import Filter
+
+        done, offset = 0, 0
+        while self.topics is not None:
+            docs, total = self.catalog.list(limit=200, offset=offset, status=None)
+            for doc in docs:
+                flt = Filter(equals={"doc_id": doc.id, "doc_version": doc.version})
+                ids, page = [], None
+                while True:
+                    hits, page = self.store.scroll(flt, limit=256, offset=page)
+                    ids += [h.id for h in hits]
+                    if page is None:
+                        break
+                vectors = self.store.dense_vectors(ids)
+                ids = [i for i in ids if i in vectors]
+                found = self.topics.suggest(np.asarray([vectors[i] for i in ids], dtype=np.float32)) if ids else []
+                self.catalog.replace_suggestions(doc.id, doc.version, [
+                    (pid, topic_id, score) for pid, best in zip(ids, found) for topic_id, score in best])
+                done += len(ids)
+            offset += len(docs)
+            if not docs or offset >= total:
+                break
+        log.info("topics suggested again for %d passages", done)
+        return done
 
     def _seminar(self, item: WorkItem) -> FileResult:
         """Record a seminar and its sessions from its manifest (skipped when the manifest is unchanged)."""

@@ -374,3 +374,49 @@ def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, sha
     finally:
         store.close()
         catalog.close()
+
+
+def test_a_changed_taxonomy_is_suggested_again_for_passages_already_indexed(tmp_path, shared_embedders):
+    from search.archive import Archive
+
+    settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
+    results, _ = ingest(settings, [CORPUS / "news"])  # indexed before any taxonomy: no suggestions
+    assert [r.status for r in results] == ["new"] * 3
+    catalog = open_catalog(settings)
+    try:
+        docs, _ = catalog.list()
+        assert all(catalog.links_of_document(d.id) == [] for d in docs)
+    finally:
+        catalog.close()
+
+    taxonomy = yaml.safe_load((CORPUS / "topics.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "topics.yaml").write_text(yaml.safe_dump(taxonomy, allow_unicode=True), encoding="utf-8")
+    results, _ = ingest(settings, [tmp_path / "topics.yaml"])
+    assert [r.status for r in results] == ["new"]
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        links = [lk for d in catalog.list()[0] for lk in catalog.links_of_document(d.id)]
+        assert links and {lk.state for lk in links} == {"suggested"}
+        keep = links[0]
+        Archive(catalog, store).decide(keep.passage_id, keep.topic_id, "confirmed")
+        suggested_topics = {lk.topic_id for lk in links}
+    finally:
+        store.close()
+        catalog.close()
+
+    # a topic removed (not the confirmed one): its suggestions go, the decision stays
+    parents = {t.get("parent") for t in taxonomy["topics"]}
+    gone = next(t for t in sorted(suggested_topics) if t != keep.topic_id and t not in parents)
+    taxonomy["topics"] = [t for t in taxonomy["topics"] if t["id"] != gone]
+    (tmp_path / "topics.yaml").write_text(yaml.safe_dump(taxonomy, allow_unicode=True), encoding="utf-8")
+    results, _ = ingest(settings, [tmp_path / "topics.yaml"])
+    assert [r.status for r in results] == ["updated"], results
+    catalog = open_catalog(settings)
+    try:
+        links = [lk for d in catalog.list()[0] for lk in catalog.links_of_document(d.id)]
+        assert gone not in {lk.topic_id for lk in links}
+        assert {(lk.passage_id, lk.topic_id) for lk in links if lk.state == "confirmed"} == {
+            (keep.passage_id, keep.topic_id)}
+        assert len(links) > 1
+    finally:
+        catalog.close()

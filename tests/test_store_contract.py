@@ -460,6 +460,15 @@ def test_set_payload_changes_filters_and_keeps_other_fields(store):
     assert store.count(Filter(equals={"topics": "x"})) == 0
 
 
+def test_dense_vectors_are_returned_by_id(shared):
+    got = shared.dense_vectors([PASSAGES[2].id, PASSAGES[0].id, "00000000-0000-0000-0000-00000000beef"])
+    assert set(got) == {PASSAGES[2].id, PASSAGES[0].id}
+    for p in (PASSAGES[0], PASSAGES[2]):
+        v, w = np.asarray(got[p.id]), np.asarray(p.dense)
+        assert float(v @ w / np.linalg.norm(v) / np.linalg.norm(w)) == pytest.approx(1.0, abs=1e-5)
+    assert shared.dense_vectors([]) == {}
+
+
 def test_facet_counts(shared):
     assert shared.facet("language") == {"fr": 15, "en": 15}
     countries = Counter(c for p in PASSAGES for c in p.payload["countries"])

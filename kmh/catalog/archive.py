@@ -326,6 +326,25 @@ class ArchiveMixin:
                     row.score = float(score)
         return added
 
+    def replace_suggestions(self, doc_id: str, doc_version: int,
+                            suggestions: Iterable[tuple[str, str, float]]) -> int:
+        """Make ``suggestions`` the document's suggested links (after a taxonomy change): suggested links not in
+        it go, decided links stay with their new score. Returns how many links are suggested now."""
+        new = {(p, t): float(sc) for p, t, sc in suggestions}
+        with self.session(write=True) as s:
+            known = set(s.scalars(select(Topic.id)))
+            rows = {(r.passage_id, r.topic_id): r for r in s.scalars(select(TopicLink).where(TopicLink.doc_id == doc_id))}
+            for key, row in rows.items():
+                if key in new:
+                    row.score = new[key]
+                elif row.state == "suggested":
+                    s.delete(row)
+            for (passage_id, topic_id), score in new.items():
+                if (passage_id, topic_id) not in rows and topic_id in known:
+                    s.add(TopicLink(passage_id=passage_id, topic_id=topic_id, doc_id=doc_id, doc_version=doc_version,
+                                    score=score, state="suggested", created_at=utcnow()))
+        return sum(1 for key in new if key not in rows or rows[key].state == "suggested")
+
     def decide_link(self, passage_id: str, topic_id: str, state: str, *, doc_id: str, doc_version: int,
                     by: str | None = None) -> TopicLinkRecord:
         """Confirm or reject a topic for a passage (a link not suggested is created). Raises UnknownTopic."""

@@ -256,6 +256,10 @@ class VectorStore(ABC):
         """One page of passages in id order and the offset of the next page (None at the end)."""
 
     @abstractmethod
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The dense vectors of these passages, by id (unknown ids left out)."""
+
+    @abstractmethod
     def count(self, flt: Filter | None = None) -> int:
         """Exact number of passages matching the filter."""
 

@@ -227,6 +227,13 @@ class EdgeStore(VectorStore):
         records = self._call(self.shard.retrieve, list(dict.fromkeys(wanted)), payload, False)
         return in_order(wanted, {str(r.id): r.payload or {} for r in records})
 
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        wanted = list(dict.fromkeys(point_id(i) for i in ids))
+        if not wanted:
+            return {}
+        records = self._call(self.shard.retrieve, wanted, False, [DENSE])
+        return {str(r.id): list(r.vector[DENSE]) for r in records}
+
     def scroll(
         self, flt: Filter | None = None, limit: int = 100, offset: str | None = None
     ) -> tuple[list[Hit], str | None]:

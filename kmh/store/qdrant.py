@@ -183,6 +183,13 @@ class QdrantServerStore(VectorStore):
         )
         return in_order(wanted, {str(r.id): dict(r.payload or {}) for r in records})
 
+    def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        wanted = list(dict.fromkeys(point_id(i) for i in ids))
+        if not wanted:
+            return {}
+        records = self.client.retrieve(self.collection, wanted, with_payload=False, with_vectors=[DENSE])
+        return {str(r.id): list(r.vector[DENSE]) for r in records}
+
     def scroll(
         self, flt: Filter | None = None, limit: int = 100, offset: str | None = None
     ) -> tuple[list[Hit], str | None]:
