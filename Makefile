@@ -57,6 +57,7 @@ demo: setup
 	@echo
 	@echo "Serving on http://127.0.0.1:8000  (API docs: /docs; try /api/search?q=When+can+reintegration+be+considered+sustainable)"
 	@echo "From a shell: $(BIN)/kmh search \"Combien d'acteurs nationaux ont participé à l'atelier de Saly ?\""
+	@echo "A seminar moment: /api/search?q=projets+communautaires+de+r%C3%A9int%C3%A9gration (seminars: /api/seminars, topics: /api/topics)"
 	$(BIN)/kmh serve --host 127.0.0.1 --port 8000
 
 test: setup
