@@ -1,7 +1,8 @@
 """Errors as RFC 9457 problem details (``application/problem+json``), mapped at the edge.
 
-Endpoints raise the domain exceptions below (or let FastAPI's validation and Starlette's routing
-raise theirs); the handlers installed by :func:`install_error_handlers` turn every one of them into
+Endpoints raise the domain exceptions below, or the search layer's (``search.archive.ArchiveNotFound``
+becomes a 404 naming what was not found), or let FastAPI's validation and Starlette's routing
+raise theirs; the handlers installed by :func:`install_error_handlers` turn every one of them into
 a problem document with ``type``, ``title``, ``status``, ``detail`` and ``instance``. An unexpected
 exception becomes a generic 500 whose body says nothing about the code that failed.
 """
@@ -98,15 +99,6 @@ class PassageNotFound(NotFoundError):
         super().__init__(f"no passage with id {passage_id!r}", passage_id=passage_id)
 
 
-class ArchiveItemNotFound(NotFoundError):
-    """An unknown seminar, recording, topic, passage or topic link."""
-
-    def __init__(self, what: str, key: str, detail: str):
-        self.slug = what.replace(" ", "-") + "-not-found"
-        self.title = what.capitalize() + " not found"
-        super().__init__(detail, **{what.replace(" ", "_"): key})
-
-
 class InvalidParameter(ApiError):
     """A parameter that passed type validation but makes no sense (e.g. year_from > year_to)."""
 
@@ -171,6 +163,12 @@ async def _on_api_error(request: Request, exc: ApiError) -> JSONResponse:
     )
 
 
+async def _on_archive_not_found(request: Request, exc: Exception) -> JSONResponse:
+    what, key = exc.what, exc.key  # search.archive.ArchiveNotFound
+    return problem_response(request, 404, title=what.capitalize() + " not found", detail=str(exc),
+                            slug=what.replace(" ", "-") + "-not-found", **{what.replace(" ", "_"): key})
+
+
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     params = []
     for err in exc.errors():
@@ -197,7 +195,10 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from search.archive import ArchiveNotFound
+
     app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(ArchiveNotFound, _on_archive_not_found)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)

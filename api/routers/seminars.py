@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 
 from api.deps import ArchiveDep, CatalogDep, ReadyDep, SettingsDep
-from api.errors import ArchiveItemNotFound, InvalidParameter, PayloadTooLarge, problem_responses
+from api.errors import InvalidParameter, PayloadTooLarge, problem_responses
 from api.schemas import (
     Cue,
     RecordingDetail,
@@ -34,10 +34,6 @@ RecordingId = Annotated[str, Path(max_length=64, description="A recording's docu
 # Catalog calls block on the database: plain `def` endpoints run in FastAPI's thread pool.
 
 
-def not_found(exc: ArchiveNotFound) -> ArchiveItemNotFound:
-    return ArchiveItemNotFound(exc.what, exc.key, str(exc))
-
-
 def _recording_summary(rec, doc, transcript_source: str) -> RecordingSummary:
     return RecordingSummary(id=doc.id, title=doc.title, language=rec.language, duration=rec.duration,
                             has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime,
@@ -59,10 +55,7 @@ def list_seminars(catalog: CatalogDep) -> list[SeminarSummary]:
             summary="A seminar: objectives, sessions (agenda), recordings and related publications",
             responses=problem_responses(404, 422, 503))
 def get_seminar(archive: ArchiveDep, catalog: CatalogDep, seminar_id: SeminarId) -> SeminarDetail:
-    try:
-        page = archive.seminar(seminar_id)
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    page = archive.seminar(seminar_id)
     sem = page.seminar
     by_key = {rec.key: doc.id for rec, doc in page.recordings if rec.key}
     recordings = []
@@ -87,10 +80,7 @@ def get_seminar(archive: ArchiveDep, catalog: CatalogDep, seminar_id: SeminarId)
 @router.get("/recordings/{recording_id}", response_model=RecordingDetail,
             summary="A recording and its timed transcript", responses=problem_responses(404, 422, 503))
 def get_recording(archive: ArchiveDep, catalog: CatalogDep, recording_id: RecordingId) -> RecordingDetail:
-    try:
-        rec, doc, transcript = archive.recording(recording_id)
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    rec, doc, transcript = archive.recording(recording_id)
     sem = catalog.seminar(rec.seminar_id) if rec.seminar_id else None
     sessions = [s for s in sem.sessions if s.recording_key == rec.key] if sem and rec.key else []
     cues = [Cue(**{k: c.get(k) for k in ("start", "end", "text", "speaker")}) for c in transcript.cues]
@@ -120,14 +110,11 @@ def topic_link(lk, topic) -> TopicLink:
                **problem_responses(404, 416, 503)},
 )
 def get_recording_media(archive: ArchiveDep, settings: SettingsDep, recording_id: RecordingId) -> FileResponse:
-    try:
-        _rec, doc, _t = archive.recording(recording_id)
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    _rec, doc, _t = archive.recording(recording_id)
     root = settings.data_dir.resolve()
     path = (root / doc.original_path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise ArchiveItemNotFound("recording", recording_id, f"the media of recording {recording_id!r} is not kept")
+        raise ArchiveNotFound("recording", recording_id, f"the media of recording {recording_id!r} is not kept")
     return FileResponse(path, media_type=doc.mime, filename=FsPath(doc.filename).name,
                         content_disposition_type="inline", headers={"X-Content-Type-Options": "nosniff"})
 
@@ -166,7 +153,7 @@ async def put_captions(rt: ReadyDep, request: Request, recording_id: RecordingId
     try:
         result = await anyio.to_thread.run_sync(replace)
     except UnknownRecording as exc:
-        raise ArchiveItemNotFound("recording", recording_id, str(exc)) from None
+        raise ArchiveNotFound("recording", recording_id, str(exc)) from None
     except IngestError as exc:
         raise InvalidParameter("body", exc.reason, "body") from None
     if result.status == "failed":

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import ArchiveDep, CatalogDep
 from api.errors import problem_responses
-from api.routers.seminars import not_found, topic_link
+from api.routers.seminars import topic_link
 from api.schemas import LinkDecision, LinkedPassage, TopicDetail, TopicLinks, TopicSummary
-from search.archive import ArchiveNotFound
 
 router = APIRouter(prefix="/api", tags=["topics"])
 
@@ -35,10 +34,7 @@ def list_topics(catalog: CatalogDep) -> list[TopicSummary]:
             summary="A topic with its confirmed publications and recording segments",
             responses=problem_responses(404, 422, 503))
 def get_topic(archive: ArchiveDep, catalog: CatalogDep, topic_id: TopicId) -> TopicDetail:
-    try:
-        page = archive.topic(topic_id)
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    page = archive.topic(topic_id)
     return TopicDetail(**_summary(page.topic, catalog.topic_counts()),
                        publications=[LinkedPassage.model_validate(p, from_attributes=True) for p in page.publications],
                        segments=[LinkedPassage.model_validate(p, from_attributes=True) for p in page.segments])
@@ -53,29 +49,20 @@ def _links(catalog, passage_id: str, links) -> TopicLinks:
             summary="A passage's topic links: suggested, confirmed and rejected",
             responses=problem_responses(404, 422, 503))
 def get_links(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId) -> TopicLinks:
-    try:
-        return _links(catalog, passage_id, archive.links(passage_id))
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    return _links(catalog, passage_id, archive.links(passage_id))
 
 
 @router.post("/passages/{passage_id}/topics", response_model=TopicLinks,
              summary="Confirm or reject a topic for a passage (the topic filter of search follows)",
              responses=problem_responses(404, 422, 503))
 def decide_link(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId, body: LinkDecision) -> TopicLinks:
-    try:
-        archive.decide(passage_id, body.topic_id, body.state)
-        return _links(catalog, passage_id, archive.links(passage_id))
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    archive.decide(passage_id, body.topic_id, body.state)
+    return _links(catalog, passage_id, archive.links(passage_id))
 
 
 @router.delete("/passages/{passage_id}/topics/{topic_id}", status_code=204, response_class=Response,
                summary="Withdraw a decision: the link goes back to suggested (or away, if it was added by hand)",
                responses=problem_responses(404, 422, 503))
 def undo_link(archive: ArchiveDep, passage_id: PassageId, topic_id: TopicId) -> Response:
-    try:
-        archive.undo(passage_id, topic_id)
-    except ArchiveNotFound as exc:
-        raise not_found(exc) from None
+    archive.undo(passage_id, topic_id)
     return Response(status_code=204)
