@@ -70,8 +70,8 @@ def test_transcripts_are_kept_by_content_and_recordings_link_them(catalog: Catal
     with pytest.raises(ValueError, match="source"):
         catalog.add_transcript(TranscriptRecord("m" * 64, "fr", "ocr", "c" * 64, cues))
 
-    doc = catalog.add(record(1, doc_type="recording", format="audio", mime="audio/ogg"))
-    catalog.save_recording(RecordingRecord(doc.id, "fr", 12.5, t.id))
+    doc = catalog.add(record(1, doc_type="recording", format="audio", mime="audio/ogg"),
+                      recording=RecordingRecord("", "fr", 12.5, t.id))
     assert catalog.recording(doc.id).duration == 12.5
     assert [r.doc_id for r in catalog.recordings()] == [doc.id]
     catalog.delete(doc.id)
@@ -80,15 +80,16 @@ def test_transcripts_are_kept_by_content_and_recordings_link_them(catalog: Catal
 
 def test_topic_links_suggested_decided_and_undone(catalog: Catalog) -> None:
     catalog.replace_topics([topic("community"), topic("psychosocial")])
-    doc = catalog.add(record(1))
-    assert catalog.add_suggestions(doc.id, 1, [("p1", "community", 0.9), ("p1", "psychosocial", 0.8),
-                                               ("p1", "unknown-topic", 0.99)]) == 2
+    doc = catalog.add(record(1), suggestions=[("p1", "community", 0.9), ("p1", "psychosocial", 0.8),
+                                               ("p1", "unknown-topic", 0.99)])
+    assert len(catalog.links_of_document(doc.id)) == 2
     assert [lk.topic_id for lk in catalog.links("p1")] == ["community", "psychosocial"]
     assert catalog.confirmed_topics("p1") == []
 
     catalog.decide_link("p1", "community", "confirmed", doc_id=doc.id, doc_version=1, by="organiser")
     catalog.decide_link("p1", "psychosocial", "rejected", doc_id=doc.id, doc_version=1)
-    catalog.add_suggestions(doc.id, 1, [("p1", "community", 0.5)])  # a new suggestion keeps the decision
+    # suggesting again (a changed taxonomy) keeps the decisions
+    catalog.replace_suggestions(doc.id, 1, [("p1", "community", 0.5), ("p1", "psychosocial", 0.8)])
     assert catalog.confirmed_topics("p1") == ["community"]
     assert [lk.passage_id for lk in catalog.topic_links("community")] == ["p1"]
     assert catalog.topic_counts() == {"community": 1}
@@ -104,8 +105,7 @@ def test_topic_links_suggested_decided_and_undone(catalog: Catalog) -> None:
     with pytest.raises(ValueError):
         catalog.decide_link("p1", "community", "maybe", doc_id=doc.id, doc_version=1)
 
-    catalog.add_suggestions(doc.id, 2, [("q1", "community", 0.7)])
-    assert catalog.drop_links(doc.id, keep_version=2) == 2
+    catalog.save_new_version(doc.id, record(1), suggestions=[("q1", "community", 0.7)])  # version 2
     assert [lk.passage_id for lk in catalog.links_of_document(doc.id)] == ["q1"]
     catalog.delete(doc.id)
     assert catalog.links_of_document(doc.id) == []

@@ -270,17 +270,6 @@ class ArchiveMixin:
             row = s.get(Transcript, transcript_id)
             return _copy(TranscriptRecord, row) if row else None
 
-    def save_recording(self, rec: RecordingRecord) -> RecordingRecord:
-        """Create or replace what the catalog knows of a recording document."""
-        with self.session(write=True) as s:
-            row = s.get(Recording, rec.doc_id)
-            if row is None:
-                s.add(Recording(**asdict(rec)))
-            else:
-                for k, v in asdict(rec).items():
-                    setattr(row, k, v)
-        return rec
-
     def recording(self, doc_id: str) -> RecordingRecord | None:
         with self.session() as s:
             row = s.get(Recording, doc_id)
@@ -306,25 +295,6 @@ class ArchiveMixin:
             return {name: doc_id for name, doc_id in rows}
 
     # -- topic links --------------------------------------------------------------------------
-
-    def add_suggestions(self, doc_id: str, doc_version: int,
-                        suggestions: Iterable[tuple[str, str, float]]) -> int:
-        """Record (passage_id, topic_id, score) suggestions of one document version; links already there keep
-        their state (an organiser's decision is never overwritten). Returns how many were added."""
-        added = 0
-        with self.session(write=True) as s:
-            known = {t for t in s.scalars(select(Topic.id))}
-            for passage_id, topic_id, score in suggestions:
-                if topic_id not in known:
-                    continue
-                row = s.get(TopicLink, (passage_id, topic_id))
-                if row is None:
-                    s.add(TopicLink(passage_id=passage_id, topic_id=topic_id, doc_id=doc_id, doc_version=doc_version,
-                                    score=float(score), state="suggested", created_at=utcnow()))
-                    added += 1
-                else:
-                    row.score = float(score)
-        return added
 
     def replace_suggestions(self, doc_id: str, doc_version: int,
                             suggestions: Iterable[tuple[str, str, float]]) -> int:
@@ -409,10 +379,3 @@ class ArchiveMixin:
             rows = s.scalars(select(TopicLink).where(TopicLink.doc_id == doc_id)
                              .order_by(TopicLink.passage_id, TopicLink.topic_id))
             return [_copy(TopicLinkRecord, r) for r in rows]
-
-    def drop_links(self, doc_id: str, *, keep_version: int) -> int:
-        """Remove the links of a document's older versions (their passages are gone); how many."""
-        with self.session(write=True) as s:
-            result = s.execute(delete(TopicLink).where(TopicLink.doc_id == doc_id,
-                                                       TopicLink.doc_version != keep_version))
-            return int(result.rowcount or 0)
