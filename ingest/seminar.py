@@ -40,6 +40,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ingest.model import IngestError
+from kmh.yamlfile import read_yaml
 
 MANIFEST_NAMES = ("seminar.yaml", "seminar.yml")
 MANIFEST_MAX_BYTES = 256 * 1024
@@ -286,26 +287,6 @@ def validation_reasons(exc: ValidationError, root: type[BaseModel]) -> list[str]
     return out
 
 
-def read_yaml(path: Path, max_bytes: int = MANIFEST_MAX_BYTES, error: type[IngestError] = IngestError) -> Any:
-    """The YAML content of ``path``, with the sidecar-style errors."""
-    import yaml
-
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise error(path, f"cannot read ({exc.strerror or exc})") from None
-    if len(raw_bytes) > max_bytes:
-        raise error(path, f"too large (limit {max_bytes} bytes)")
-    try:
-        return yaml.safe_load(raw_bytes.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise error(path, "not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise error(path, f"invalid YAML{line}") from None
-
-
 def manifest_file(path: Path | str) -> Path:
     """The manifest of a seminar folder, or ``path`` itself when it names a file."""
     path = Path(path)
@@ -319,7 +300,7 @@ def manifest_file(path: Path | str) -> Path:
 
 def read_model(path: Path, model: type[M]) -> M:
     """A YAML file validated by ``model``; ManifestError names the file and the first field at fault."""
-    raw = read_yaml(path, error=ManifestError)
+    raw = read_yaml(path, ManifestError, MANIFEST_MAX_BYTES)
     if not isinstance(raw, dict):
         raise ManifestError(path, "must be a mapping of field: value")
     try:

@@ -63,19 +63,10 @@ class Topic:
 
 def load_topics(path: Path | str) -> list[Topic]:
     """The topics of a taxonomy file, in file order; raises TopicsError naming the field at fault."""
-    import yaml
+    from kmh.yamlfile import read_yaml
 
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise TopicsError(path, f"cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise TopicsError(path, "not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise TopicsError(path, f"invalid YAML{line}") from None
+    raw = read_yaml(path, TopicsError)
     if not isinstance(raw, dict) or "topics" not in raw:
         raise TopicsError(path, "topics: missing (the file must be a mapping with a 'topics' list)")
     unknown = [str(k) for k in raw if k != "topics"]
