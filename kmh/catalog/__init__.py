@@ -4,6 +4,7 @@
 ``VersionRecord`` dataclasses. Nothing touches a database at import time.
 """
 
+from .access import GRANTS, AuditRecord, KeyRecord, UnknownKey
 from .archive import (
     RecordingRecord,
     SeminarRecord,
@@ -24,10 +25,19 @@ from .catalog import (
     VersionRecord,
     make_engine,
 )
-from .models import DOC_TYPES, STATUSES
+from .jobs import DuplicateJob, JobRecord, UnknownJob
+from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
 
 __all__ = [
+    "GRANTS",
+    "ROLES",
+    "AuditRecord",
+    "DuplicateJob",
+    "JobRecord",
+    "KeyRecord",
+    "UnknownJob",
+    "UnknownKey",
     "DOC_TYPES",
     "MIGRATIONS_DIR",
     "STATUSES",

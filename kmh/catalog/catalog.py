@@ -18,7 +18,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from .access import AccessMixin
 from .archive import ArchiveMixin
+from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -182,7 +184,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(ArchiveMixin):
+class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.

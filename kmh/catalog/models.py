@@ -271,3 +271,91 @@ class TopicLink(Base):
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+ROLES = ("reader", "staff", "organiser", "admin")
+JOB_STATES = ("queued", "running", "done", "failed")
+JOB_KINDS = ("publish", "new_version")
+
+
+class ApiKey(Base):
+    """An API key: only its sha256 is kept; the key itself is shown once, when created."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    # 12 hex characters, also the key's visible prefix: kmh_<id>_<secret>.
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    # sha256 (hex) of the whole key.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who created it ("cli" or a key id).
+    created_by: Mapped[str | None] = mapped_column(Text)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in web session: the cookie holds a random token, the table its sha256 and the CSRF token."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One write: who did what to which object, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The key's id and name and role at the time ("cli" for the command line).
+    actor_id: Mapped[str | None] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    # e.g. "document.publish", "document.retract", "key.create".
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    # The object: a document, job, key, passage or recording id.
+    target: Mapped[str | None] = mapped_column(Text, index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Job(Base):
+    """An ingestion job (an uploaded file to publish), run by the server's background worker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("state", JOB_STATES), name="state"),
+        CheckConstraint(_in("kind", JOB_KINDS), name="kind"),
+        Index("ix_jobs_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    # The document it creates (id reserved at upload) or updates, and the version being written.
+    doc_id: Mapped[str] = mapped_column(String(12), index=True)
+    doc_version: Mapped[int | None] = mapped_column(Integer)
+    # The uploaded file: sanitised name, content hash, size, and where it waits (relative to the data folder).
+    filename: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    staged_path: Mapped[str] = mapped_column(Text)
+    # Metadata given with the upload (title, doc_type, language, published, countries, ...).
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {"stage": "parsing" | "embedding" | ..., "done": int, "total": int}
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
