@@ -119,6 +119,37 @@ class PayloadTooLarge(ApiError):
     title = "Payload too large"
 
 
+class Unauthorized(ApiError):
+    """No credentials, or a key that is wrong, revoked or expired."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, **extra: Any):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="kmh"'}, **extra)
+
+
+class Forbidden(ApiError):
+    """A valid key whose role may not do this, or a signed-in form without its CSRF token."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class Conflict(ApiError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class UnsupportedType(ApiError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported file type"
+
+
 class NotReady(ApiError):
     status = 503
     slug = "not-ready"

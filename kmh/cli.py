@@ -84,7 +84,18 @@ def _open(settings):
     try:
         store = open_vector_store(settings)
     except StoreLockedError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        from api.server import running_server
+
+        server = running_server(settings)
+        if server is None:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+        else:
+            err.print(f"[red]error:[/red] the KMH server (pid {server['pid']}, {server['url']}) holds the index in "
+                      f"{settings.data_dir}: only one process may write it.\n"
+                      f"Publish through the server instead, with a staff key (kmh keys create --role staff --name "
+                      f"NAME):\n  curl -H 'Authorization: Bearer KEY' -F file=@report.pdf -F type=report "
+                      f"{server['url']}/api/documents\nor stop the server and run this command again.",
+                      highlight=False, soft_wrap=True)
         raise typer.Exit(3) from exc
     return open_catalog(settings), store
 
@@ -279,6 +290,83 @@ def eval_(
     print(f"{len(items)} questions, document-level relevance, k={k}; hybrid = the configured default "
           f"({settings.fusion}{f' k={settings.rrf_k}' if settings.fusion == 'rrf' else ''})\n")
     print(table(results))
+
+
+keys_app = typer.Typer(help="API keys: who may publish (staff), curate seminars (organiser) or manage keys (admin).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="reader, staff (publish, update, retract documents), organiser (topic "
+                                           "links, captions) or admin (everything, keys, audit log).",
+                                      show_default=False)],
+    name: Annotated[str, typer.Option(help="Who or what the key is for, e.g. 'Aïcha, KMH staff'.",
+                                      show_default=False)],
+) -> None:
+    """Create an API key and print it once: only its hash is kept, so note it now."""
+    from kmh.catalog import ROLES
+    from kmh.runtime import open_catalog
+
+    if role not in ROLES:
+        err.print(f"[red]error:[/red] --role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise typer.Exit(2)
+    catalog = open_catalog(_settings())
+    try:
+        rec, key = catalog.create_key(name, role, created_by="cli")
+        catalog.audit(None, "key.create", rec.id, name=rec.name, role=rec.role)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        catalog.close()
+    err.print(f"created key {rec.id} ({rec.role}) for {rec.name}; it is shown only now:", highlight=False)
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print the keys as JSON.")] = False) -> None:
+    """List API keys (never the keys themselves): id, name, role, when created and last used, revoked or not."""
+    from rich.table import Table
+
+    from kmh.runtime import open_catalog
+
+    catalog = open_catalog(_settings())
+    try:
+        keys = catalog.keys()
+    finally:
+        catalog.close()
+    if as_json:
+        print(json.dumps([_doc_json(k) for k in keys], ensure_ascii=False, indent=2))
+        return
+    table = Table()
+    for col in ("id", "name", "role", "created", "last used", "state"):
+        table.add_column(col)
+    for k in keys:
+        table.add_row(k.id, k.name, k.role, f"{k.created_at:%Y-%m-%d %H:%M}",
+                      f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never",
+                      "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d}")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from kmh keys list).", show_default=False)]
+                ) -> None:
+    """Revoke an API key: it stops working at once and its web sessions end; it stays listed for the audit log."""
+    from kmh.catalog import UnknownKey
+    from kmh.runtime import open_catalog
+
+    catalog = open_catalog(_settings())
+    try:
+        rec = catalog.revoke_key(key_id.strip())
+        catalog.audit(None, "key.revoke", rec.id, name=rec.name, role=rec.role)
+    except UnknownKey:
+        err.print(f"[red]error:[/red] no API key with id {key_id!r} (see kmh keys list)")
+        raise typer.Exit(1) from None
+    finally:
+        catalog.close()
+    console.print(f"revoked key {rec.id} ({rec.role}, {rec.name})", highlight=False)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from kmh.store import Filter
 from tests.conftest import CORPUS, MODELS
-from tests.helpers import RECORDING, SR, silence, speak, write_wav
+from tests.helpers import RECORDING, SR, api_key, bearer, silence, speak, write_wav
 
 SEMINAR_ID = "2021-12-reintegration-developpement"
 PROBLEM = "application/problem+json"
@@ -42,7 +42,8 @@ def client(tmp_path_factory, shared_embedders):
     settings = Settings(data_dir=tmp_path_factory.mktemp("archive") / "data", models_dir=MODELS)
     results, _ = ingest(settings, [CORPUS])
     assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
-    with TestClient(create_app(settings)) as c:
+    # an organiser's key: topic decisions and captions need one (tests/test_publishing.py checks the refusals)
+    with TestClient(create_app(settings), headers=bearer(api_key(settings, "organiser"))) as c:
         yield c
 
 
@@ -236,7 +237,7 @@ def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shar
     assert [(r.status, r.path.name) for r in results] == [
         ("new", "topics.yaml"), ("new", "seminar.yaml"), ("new", "talk.wav")], results
     assert indexer.recordings._transcriber is not None  # no captions: whisper made the transcript
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(api_key(settings, "organiser"))) as client:
         body = search(client, q="Who repaired the village school?", k=3)
         hit = body["hits"][0]
         assert hit["doc_type"] == "recording" and "school" in hit["text"].lower()
@@ -270,7 +271,7 @@ def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shar
     (spoken / "seminar.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
     updated, _ = ingest(settings, [spoken])
     assert [r.status for r in updated] == ["updated", "updated"], updated
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(api_key(settings, "organiser"))) as client:
         hit = search(client, q="Who rebuilt the village school?", k=1)["hits"][0]
         assert "rebuilt" in hit["text"] and hit["citation"]["start"] == SESSION_2_AT + 0.5
         rec = client.get(f"/api/recordings/{hit['doc_id']}").json()

@@ -9,6 +9,7 @@ import anyio
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 
+from api.auth import OrganiserDep
 from api.deps import ArchiveDep, CatalogDep, ReadyDep, SettingsDep
 from api.errors import InvalidParameter, PayloadTooLarge, problem_responses
 from api.schemas import (
@@ -128,11 +129,11 @@ CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
     summary="Replace a recording's transcript with corrected captions (WebVTT or SRT in the request body)",
     description="The captions become the recording's transcript: its passages are cut and indexed again, as a new "
                 "version of the recording. Malformed captions are refused with a 422 naming the line.",
-    responses=problem_responses(404, 413, 422, 503),
+    responses=problem_responses(401, 403, 404, 413, 422, 503),
     openapi_extra={"requestBody": {"required": True, "content": {
         "text/vtt": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}}}},
 )
-async def put_captions(rt: ReadyDep, request: Request, recording_id: RecordingId) -> RecordingDetail:
+async def put_captions(rt: ReadyDep, key: OrganiserDep, request: Request, recording_id: RecordingId) -> RecordingDetail:
     from ingest.indexer import UnknownRecording
     from ingest.model import IngestError
 
@@ -158,4 +159,6 @@ async def put_captions(rt: ReadyDep, request: Request, recording_id: RecordingId
         raise InvalidParameter("body", exc.reason, "body") from None
     if result.status == "failed":
         raise InvalidParameter("body", result.reason or "the captions could not be indexed", "body")
+    await anyio.to_thread.run_sync(lambda: rt.catalog.audit(key, "captions.replace", recording_id, bytes=len(data),
+                                                            passages=result.passages))
     return await anyio.to_thread.run_sync(get_recording, rt.archive, rt.catalog, recording_id)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from api.auth import OrganiserDep
 from api.deps import ArchiveDep, CatalogDep
 from api.errors import problem_responses
 from api.routers.seminars import topic_link
@@ -54,15 +55,19 @@ def get_links(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId) -
 
 @router.post("/passages/{passage_id}/topics", response_model=TopicLinks,
              summary="Confirm or reject a topic for a passage (the topic filter of search follows)",
-             responses=problem_responses(404, 422, 503))
-def decide_link(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId, body: LinkDecision) -> TopicLinks:
-    archive.decide(passage_id, body.topic_id, body.state)
+             responses=problem_responses(401, 403, 404, 422, 503))
+def decide_link(archive: ArchiveDep, catalog: CatalogDep, key: OrganiserDep, passage_id: PassageId,
+                body: LinkDecision) -> TopicLinks:
+    link = archive.decide(passage_id, body.topic_id, body.state, by=key.name)
+    catalog.audit(key, "topic.decide", passage_id, topic=body.topic_id, state=body.state, doc_id=link.doc_id)
     return _links(catalog, passage_id, archive.links(passage_id))
 
 
 @router.delete("/passages/{passage_id}/topics/{topic_id}", status_code=204, response_class=Response,
                summary="Withdraw a decision: the link goes back to suggested (or away, if it was added by hand)",
-               responses=problem_responses(404, 422, 503))
-def undo_link(archive: ArchiveDep, passage_id: PassageId, topic_id: TopicId) -> Response:
+               responses=problem_responses(401, 403, 404, 422, 503))
+def undo_link(archive: ArchiveDep, catalog: CatalogDep, key: OrganiserDep, passage_id: PassageId,
+              topic_id: TopicId) -> Response:
     archive.undo(passage_id, topic_id)
+    catalog.audit(key, "topic.undo", passage_id, topic=topic_id)
     return Response(status_code=204)
