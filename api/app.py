@@ -26,6 +26,12 @@ Every hit is a **cited passage**: its document, page, section trail and exact ch
 URL that opens the original file at that page. French and English questions find passages in either
 language (hybrid search: multilingual e5 embeddings fused with BM25 by reciprocal rank).
 
+Reading needs no key. Writing needs an API key (`Authorization: Bearer KEY`, created with
+`kmh keys create`) whose role allows it: **staff** publish, update and retract documents;
+**organisers** decide topic links and correct captions; **admins** do both and manage keys and
+read the audit log. Web pages sign in with a key into a session cookie; writes made with the
+cookie must carry its CSRF token (`X-CSRF-Token`).
+
 Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 (`application/problem+json`). `/healthz` tells that the process is up, `/readyz` that the models and
 the index are loaded; `/metrics` is in Prometheus text format.
@@ -37,6 +43,8 @@ TAGS = [
     {"name": "documents", "description": "The catalog and the kept original files."},
     {"name": "seminars", "description": "Seminars, their sessions and recordings with timed transcripts."},
     {"name": "topics", "description": "The topic taxonomy; topics suggested for passages, confirmed by organisers."},
+    {"name": "jobs", "description": "Ingestion jobs of published files (staff)."},
+    {"name": "access", "description": "Web sign-in, API keys and the audit log."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "metrics", "description": "Prometheus metrics."},
 ]
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
                 else:
                     await _load(runtime)
                 yield
+                await anyio.to_thread.run_sync(runtime.stop_worker)
                 # leaving the task group waits for a background load still running (threads cannot be cancelled)
         finally:
             await anyio.to_thread.run_sync(runtime.close)
@@ -90,12 +99,16 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     app.state.cpu_limiter = None  # the default thread limiter until the lifespan runs
 
     install_error_handlers(app)
+    from api.uploads import BodyLimit
+
+    # the largest body: an upload at the size limit, or captions, plus the multipart form around it
+    app.add_middleware(BodyLimit, limit=max(settings.max_file_bytes, 5 * 2**20) + 2**20)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
 
-    from api.routers import documents, health, passages, search, seminars, topics
+    from api.routers import access, documents, health, jobs, passages, search, seminars, topics
     from api.routers import metrics as metrics_router
 
-    for module in (search, passages, documents, seminars, topics, health, metrics_router):
+    for module in (search, passages, documents, jobs, seminars, topics, access, health, metrics_router):
         app.include_router(module.router)
     return app
 

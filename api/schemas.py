@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["hybrid", "dense", "keyword"]
 DocType = Literal["report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other"]
@@ -269,3 +269,107 @@ class TopicLinks(BaseModel):
 class LinkDecision(BaseModel):
     topic_id: str = Field(max_length=64)
     state: Literal["confirmed", "rejected"] = "confirmed"
+
+
+# -- publishing, jobs, keys, audit ---------------------------------------------------------------
+
+Role = Literal["reader", "staff", "organiser", "admin"]
+
+
+class JobProgress(BaseModel):
+    stage: str = Field(description="queued, starting, parsing, embedding, committing, done or failed")
+    done: int | None = None
+    total: int | None = None
+
+
+class Job(BaseModel):
+    id: str
+    kind: Literal["publish", "new_version"]
+    state: Literal["queued", "running", "done", "failed"]
+    doc_id: str = Field(description="The document it creates or updates")
+    doc_version: int | None = None
+    filename: str = Field(description="The uploaded file's name, made safe, with the extension of its real type")
+    sha256: str
+    size: int
+    meta: dict[str, Any] = Field(description="The metadata sent with the file")
+    progress: JobProgress
+    attempts: int
+    error: str | None = None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    url: str = Field(description="This job")
+    document_url: str = Field(description="The document, once the job is done")
+
+
+class JobPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Job]
+
+
+class MetadataPatch(BaseModel):
+    """Fields to change; those left out stay as they are, null clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    doc_type: DocType | None = None
+    language: str | None = Field(None, pattern=r"^[a-z]{2}$")
+    published: date | None = None
+    countries: list[str] | None = Field(None, max_length=50)
+    programme: str | None = Field(None, max_length=500)
+    source: str | None = Field(None, max_length=1000)
+    source_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+    status: Literal["published", "retracted"] | None = Field(None, description="published restores a retracted one")
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class KeyInfo(BaseModel):
+    id: str
+    name: str
+    role: Role
+    created_at: datetime
+    created_by: str | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class KeyCreated(KeyInfo):
+    key: str = Field(description="The key itself: shown this once, only its hash is kept")
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor_id: str | None
+    actor: str
+    role: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[AuditEntry]
+
+
+class SignIn(BaseModel):
+    key: str = Field(min_length=1, max_length=200)
+
+
+class SessionInfo(BaseModel):
+    name: str
+    role: Role
+    csrf_token: str | None = Field(None, description="Send it as X-CSRF-Token (or csrf_token form field) with every "
+                                                     "write made with the session cookie")
+    expires_at: datetime | None = None

@@ -22,6 +22,7 @@ def log_config(level: str = "info") -> dict:
     config["handlers"]["kmh"] = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
     config["loggers"]["kmh.access"] = {"handlers": ["kmh_access"], "level": "INFO", "propagate": False}
     config["loggers"]["kmh.api"] = {"handlers": ["kmh"], "level": level.upper(), "propagate": False}
+    config["loggers"]["kmh.worker"] = {"handlers": ["kmh"], "level": level.upper(), "propagate": False}
     return config
 
 
@@ -32,7 +33,39 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
 
     from api.app import create_app
 
+    settings = settings or Settings()
     app = create_app(settings, background_load=True)
     logging.captureWarnings(True)
-    uvicorn.run(app, host=host, port=port, log_config=log_config(log_level), log_level=log_level,
-                access_log=False, proxy_headers=True)
+    info = write_server_info(settings, f"http://{host}:{port}")
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=log_config(log_level), log_level=log_level,
+                    access_log=False, proxy_headers=True)
+    finally:
+        info.unlink(missing_ok=True)
+
+
+SERVER_INFO = "server.json"
+
+
+def write_server_info(settings: Settings, url: str):
+    """``data_dir/server.json``: which process serves this data folder, so that `kmh ingest` can say so."""
+    import json
+    import os
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / SERVER_INFO
+    path.write_text(json.dumps({"pid": os.getpid(), "url": url}))
+    return path
+
+
+def running_server(settings: Settings) -> dict | None:
+    """The server.json of a live server process on this data folder, or None."""
+    import json
+    import os
+
+    try:
+        info = json.loads((settings.data_dir / SERVER_INFO).read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info

@@ -32,6 +32,10 @@ class Runtime:
     archive: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _indexer: Any = field(default=None, repr=False)
+    # Runs the queued ingestion jobs (api.worker.JobWorker), started once the rest is loaded.
+    worker: Any = None
+    # Whether load() starts the background job worker.
+    start_jobs: bool = True
     # One write at a time: the indexer and its models are shared, and versions of a document must not race.
     write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -72,6 +76,17 @@ class Runtime:
             self.archive = Archive(catalog, store)
             self.phase = "ready"
         log.info("search service ready (data in %s)", self.settings.data_dir)
+        if self.start_jobs:
+            from api.worker import JobWorker
+
+            self.worker = JobWorker(self)
+            self.worker.start()
+
+    def stop_worker(self) -> None:
+        """Let the job worker finish its current job and stop (before close())."""
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop()
 
     def indexer(self) -> Any:
         """The ingestion pipeline over the open catalog and store, loaded on first use (its document
@@ -86,6 +101,7 @@ class Runtime:
 
     def close(self) -> None:
         """Release the store (its folder lock) and the catalog connections; safe to call twice."""
+        self.stop_worker()
         with self._lock:
             catalog, store = self.catalog, self.store
             self.catalog = self.store = self.searcher = self.archive = self._indexer = None

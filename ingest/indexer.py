@@ -50,6 +50,30 @@ class FileResult:
 
 
 @dataclass
+class Upload:
+    """A file published through the API: its document id (reserved at upload, or the document it updates), the
+    name it was uploaded under and the metadata given with it (validated sidecar-style fields; they win over
+    what is inferred from the text)."""
+
+    doc_id: str
+    filename: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from datetime import date
+
+        if isinstance(self.meta.get("published"), str):  # as kept in the job (JSON)
+            self.meta["published"] = date.fromisoformat(self.meta["published"])
+
+    @property
+    def source_key(self) -> str:
+        return f"upload:{self.doc_id}"
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
 class _Prepared:
     path: Path
     data: bytes
@@ -314,6 +338,26 @@ class Indexer:
                              " ".join(d.content for d in documents), recording=recording)
         return prepared
 
+    # ------------------------------------------------------------------ uploads
+
+    def publish(self, path: Path, upload: Upload, progress: Progress | None = None) -> FileResult:
+        """Ingest one uploaded file as document ``upload.doc_id``: its first version, or the next one when the
+        document exists. The old passages are replaced only once the new ones are written and catalogued."""
+        report = progress or (lambda stage, done, total: None)
+        report("parsing", 0, 1)
+        try:
+            prepared = self._prepare(path, upload)
+        except IngestError as exc:
+            return FileResult(path, "failed", upload.doc_id, reason=exc.reason)
+        finally:
+            self._pending_sha.clear()
+        if isinstance(prepared, FileResult):
+            return prepared
+        self._carry_decisions(prepared)
+        (result,) = self._index([prepared], report)
+        self.store.optimize()
+        return result
+
     # ------------------------------------------------------------------ run
 
     def run(self, paths: Iterable[Path], on_result: Callable[[FileResult], None] | None = None, *,
@@ -365,7 +409,8 @@ class Indexer:
 
     # -------------------------------------------------------------- stages
 
-    def _prepare(self, path: Path) -> _Prepared | FileResult:
+    def _prepare(self, path: Path, upload: Upload | None = None) -> _Prepared | FileResult:
+        from ingest.metadata import infer_meta
         from ingest.parsers import parse_file
         from kmh.catalog import sha256_bytes
 
@@ -379,13 +424,20 @@ class Indexer:
             return FileResult(path, "unchanged", twin.record["id"], twin.record["title"],
                               reason=f"same content as {twin.path.name}")
         existing = self.catalog.by_sha256(sha)
+        if upload is not None and existing is not None:
+            return FileResult(path, "failed", upload.doc_id, reason=f"same content as document {existing.id}")
         parsed = parse_file(path, max_bytes=self.settings.max_file_bytes)  # sidecar applied
+        if upload is not None:
+            parsed.meta = infer_meta(parsed.blocks, upload.meta)
+            source_key = upload.source_key
+            prior = self.catalog.get(upload.doc_id)
+        else:
+            source_key = str(path.resolve())
+            prior = existing or self.catalog.by_source_key(source_key)
         meta = parsed.meta
-        source_key = str(path.resolve())
-        prior = existing or self.catalog.by_source_key(source_key)
         record = {
             "sha256": sha,
-            "filename": path.name,
+            "filename": upload.filename if upload else path.name,
             "source_key": source_key,
             "title": meta.title or path.stem,
             "doc_type": meta.doc_type,
@@ -405,8 +457,10 @@ class Indexer:
         if existing is not None and all(getattr(existing, k) == record[k] for k in _META_FIELDS):
             reason = None if existing.source_key == source_key else f"same content as {existing.filename}"
             return FileResult(path, "unchanged", existing.id, existing.title, existing.passage_count, reason)
-        doc_id = prior.id if prior is not None else self.catalog.new_doc_id()
-        version = prior.version + 1 if prior is not None else 1
+        if prior is not None:
+            doc_id, version = prior.id, prior.version + 1
+        else:
+            doc_id, version = (upload.doc_id if upload else self.catalog.new_doc_id()), 1
         doc_meta = {
             "doc_id": doc_id,
             "doc_version": version,
@@ -419,7 +473,7 @@ class Indexer:
             "published": meta.published.isoformat() if meta.published else None,
             "year": meta.published.year if meta.published else None,
             "source_url": record["source_url"],
-            "status": "published",
+            "status": prior.status if prior is not None else "published",
         }
         out = self.chunker.run(parsed=parsed, doc_meta=doc_meta)
         if not out["documents"]:
@@ -429,15 +483,26 @@ class Indexer:
         self._pending_sha[sha] = prepared
         return prepared
 
-    def _index(self, batch: list[_Prepared]) -> list[FileResult]:
+    def _index(self, batch: list[_Prepared], progress: Progress | None = None) -> list[FileResult]:
+        """Embed and write the passages of ``batch`` (in slices of ``batch_passages`` when ``progress`` wants to
+        hear about them), then commit each document."""
         if not batch:
             return []
         for p in batch:
             self._pending_sha.pop(p.sha256, None)
         documents = [d for p in batch for d in p.documents]
+        step = min(64, self.batch_passages) if progress else len(documents)
         try:
-            out = self.pipeline.run({"embedder": {"documents": documents}}, include_outputs_from={"embedder"})
-            self._suggest(batch, out["embedder"]["documents"])
+            embedded: list[Document] = []
+            for start in range(0, len(documents), step):
+                if progress:
+                    progress("embedding", start, len(documents))
+                out = self.pipeline.run({"embedder": {"documents": documents[start:start + step]}},
+                                        include_outputs_from={"embedder"})
+                embedded += out["embedder"]["documents"]
+            if progress:
+                progress("committing", len(documents), len(documents))
+            self._suggest(batch, embedded)
         except Exception as exc:
             log.exception("embedding or writing failed")
             for p in batch:

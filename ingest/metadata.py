@@ -27,7 +27,7 @@ import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 
 from ingest.model import DOC_TYPES, Block, DocMeta, IngestError
@@ -151,6 +151,12 @@ def parse_sidecar(sidecar: Path) -> dict[str, Any]:
     def bad(field: str, why: str) -> IngestError:
         return IngestError(sidecar, f"sidecar field '{field}': {why}")
 
+    return check_fields(raw, bad)
+
+
+def check_fields(raw: dict[str, Any], bad: Callable[[str, str], Exception]) -> dict[str, Any]:
+    """Validated metadata (DocMeta field names) from sidecar-style fields (title, type, date, country, programme,
+    source, language); ``bad(field, why)`` makes the exception raised for a wrong field or value."""
     out: dict[str, Any] = {}
     countries: list[str] = []
     for field, value in raw.items():

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     topic_threshold: float = Field(0.025, ge=-1, le=1)
     topic_max_per_passage: int = Field(3, ge=1)
 
+    # Web sign-in: how long a session cookie lasts, and whether it is sent over HTTPS only (set true behind TLS).
+    session_hours: float = Field(12.0, gt=0)
+    cookie_secure: bool = False
+    # Uploads waiting for the background worker (and kept when a job fails, for inspection) live in
+    # data_dir/staging; a job is tried this many times when the server stops in the middle of it.
+    job_max_attempts: int = Field(3, ge=1)
+
     @field_validator("fusion_weights", mode="before")
     @classmethod
     def _weights(cls, v):
@@ -145,6 +152,10 @@ class Settings(BaseSettings):
     @cached_property
     def index_path(self) -> Path:
         return self.data_dir / "index"
+
+    @cached_property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
 
     @cached_property
     def originals_dir(self) -> Path:

@@ -117,3 +117,74 @@ def ffmpeg(*args: str) -> None:
     import subprocess
 
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def api_key(settings, role: str, name: str | None = None) -> str:
+    """A new API key with this role in the settings' catalog (created before or beside a running app)."""
+    from kmh.runtime import open_catalog
+
+    catalog = open_catalog(settings)
+    try:
+        return catalog.create_key(name or f"test {role}", role)[1]
+    finally:
+        catalog.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+class ServerProcess:
+    """`kmh serve` in a child process on a free port, with the environment's KMH_* settings plus ``env``."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env, self.log = env, log
+        self.proc = None
+
+    def start(self, timeout: float = 180.0) -> "ServerProcess":
+        import os
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", str(self.port)],
+            env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the server was not ready in {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        import signal
+
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(30)

@@ -23,6 +23,7 @@ from .catalog import (
     DuplicateDocument,
     NotFound,
     VersionRecord,
+    check_record,
     make_engine,
 )
 from .jobs import DuplicateJob, JobRecord, UnknownJob
@@ -55,6 +56,7 @@ __all__ = [
     "TranscriptRecord",
     "UnknownTopic",
     "VersionRecord",
+    "check_record",
     "make_engine",
     "original_relpath",
     "sha256_bytes",

@@ -109,6 +109,9 @@ class DocumentRef:
 
 
 _DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+# What update_document may change.
+_EDITABLE_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source", "source_url",
+                    "status")
 _REF_FIELDS = tuple(f.name for f in fields(DocumentRef))
 _VERSION_FIELDS = tuple(f.name for f in fields(VersionRecord))
 
@@ -125,7 +128,7 @@ def _version_record(row: DocumentVersion) -> VersionRecord:
     return VersionRecord(**{name: getattr(row, name) for name in _VERSION_FIELDS})
 
 
-def _check(rec: DocumentRecord) -> None:
+def check_record(rec: DocumentRecord) -> None:
     if rec.id and not _DOC_ID.fullmatch(rec.id):
         raise ValueError(f"document id must be 12 lowercase hex characters, not {rec.id!r}")
     if rec.doc_type not in DOC_TYPES:
@@ -340,7 +343,7 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
         ``recording`` (a RecordingRecord) and topic ``suggestions`` (passage_id, topic_id, score) are written in
         the same transaction. Raises DuplicateDocument if its sha256 is already catalogued, ValueError on bad values.
         """
-        _check(record)
+        check_record(record)
         now = utcnow()
         with self.session(write=True) as s:
             dup = s.scalar(select(Document.id).where(Document.sha256 == record.sha256))
@@ -370,7 +373,7 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
         organisers' ``decisions`` carried to the new passages (TopicLinkRecords) written. On any error nothing
         changes. Raises NotFound, DuplicateDocument, ValueError.
         """
-        _check(record)
+        check_record(record)
         now = utcnow()
         with self.session(write=True) as s:
             doc = s.get(Document, doc_id, with_for_update=True)
@@ -402,6 +405,29 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
             if doc.status != status:
                 doc.status = status
                 doc.updated_at = utcnow()
+            s.flush()
+            return _record(doc)
+
+    def update_document(self, doc_id: str, changes: dict[str, Any], *, actor: Any = None,
+                        action: str = "document.edit") -> DocumentRecord:
+        """Change a document's metadata or status (no new version) and record it in the audit log, in one
+        transaction. Raises NotFound, ValueError."""
+        unknown = set(changes) - set(_EDITABLE_FIELDS)
+        if unknown:
+            raise ValueError(f"cannot edit {', '.join(sorted(unknown))}")
+        with self.session(write=True) as s:
+            doc = s.get(Document, doc_id, with_for_update=True)
+            if doc is None:
+                raise NotFound(doc_id)
+            before = _record(doc)
+            after = DocumentRecord(**{**{n: getattr(before, n) for n in _DOC_FIELDS}, **changes})
+            check_record(after)
+            diff = {k: [getattr(before, k), v] for k, v in changes.items() if getattr(before, k) != v}
+            for name, value in changes.items():
+                setattr(doc, name, builtins.list(value) if name == "countries" else value)
+            if diff:
+                doc.updated_at = utcnow()
+            self.audit(actor, action, doc_id, s=s, changes=diff)
             s.flush()
             return _record(doc)
 

@@ -1,0 +1,144 @@
+"""The background worker: runs queued ingestion jobs one at a time inside the server process.
+
+Crash safety comes from the order of writes (ingest.indexer): a new version's passages are written first, the
+catalog switches to them in one transaction, then the old passages are deleted. A job still marked running when
+the server starts was interrupted somewhere in between; ``recover`` looks at the catalog to tell where:
+
+* the catalog already has the job's version: the switch happened; only the old version's passages may remain,
+  and they are deleted; the job is done;
+* otherwise the passages written for the job's version (if any) are deleted, and the job is queued again, or
+  marked failed once it has been tried ``job_max_attempts`` times.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from kmh.catalog import JobRecord
+from kmh.store import Filter
+
+log = logging.getLogger("kmh.worker")
+
+
+class JobWorker:
+    """Runs the catalog's queued jobs in a thread, with the runtime's indexer under its write lock."""
+
+    def __init__(self, runtime: Any, poll_seconds: float = 2.0):
+        self.rt = runtime
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def catalog(self):
+        return self.rt.catalog
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="kmh-jobs", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to stop after its current job, and wait for it (a job cut short is recovered later)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        try:
+            self.recover()
+        except Exception:
+            log.exception("recovering interrupted jobs failed")
+        while not self._stop.is_set():
+            try:
+                job = self.catalog.claim_job()
+            except Exception:
+                log.exception("could not read the job queue")
+                job = None
+            if job is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            self.run(job)
+
+    # -- recovery
+
+    def recover(self) -> list[tuple[str, str]]:
+        """Settle the jobs an earlier process left running; returns (job id, outcome) pairs."""
+        outcomes = []
+        for job in self.catalog.interrupted_jobs():
+            with self.rt.write_lock:
+                outcomes.append((job.id, self._recover(job)))
+        for job_id, outcome in outcomes:
+            log.warning("job %s was interrupted by a restart: %s", job_id, outcome)
+        return outcomes
+
+    def _recover(self, job: JobRecord) -> str:
+        store, catalog = self.rt.store, self.catalog
+        doc = catalog.get(job.doc_id)
+        if doc is not None and doc.sha256 == job.sha256 and job.doc_version == doc.version:
+            store.delete(Filter(equals={"doc_id": doc.id}, not_equals={"doc_version": doc.version}))
+            catalog.update_job(job.id, state="done", error=None,
+                               progress={"stage": "done", "done": doc.passage_count, "total": doc.passage_count})
+            self._unstage(job)
+            return "its new version was already catalogued: done"
+        if job.doc_version is not None and (doc is None or job.doc_version > doc.version):
+            store.delete(Filter(equals={"doc_id": job.doc_id, "doc_version": job.doc_version}))
+        if job.attempts >= self.rt.settings.job_max_attempts:
+            catalog.update_job(job.id, state="failed", progress={"stage": "failed"},
+                               error=f"interrupted {job.attempts} times (the server stopped while ingesting it)")
+            return "failed"
+        catalog.update_job(job.id, state="queued", progress={"stage": "queued"},
+                           error="interrupted by a server restart; queued again")
+        return "queued again"
+
+    # -- running
+
+    def run(self, job: JobRecord) -> None:
+        """Run one claimed job to done or failed (never raises)."""
+        from ingest.indexer import Upload
+
+        path = self.rt.settings.data_dir / job.staged_path
+        try:
+            with self.rt.write_lock:
+                if not path.is_file():
+                    raise RuntimeError(f"the uploaded file {job.filename} is no longer in the staging folder")
+                indexer = self.rt.indexer()
+                doc = self.catalog.get(job.doc_id)
+                version = doc.version + 1 if doc is not None else 1
+                self.catalog.update_job(job.id, doc_version=version, progress={"stage": "parsing"})
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    self.catalog.update_job(job.id, progress={"stage": stage, "done": done, "total": total})
+
+                result = indexer.publish(path, Upload(job.doc_id, job.filename, dict(job.meta)), progress)
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            self.catalog.update_job(job.id, state="failed", progress={"stage": "failed"}, error=f"{exc}")
+            return
+        if result.status in ("new", "updated"):
+            self.catalog.update_job(job.id, state="done", error=None,
+                                    progress={"stage": "done", "done": result.passages, "total": result.passages})
+            self._unstage(job)
+        else:
+            self.catalog.update_job(job.id, state="failed", progress={"stage": "failed"},
+                                    error=result.reason or f"nothing was indexed ({result.status})")
+            self._unstage(job)
+
+    def _unstage(self, job: JobRecord) -> None:
+        """Remove the staged upload (a published one is kept under originals/)."""
+        path = self.rt.settings.data_dir / job.staged_path
+        try:
+            path.unlink(missing_ok=True)
+            if path.parent != self.rt.settings.staging_dir and path.parent.is_relative_to(self.rt.settings.staging_dir):
+                path.parent.rmdir()
+        except OSError:
+            log.warning("could not remove the staged upload %s", path)
+
