@@ -481,6 +481,95 @@ def docs_rm(
         raise typer.Exit(1)
 
 
+# -- backup and restore ---------------------------------------------------------------------------------------
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _backup_bars():
+    """Rich progress bars, one per step, and the progress callback that drives them."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    labels = {"verify": "check archive", "catalog": "catalog rows", "index": "passages", "originals": "originals"}
+    bars = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(), TextColumn("{task.fields[amount]}"),
+                    TimeElapsedColumn(), console=err, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bars.add_task(labels.get(step, step), total=total, amount="")
+        amount = f"{_size(done)} / {_size(total)}" if step in ("verify", "originals") else f"{done} / {total}"
+        bars.update(tasks[step], completed=done, total=max(total, 1), amount=amount)
+
+    return bars, update
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="The archive to write: a tar, gzip-compressed when the name ends in "
+                                              ".gz or .tgz.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Back up the data folder into one file: the catalog (documents, versions, seminars, transcripts, topics and
+    their links), the index's passages with their vectors, and the kept originals (captions included).
+
+    The embedded index is locked by a running server: stop it first. The archive restores into either store
+    backend (`kmh restore`).
+    """
+    from kmh.backup import BackupError
+    from kmh.backup import backup as run
+
+    settings = _settings()
+    catalog, store = _open(settings)
+    try:
+        bars, update = _backup_bars()
+        with bars:
+            summary = run(settings, file, catalog=catalog, store=store, progress=update, overwrite=force)
+    except BackupError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+        catalog.close()
+    console.print(f"backed up {summary.documents} documents, {summary.passages} passages, {summary.files} files "
+                  f"({_size(summary.original_bytes)}) to {summary.file}: {_size(summary.bytes)} in "
+                  f"{summary.seconds:.1f} s", highlight=False)
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="An archive written by `kmh backup`.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace what the data folder and index already hold.")
+                     ] = False,
+) -> None:
+    """Restore a backup into the data folder (KMH_DATA_DIR) and the configured index, which must be empty unless
+    --force. The whole archive is checked first; a corrupt or foreign file changes nothing."""
+    from kmh.backup import BackupError
+    from kmh.backup import restore as run
+
+    settings = _settings()
+    catalog, store = _open(settings)
+    try:
+        bars, update = _backup_bars()
+        with bars:
+            summary = run(settings, file, force=force, catalog=catalog, store=store, progress=update)
+    except BackupError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+        catalog.close()
+    console.print(f"restored {summary.documents} documents, {summary.passages} passages, {summary.files} files "
+                  f"({_size(summary.original_bytes)}) from {summary.file} ({_size(summary.bytes)}) in "
+                  f"{summary.seconds:.1f} s", highlight=False)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -469,6 +469,75 @@ def test_dense_vectors_are_returned_by_id(shared):
     assert shared.dense_vectors([]) == {}
 
 
+def as_dict(sparse: SparseVector) -> dict[int, float]:
+    return dict(zip(sparse.indices, sparse.values))
+
+
+def exported(store: VectorStore, batch: int = 256) -> list[StoredPassage]:
+    return [p for page in store.export(batch) for p in page]
+
+
+def test_export_pages_every_passage_with_its_vectors(shared):
+    pages = list(shared.export(batch=7))
+    assert [len(page) for page in pages] == [7, 7, 7, 7, 2]
+    got = [p for page in pages for p in page]
+    assert [p.id for p in got] == sorted(BY_ID, key=lambda i: uuid.UUID(i).int)  # id order, each once
+    for p in got:
+        want = BY_ID[p.id]
+        assert p.payload == want.payload
+        v = np.asarray(want.dense) / np.linalg.norm(want.dense)  # cosine vectors are kept normalised
+        assert np.asarray(p.dense) == pytest.approx(v, abs=1e-6)
+        assert as_dict(p.sparse) == pytest.approx(as_dict(want.sparse), rel=1e-6)  # kept in float32
+        assert p.sentences == want.sentences  # basis vectors: exact in half precision; None where there are none
+    assert sum(1 for p in got if p.sentences is None) == 3
+    with pytest.raises(ValueError, match="batch"):
+        shared.export(batch=0)
+
+
+def backend_of(store: VectorStore) -> str:
+    return "edge" if type(store).__name__ == "EdgeStore" else "qdrant"
+
+
+@pytest.mark.parametrize("target", BACKENDS)
+def test_export_reimported_into_a_fresh_store_answers_the_same(shared, target, tmp_path):
+    source = exported(shared)
+    with open_backend(target, tmp_path) as copy:
+        for page in shared.export(batch=10):
+            copy.upsert(page)
+        copy.optimize()
+        again = exported(copy)
+        assert [p.id for p in again] == [p.id for p in source]
+        assert [p.payload for p in again] == [p.payload for p in source]
+        if target == backend_of(shared) == "edge":  # it keeps them exactly as it gave them (local mode normalises
+            assert again == source                  # the normalised vectors again: the last bit can move)
+        for a, b in zip(again, source):
+            assert a.dense == pytest.approx(b.dense, abs=1e-6)
+            assert a.sparse.indices == b.sparse.indices and a.sparse.values == pytest.approx(b.sparse.values, rel=1e-6)
+            assert (a.sentences is None) == (b.sentences is None)
+            if a.sentences is not None:
+                assert np.asarray(a.sentences) == pytest.approx(np.asarray(b.sentences), abs=1e-3)  # half precision
+        same = target == backend_of(shared)
+        for n, text in enumerate(QUERIES):
+            dq, sq = query_vector(n * 4), ENC.encode_query(text)
+            for kw in (dict(dense=dq, mode="dense"), dict(sparse=sq, mode="keyword"), dict(dense=dq, sparse=sq),
+                       dict(dense=dq, sparse=sq, sentences=True), dict(dense=dq, sparse=sq, fusion="dbsf"),
+                       dict(dense=dq, sparse=sq, flt=Filter(equals={"language": "en"}), sentences=True)):
+                a, b = shared.search(limit=10, **kw), copy.search(limit=10, **kw)
+                assert ids(a) == ids(b), kw
+                assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-6 if same else 1e-4), kw
+                assert [h.payload for h in a] == [h.payload for h in b]
+        assert copy.facet("countries") == shared.facet("countries")
+
+
+def test_clear_deletes_every_passage(store):
+    store.clear()
+    assert store.count() == 0 and exported(store) == []
+    assert store.search(dense=query_vector(0), mode="dense") == []
+    store.upsert(PASSAGES[:3])  # the collection and its settings stay
+    assert store.count() == 3 and store.has_sentences
+    assert ids(store.search(dense=PASSAGES[1].dense, mode="dense", limit=1)) == [PASSAGES[1].id]
+
+
 def test_facet_counts(shared):
     assert shared.facet("language") == {"fr": 15, "en": 15}
     countries = Counter(c for p in PASSAGES for c in p.payload["countries"])

@@ -6,7 +6,7 @@ import re
 import struct
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -260,6 +260,18 @@ class VectorStore(ABC):
         """The dense vectors of these passages, by id (unknown ids left out)."""
 
     @abstractmethod
+    def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
+        """Every passage with its vectors (dense, sparse, and its sentence vectors where it has them) and payload,
+        in pages of at most ``batch``, in id order; what ``upsert`` takes to rebuild the store elsewhere.
+
+        Vectors come back as the engine keeps them: cosine vectors normalised, sentence vectors in half precision
+        on the embedded store."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Delete every passage (the collection and its settings stay)."""
+
+    @abstractmethod
     def count(self, flt: Filter | None = None) -> int:
         """Exact number of passages matching the filter."""
 
@@ -382,6 +394,13 @@ def check_sentences(p: StoredPassage, dim: int, has_sentences: bool) -> list[lis
     if any(len(v) != dim for v in out):
         raise ValueError(f"passage {p.id}: a sentence vector does not have the {dim} dimensions the store expects")
     return out
+
+
+def stored_passage(id: Any, vector: dict[str, Any], payload: dict[str, Any] | None) -> StoredPassage:
+    """A point read back with its vectors (either engine's record) as the passage that ``upsert`` takes."""
+    sparse = vector[SPARSE]
+    return StoredPassage(str(id), list(vector[DENSE]), SparseVector(list(sparse.indices), list(sparse.values)),
+                         dict(payload or {}), vector.get(SENTENCES) or None)
 
 
 def check_sparse(sparse: SparseVector) -> SparseVector:

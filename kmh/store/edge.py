@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from kmh.store.base import (
     check_value,
     in_order,
     point_id,
+    stored_passage,
     top_facets,
 )
 
@@ -201,6 +202,9 @@ class EdgeStore(VectorStore):
         if wanted:
             self._update(qe.UpdateOperation.set_payload(wanted, dict(values)))
 
+    def clear(self) -> None:
+        self._update(qe.UpdateOperation.delete_points_by_filter(qe.Filter()))
+
     # reads
 
     def _query(self, requests: list[RankRequest], with_payload: bool) -> list[list[Hit]]:
@@ -233,6 +237,21 @@ class EdgeStore(VectorStore):
             return {}
         records = self._call(self.shard.retrieve, wanted, False, [DENSE])
         return {str(r.id): list(r.vector[DENSE]) for r in records}
+
+    def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        return self._pages(batch)
+
+    def _pages(self, batch: int) -> Iterator[list[StoredPassage]]:
+        offset = None
+        while True:
+            req = qe.ScrollRequest(offset=offset, limit=batch, filter=None, with_payload=True, with_vector=True)
+            records, offset = self._call(self.shard.scroll, req)
+            if records:
+                yield [stored_passage(r.id, r.vector, r.payload) for r in records]
+            if offset is None:
+                return
 
     def scroll(
         self, flt: Filter | None = None, limit: int = 100, offset: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from kmh.store.base import (
     f32,
     in_order,
     point_id,
+    stored_passage,
     top_facets,
 )
 
@@ -150,6 +151,9 @@ class QdrantServerStore(VectorStore):
             raise ValueError("refusing to delete with an empty filter (it would delete every passage)")
         self.client.delete(self.collection, points_selector=qm.FilterSelector(filter=qdrant_filter(flt)), wait=True)
 
+    def clear(self) -> None:
+        self.client.delete(self.collection, points_selector=qm.FilterSelector(filter=qm.Filter()), wait=True)
+
     # reads
 
     def set_payload(self, ids: Sequence[str], values: dict[str, Any]) -> None:
@@ -189,6 +193,21 @@ class QdrantServerStore(VectorStore):
             return {}
         records = self.client.retrieve(self.collection, wanted, with_payload=False, with_vectors=[DENSE])
         return {str(r.id): list(r.vector[DENSE]) for r in records}
+
+    def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        return self._pages(batch)
+
+    def _pages(self, batch: int) -> Iterator[list[StoredPassage]]:
+        offset = None
+        while True:
+            records, offset = self.client.scroll(self.collection, limit=batch, offset=offset, with_payload=True,
+                                                 with_vectors=True)
+            if records:
+                yield [stored_passage(r.id, r.vector, r.payload) for r in records]
+            if offset is None:
+                return
 
     def scroll(
         self, flt: Filter | None = None, limit: int = 100, offset: str | None = None
