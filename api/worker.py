@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import timedelta
 from typing import Any
 
 from kmh.catalog import JobRecord
+from kmh.catalog.models import utcnow
 from kmh.store import Filter
 
 log = logging.getLogger("kmh.worker")
@@ -51,12 +54,22 @@ class JobWorker:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def exclusive(self) -> bool:
+        """Whether this process alone writes the index (the embedded store is locked by its owner): then every job
+        marked running at start was interrupted. With a Qdrant server, other processes' workers may be running
+        theirs: only jobs without progress for KMH_JOB_LEASE_SECONDS are taken as interrupted."""
+        return self.rt.settings.store_backend == "edge"
+
     def _loop(self) -> None:
-        try:
-            self.recover()
-        except Exception:
-            log.exception("recovering interrupted jobs failed")
+        last_check = 0.0
         while not self._stop.is_set():
+            if self.exclusive and last_check == 0.0 or not self.exclusive and time.monotonic() - last_check > 60:
+                last_check = time.monotonic()
+                try:
+                    self.recover()
+                except Exception:
+                    log.exception("recovering interrupted jobs failed")
             try:
                 job = self.catalog.claim_job()
             except Exception:
@@ -73,7 +86,8 @@ class JobWorker:
     def recover(self) -> list[tuple[str, str]]:
         """Settle the jobs an earlier process left running; returns (job id, outcome) pairs."""
         outcomes = []
-        for job in self.catalog.interrupted_jobs():
+        stale = None if self.exclusive else utcnow() - timedelta(seconds=self.rt.settings.job_lease_seconds)
+        for job in self.catalog.interrupted_jobs(stale):
             with self.rt.write_lock:
                 outcomes.append((job.id, self._recover(job)))
         for job_id, outcome in outcomes:

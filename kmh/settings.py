@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Uploads waiting for the background worker (and kept when a job fails, for inspection) live in
     # data_dir/staging; a job is tried this many times when the server stops in the middle of it.
     job_max_attempts: int = Field(3, ge=1)
+    # With a Qdrant server several processes may run jobs: a running job without progress for this long is taken as
+    # interrupted (its process died) and run again. Progress is reported at least every 64 passages.
+    job_lease_seconds: float = Field(900.0, gt=0)
 
     @field_validator("fusion_weights", mode="before")
     @classmethod

@@ -93,3 +93,16 @@ def test_a_job_for_content_already_catalogued_is_refused(catalog):
         catalog.create_job("publish", filename="x.pdf", sha256=doc.sha256, size=1, staged_path="s", meta={},
                            actor=None)
     assert exc.value.doc_id == doc.id
+
+
+def test_interrupted_jobs_all_or_only_stale_ones(catalog):
+    from datetime import datetime, timezone
+
+    job = catalog.create_job("publish", filename="a.pdf", sha256="b" * 64, size=1, staged_path="s", meta={},
+                             actor=None)
+    catalog.claim_job()
+    assert [j.id for j in catalog.interrupted_jobs()] == [job.id]  # the process owning the store: all
+    long_ago = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert catalog.interrupted_jobs(stale_before=long_ago) == []  # another process may still be running it
+    assert [j.id for j in catalog.interrupted_jobs(stale_before=datetime.now(timezone.utc) + timedelta(seconds=1))] == [
+        job.id]

@@ -147,7 +147,11 @@ class JobsMixin:
         with self.session(write=True) as s:
             s.execute(update(Job).where(Job.id == job_id).values(**values))
 
-    def interrupted_jobs(self) -> builtins.list[JobRecord]:
-        """Jobs left running by a process that stopped (call before any worker starts)."""
+    def interrupted_jobs(self, stale_before: datetime | None = None) -> builtins.list[JobRecord]:
+        """Jobs marked running: all of them (a process that owns the store alone calls this before its worker
+        starts), or those not updated since ``stale_before`` (workers of several processes share the queue)."""
+        where = [Job.state == "running"]
+        if stale_before is not None:
+            where.append(Job.updated_at < stale_before)
         with self.session() as s:
-            return [_job(r) for r in s.scalars(select(Job).where(Job.state == "running").order_by(Job.created_at))]
+            return [_job(r) for r in s.scalars(select(Job).where(*where).order_by(Job.created_at))]
