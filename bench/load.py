@@ -156,6 +156,15 @@ def main() -> None:
             done = [s for s in states if s["state"] == "done"]
             failed = [s for s in states if s["state"] == "failed"]
             passages = sum((s["progress"].get("total") or 0) for s in done)
+            # then the rest of the batch, with no searches: how long the whole batch took
+            with httpx.Client(timeout=60) as c:
+                while True:
+                    states = [c.get(f"{base}/api/jobs/{j}", headers=headers).json() for j in jobs]
+                    if all(s["state"] in ("done", "failed") for s in states):
+                        break
+                    time.sleep(1)
+            batch_s = time.monotonic() - t0
+            all_failed = [s for s in states if s["state"] == "failed"]
         finally:
             sampling.set()
             proc.terminate()
@@ -163,7 +172,9 @@ def main() -> None:
         report = {
             "clients": args.clients, "idle": idle, "during_ingestion": busy,
             "uploads": len(files), "upload_seconds": round(upload_s, 1),
-            "jobs_done_in_window": len(done), "jobs_failed": len(failed), "passages_indexed_in_window": passages,
+            "jobs_done_in_window": len(done), "jobs_failed_in_window": len(failed),
+            "passages_indexed_in_window": passages, "whole_batch_seconds": round(batch_s, 1),
+            "batch_failed": [(s["filename"], s["error"]) for s in all_failed],
             "server_peak_rss_mib": round(peak["rss"]), "server_rss_idle_mib": round(idle_rss),
             "machine": f"{os.cpu_count()} cores",
         }
@@ -176,7 +187,8 @@ def main() -> None:
               f"p95 {idle['p95_ms']} ms, {idle['rps']} req/s")
     print(f"during ingestion: {busy['requests']} requests, {busy['errors']} errors, p50 {busy['p50_ms']} ms, "
           f"p95 {busy['p95_ms']} ms, {busy['rps']} req/s; {len(done)} of {len(files)} jobs done in the window "
-          f"({passages} passages), {len(failed)} failed; server peak RSS {report['server_peak_rss_mib']} MiB")
+          f"({passages} passages), {len(failed)} failed; whole batch {report['whole_batch_seconds']} s, "
+          f"{len(all_failed)} failed; server peak RSS {report['server_peak_rss_mib']} MiB")
 
 
 if __name__ == "__main__":

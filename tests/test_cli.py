@@ -158,3 +158,55 @@ def test_ingest_and_search_work_without_any_network(tmp_path, news):
     assert "3 new" in proc.stdout
     hits = json.loads(proc.stdout[proc.stdout.index("["):])
     assert hits and hits[0]["filename"] == "maroc-avrr-foras-11300-migrants.txt"
+
+
+def test_ingest_while_a_server_holds_the_store_says_how_to_publish(news, isolated_data):
+    """The store is locked by another owner: with a live server recorded in the data folder, the message names it
+    and gives the upload command; without one, the plain lock message. Nothing is written either way."""
+    from api.server import write_server_info
+    from kmh.runtime import open_vector_store
+    from kmh.settings import Settings
+
+    settings = Settings()
+    holder = open_vector_store(settings)  # stands for the server's open store (the lock is per open handle)
+    try:
+        result = kmh("ingest", str(news))
+        assert result.exit_code == 3
+        assert "already open" in result.output and "Qdrant server" in result.output
+        info = write_server_info(settings, "http://127.0.0.1:8123")  # this process is alive: a live server
+        result = kmh("ingest", str(news))
+        assert result.exit_code == 3
+        out = " ".join(result.output.split())
+        assert f"the KMH server (pid {os.getpid()}, http://127.0.0.1:8123) holds the index" in out
+        assert "curl -H 'Authorization: Bearer KEY' -F file=@report.pdf" in out
+        assert "http://127.0.0.1:8123/api/documents" in out and "kmh keys create --role staff" in out
+        info.unlink()
+    finally:
+        holder.close()
+    assert catalog_rows() == {}
+
+
+def test_keys_create_list_revoke(isolated_data):
+    result = kmh("keys", "create", "--role", "staff", "--name", "Aïcha, KMH staff")
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("kmh_")
+    key_id = key.split("_")[1]
+    listed = json.loads(kmh("keys", "list", "--json").stdout)
+    assert [(k["id"], k["name"], k["role"], k["revoked_at"]) for k in listed] == [
+        (key_id, "Aïcha, KMH staff", "staff", None)]
+    assert key.split("_")[2] not in kmh("keys", "list").stdout
+    assert kmh("keys", "create", "--role", "root", "--name", "x").exit_code == 2
+    assert kmh("keys", "revoke", "ffffffffffff").exit_code == 1
+    assert kmh("keys", "revoke", key_id).exit_code == 0
+    assert json.loads(kmh("keys", "list", "--json").stdout)[0]["revoked_at"] is not None
+
+    from kmh.runtime import open_catalog
+    from kmh.settings import Settings
+
+    catalog = open_catalog(Settings())
+    try:
+        assert catalog.authenticate(key) is None
+        assert [e.action for e in catalog.audit_log()[0]] == ["key.revoke", "key.create"]
+    finally:
+        catalog.close()
