@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import ReadyDep
 from api.errors import Forbidden, Unauthorized
@@ -20,6 +21,9 @@ from kmh.catalog import KeyRecord
 SESSION_COOKIE = "kmh_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Only declares the scheme in the OpenAPI schema (the "Authorize" button of /docs); current_key reads the header.
+_SCHEME = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                     description="An API key from `kmh keys create` (or a signed-in session cookie)")
 
 
 def bearer(request: Request) -> str | None:
@@ -77,7 +81,8 @@ class Allow:
     def __init__(self, role: str):
         self.role = role
 
-    async def __call__(self, key: Annotated[KeyRecord | None, Depends(current_key)]) -> KeyRecord:
+    async def __call__(self, key: Annotated[KeyRecord | None, Depends(current_key)],
+                       _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_SCHEME)] = None) -> KeyRecord:
         if key is None:
             raise Unauthorized(f"this needs an API key with the {self.role} role: send 'Authorization: Bearer KEY'")
         if not key.may(self.role):
