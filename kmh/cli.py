@@ -167,6 +167,11 @@ def ingest(
                 )
 
             indexer.run(paths, on_result=on_result, items=items)
+        # the command line's writes go to the audit log too (actor "cli"), like the API's
+        for r in results:
+            if r.status in ("new", "updated") and r.doc_id:
+                catalog.audit(None, "document.ingest" if r.status == "new" else "document.update", r.doc_id,
+                              path=str(r.path), passages=r.passages)
         elapsed = time.perf_counter() - started
     finally:
         store.close()
@@ -472,7 +477,9 @@ def docs_rm(
                 missing += 1
                 continue
             store.delete(Filter(equals={"doc_id": doc_id}))
+            doc = catalog.get(doc_id)
             catalog.delete(doc_id)
+            catalog.audit(None, "document.delete", doc_id, title=doc.title if doc else None)
             console.print(f"removed {doc_id}")
     finally:
         store.close()

@@ -132,6 +132,17 @@ def test_docs_list_show_rm(news):
     assert kmh("docs", "show", doc_id).exit_code == 1
     assert kmh("docs", "rm", "000000000000").exit_code == 1
 
+    from kmh.runtime import open_catalog
+    from kmh.settings import Settings
+
+    catalog = open_catalog(Settings())  # the command line's writes are in the audit log, as the API's are
+    try:
+        entries, _ = catalog.audit_log()
+        assert [e.action for e in entries] == ["document.delete"] + ["document.ingest"] * 3
+        assert entries[0].target == doc_id and {e.actor for e in entries} == {"cli"}
+    finally:
+        catalog.close()
+
 
 def test_help_explains_commands():
     out = kmh("--help").stdout
