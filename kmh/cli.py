@@ -120,6 +120,7 @@ def ingest(
         raise typer.Exit(2)
     items = plan(paths, language)
     catalog, store = _open(settings)
+    indexer = None
     try:
         try:
             indexer = Indexer(settings, catalog, store)
@@ -158,6 +159,8 @@ def ingest(
             indexer.run(paths, on_result=on_result, items=items)
         elapsed = time.perf_counter() - started
     finally:
+        if indexer is not None:
+            indexer.close()  # stops the parse worker
         store.close()
         catalog.close()
 
