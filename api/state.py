@@ -103,10 +103,10 @@ class Runtime:
         """Release the store (its folder lock) and the catalog connections; safe to call twice."""
         self.stop_worker()
         with self._lock:
-            catalog, store = self.catalog, self.store
+            catalog, store, indexer = self.catalog, self.store, self._indexer
             self.catalog = self.store = self.searcher = self.archive = self._indexer = None
             self.phase = "stopped"
-        _close_quietly(store, catalog, when="the search service")
+        _close_quietly(indexer, store, catalog, when="the search service")  # the indexer stops its parse worker
         gc.unfreeze()  # what load() froze can be collected again (an app created and closed in a longer process)
 
     def not_ready_reason(self) -> str:

@@ -105,6 +105,7 @@ def main() -> None:
                          normalize_embeddings=True)
         t_sentences = time.perf_counter() - t0
         t_encoder = t_passages + t_sentences
+        indexer.close()
         store.close()
         catalog.close()
 

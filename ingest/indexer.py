@@ -104,6 +104,7 @@ class Indexer:
         self.topics = None  # kmh.topics.TopicSuggester once a taxonomy is known (warm_up)
         self.recordings = None  # ingest.recordings.RecordingPreparer, made on the first recording
         self._query_embedder = None  # embeds the topics (kmh.topics), loaded with the first taxonomy
+        self._sandbox = None  # ingest.sandbox.ParseSandbox, started on the first document (KMH_PARSE_ISOLATION)
         self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
         self.pipeline = Pipeline()
         self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
@@ -128,6 +129,31 @@ class Indexer:
         configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.pipeline.warm_up()
         self._fit_topics()
+
+    def close(self) -> None:
+        """Stop the parse worker, if one was started; safe to call twice (a later run starts a new one)."""
+        sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            sandbox.close()
+
+    def __enter__(self) -> "Indexer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def parse(self, path: Path) -> ParsedDocument:
+        """Parse one document: in the parse worker (memory cap, time limit) unless KMH_PARSE_ISOLATION is false."""
+        s = self.settings
+        if not s.parse_isolation:
+            from ingest.parsers import parse_file
+
+            return parse_file(path, max_bytes=s.max_file_bytes, max_pages=s.max_pages)
+        if self._sandbox is None:
+            from ingest.sandbox import ParseSandbox
+
+            self._sandbox = ParseSandbox.from_settings(s)
+        return self._sandbox.parse(path)
 
     def _fit_topics(self) -> None:
         """The topic suggester over the catalog's taxonomy (None while there is none)."""
@@ -411,7 +437,6 @@ class Indexer:
 
     def _prepare(self, path: Path, upload: Upload | None = None) -> _Prepared | FileResult:
         from ingest.metadata import infer_meta
-        from ingest.parsers import parse_file
         from kmh.catalog import sha256_bytes
 
         size = path.stat().st_size
@@ -426,7 +451,7 @@ class Indexer:
         existing = self.catalog.by_sha256(sha)
         if upload is not None and existing is not None:
             return FileResult(path, "failed", upload.doc_id, reason=f"same content as document {existing.id}")
-        parsed = parse_file(path, max_bytes=self.settings.max_file_bytes)  # sidecar applied
+        parsed = self.parse(path)  # sidecar applied
         if upload is not None:
             parsed.meta = infer_meta(parsed.blocks, upload.meta)
             source_key = upload.source_key

@@ -131,6 +131,7 @@ def ingest(
         raise typer.Exit(2)
     items = plan(paths, language)
     catalog, store = _open(settings)
+    indexer = None
     try:
         try:
             indexer = Indexer(settings, catalog, store)
@@ -174,6 +175,8 @@ def ingest(
                               path=str(r.path), passages=r.passages)
         elapsed = time.perf_counter() - started
     finally:
+        if indexer is not None:
+            indexer.close()  # stops the parse worker
         store.close()
         catalog.close()
 

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     chunk_overlap_words: int = Field(40, ge=0)
     # Files larger than this are refused.
     max_file_mb: float = Field(50.0, gt=0)
+    # PDFs and presentations with more pages (slides) than this are refused before their text is extracted.
+    max_pages: int = Field(2000, ge=1)
+    # Parse each document in a separate worker process with a memory cap and a time limit, so a hostile file can
+    # neither exhaust the server's memory nor hang it; false parses in-process (for debugging).
+    parse_isolation: bool = True
+    # Memory cap of the parse worker in MB (its whole process: the parser libraries take about 400 MB of it).
+    parse_memory_mb: int = Field(1536, ge=768)
+    # Time limit for parsing one document, in seconds; the worker is stopped and replaced when it runs over.
+    parse_timeout_s: float = Field(300.0, gt=0)
     # Passages embedded per batch.
     embed_batch_size: int = Field(16, ge=1)
     # Torch threads for the encoder; 0 = library default.

@@ -30,9 +30,9 @@ def corpus_data(tmp_path_factory, shared_embedders):
     settings = Settings(data_dir=root / "data", models_dir=MODELS)
     catalog, store = open_catalog(settings), open_vector_store(settings)
     try:
-        indexer = Indexer(settings, catalog, store)
-        indexer.warm_up()
-        results = indexer.run([CORPUS, pdf])
+        with Indexer(settings, catalog, store) as indexer:
+            indexer.warm_up()
+            results = indexer.run([CORPUS, pdf])
         assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
         doc_ids = {r.path.name: r.doc_id for r in results}
     finally:

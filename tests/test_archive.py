@@ -25,11 +25,14 @@ PROBLEM = "application/problem+json"
 
 def ingest(settings: Settings, paths: list[Path], **kw):
     catalog, store = open_catalog(settings), open_vector_store(settings)
+    indexer = None
     try:
         indexer = Indexer(settings, catalog, store)
         indexer.warm_up()
         return indexer.run(paths, **kw), indexer
     finally:
+        if indexer is not None:
+            indexer.close()
         store.close()
         catalog.close()
 

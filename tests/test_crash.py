@@ -47,9 +47,9 @@ def baseline(tmp_path_factory, shared_embedders):
     settings = Settings(data_dir=root / "data", models_dir=MODELS)
     catalog, store = open_catalog(settings), open_vector_store(settings)
     try:
-        indexer = Indexer(settings, catalog, store)
-        indexer.warm_up()
-        results = indexer.run([CORPUS / "news"])
+        with Indexer(settings, catalog, store) as indexer:
+            indexer.warm_up()
+            results = indexer.run([CORPUS / "news"])
         assert {r.status for r in results} == {"new"} and len(results) == 3
     finally:
         store.close()
@@ -99,6 +99,7 @@ def reference(baseline, tmp_path_factory):
                                staged_path=str(staged.relative_to(data)), meta={}, actor=None)
             JobWorker(rt).run(catalog.claim_job())
         assert [j.state for j in catalog.jobs()[0]] == ["done"] * 3
+        indexer.close()
     finally:
         store.close()
         catalog.close()
@@ -226,6 +227,7 @@ def runtime(shared_embedders, tmp_path):
     rt = SimpleNamespace(settings=settings, catalog=catalog, store=store, write_lock=threading.Lock(),
                          indexer=lambda: indexer)
     yield rt
+    indexer.close()
     store.close()
     catalog.close()
 

@@ -36,6 +36,7 @@ class Env:
         self.searcher.warm_up()
 
     def close(self):
+        self.indexer.close()
         self.store.close()
         self.catalog.close()
 

@@ -32,6 +32,9 @@ def test_environment_overrides(monkeypatch, tmp_path):
         ({"KMH_STORE_BACKEND": "qdrant"}, "KMH_QDRANT_URL"),
         ({"KMH_CHUNK_MIN_WORDS": "400"}, "chunk_min_words"),
         ({"KMH_MAX_FILE_MB": "0"}, "max_file_mb"),
+        ({"KMH_MAX_PAGES": "0"}, "max_pages"),
+        ({"KMH_PARSE_MEMORY_MB": "256"}, "parse_memory_mb"),
+        ({"KMH_PARSE_TIMEOUT_S": "0"}, "parse_timeout_s"),
     ],
 )
 def test_bad_values_name_the_field(monkeypatch, env, field):

@@ -49,10 +49,39 @@ SUPPORTED_EXTENSIONS = frozenset(EXTENSIONS)
 _HTML_START_RE = re.compile(r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL)
 _HTML_TAG_RE = re.compile(r"<(html|head|body)\b[^>]*>", re.IGNORECASE)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Signatures of common files that are not documents, to say what a misnamed file really is.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "an executable program"),
+    (b"MZ", "a Windows executable"),
+    (b"ID3", "an MP3 audio file"),
+    (b"OggS", "an Ogg audio file"),
+    (b"fLaC", "a FLAC audio file"),
+    (b"{\\rtf", "an RTF document"),
+)
 
 
 def _ext_label(path: Path) -> str:
     return path.suffix.lower() or "(no extension)"
+
+
+def _content_kind(data: bytes) -> str | None:
+    """What ``data`` is when its signature is a common non-document type ("a PNG image"), else None."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] in (b"WAVE", b"AVI ", b"WEBP"):
+        return {b"WAVE": "a WAV audio file", b"AVI ": "an AVI video", b"WEBP": "a WebP image"}[data[8:12]]
+    if data[4:8] == b"ftyp":
+        return "an MP4/MOV video or audio file"
+    return None
 
 
 def sniff(path: Path | str, data: bytes) -> str:
@@ -85,6 +114,9 @@ def sniff(path: Path | str, data: bytes) -> str:
         if declared in ("docx", "pptx"):
             raise IngestError(path, f"encrypted or legacy Office file, not a {ext} package")
         raise IngestError(path, f"unsupported file type {_ext_label(path)}")
+    if declared in ("pdf", "docx", "pptx") and (kind := _content_kind(data)):
+        label = "PDF" if declared == "pdf" else declared
+        raise IngestError(path, f"not a {label} file: the content is {kind}")
     if declared == "pdf":
         raise IngestError(path, "corrupt or truncated PDF (no %PDF- header)")
     if declared in ("docx", "pptx"):
@@ -137,8 +169,11 @@ def parse_bytes(path: Path | str, data: bytes, fmt: str | None = None) -> list[B
     return normalize_blocks(blocks)
 
 
-def parse_file(path: Path | str, *, max_bytes: int) -> ParsedDocument:
-    """Parse one file into a ``ParsedDocument`` (blocks never empty) or raise ``IngestError``."""
+def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None) -> ParsedDocument:
+    """Parse one file into a ``ParsedDocument`` (blocks never empty) or raise ``IngestError``.
+
+    A PDF or PPTX with more than ``max_pages`` pages (slides) is refused before its text is extracted.
+    """
     from ingest.metadata import infer_meta, read_sidecar
 
     path = Path(path)
@@ -163,20 +198,30 @@ def parse_file(path: Path | str, *, max_bytes: int) -> ParsedDocument:
     if len(data) > max_bytes:
         raise IngestError(path, f"file too large: over the limit of {max_bytes} bytes")
     fmt = sniff(path, data)
+    page_count = _page_count(path, data, fmt)
+    if page_count is not None and max_pages is not None and page_count > max_pages:
+        what = "slides" if fmt == "pptx" else "pages"
+        raise IngestError(
+            path, f"{fmt.upper()} has {page_count} {what}, over the limit of {max_pages} {what} (KMH_MAX_PAGES)"
+        )
     blocks = parse_bytes(path, data, fmt)
     if not any(b.text.strip() for b in blocks):
         raise IngestError(path, "no text could be extracted")
-    page_count = None
+    meta = infer_meta(blocks, read_sidecar(path))
+    return ParsedDocument(path=path, format=fmt, mime=MIME_TYPES[fmt], blocks=blocks, meta=meta, page_count=page_count)
+
+
+def _page_count(path: Path, data: bytes, fmt: str) -> int | None:
+    """Pages of a PDF, slides of a PPTX (read from the document's structure, no text extracted); else None."""
     if fmt == "pdf":
         from . import pdf
 
-        page_count = pdf.page_count(path, data)
-    elif fmt == "pptx":
+        return pdf.page_count(path, data)
+    if fmt == "pptx":
         from . import pptx
 
-        page_count = pptx.page_count(path, data)
-    meta = infer_meta(blocks, read_sidecar(path))
-    return ParsedDocument(path=path, format=fmt, mime=MIME_TYPES[fmt], blocks=blocks, meta=meta, page_count=page_count)
+        return pptx.slide_count(path, data)
+    return None
 
 
 __all__ = ["EXTENSIONS", "FORMATS", "MIME_TYPES", "SUPPORTED_EXTENSIONS", "parse_bytes", "parse_file", "sniff"]

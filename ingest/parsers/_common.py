@@ -94,11 +94,13 @@ def decode_text(path: Path, data: bytes) -> str:
         raise IngestError(path, "binary content, not text")
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         # Legacy single-byte text (cp1252/latin-1) is told apart from binary, but still refused.
         legacy = data.decode("cp1252", errors="replace")
         if _control_ratio(legacy) < 0.005 and legacy.count("\ufffd") < max(3, len(legacy) // 1000):
-            raise IngestError(path, "text is not valid UTF-8 (re-save it as UTF-8)") from None
+            raise IngestError(
+                path, f"text is not valid UTF-8 (invalid byte at offset {exc.start}; re-save it as UTF-8)"
+            ) from None
         raise IngestError(path, "binary content, not text") from None
     if _control_ratio(text) > 0.01:
         raise IngestError(path, "binary content, not text")

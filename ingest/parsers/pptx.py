@@ -8,6 +8,8 @@ right, groups flattened), tables as rows, speaker notes as text at the end of th
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from pathlib import Path
 
 from ingest.model import Block, IngestError
@@ -18,6 +20,7 @@ from ._common import is_list_line, rows_to_text, strip_bullet
 _TITLE_TYPES = {"TITLE", "CENTER_TITLE", "VERTICAL_TITLE"}
 _SUBTITLE_TYPES = {"SUBTITLE"}
 _SKIP_PLACEHOLDERS = {"DATE", "FOOTER", "SLIDE_NUMBER", "HEADER"}
+_P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 
 
 def _open(path: Path, data: bytes):
@@ -30,8 +33,21 @@ def _open(path: Path, data: bytes):
         raise IngestError(path, f"corrupt or unreadable pptx file ({type(exc).__name__})") from None
 
 
-def page_count(path: Path, data: bytes) -> int:
-    return len(_open(path, data).slides)
+def slide_count(path: Path, data: bytes) -> int:
+    """Slides listed in ``ppt/presentation.xml`` (those python-pptx iterates), without loading the slides."""
+    from lxml import etree
+
+    _ooxml.check_package(path, data, "pptx")
+    with _ooxml.open_zip(path, data, "pptx") as zf:
+        try:
+            xml = zf.read("ppt/presentation.xml")
+        except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError):
+            raise IngestError(path, "corrupt or unreadable pptx file (no readable ppt/presentation.xml)") from None
+    try:
+        root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        raise IngestError(path, "corrupt or unreadable pptx file (ppt/presentation.xml is not valid XML)") from None
+    return len(root.findall(f"{_P}sldIdLst/{_P}sldId"))
 
 
 def parse(path: Path, data: bytes) -> list[Block]:
