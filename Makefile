@@ -17,7 +17,7 @@ help:
 	@echo "make demo   set up, ingest corpus/ and show how to search"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  set up and run the benchmarks in bench/"
-	@echo "make setup  only set up (.venv, packages, models, and the Debian packages espeak-ng and ffmpeg)"
+	@echo "make setup  only set up (.venv, packages, models, and the Debian packages espeak-ng, ffmpeg and postgresql)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,11 +33,14 @@ $(MODELS)/.built: $(VENV)/.deps kmh/modelkit.py kmh/e5_reference.json
 	$(BIN)/kmh setup-models --models-dir $(MODELS)
 	touch $@
 
-# Debian packages for recordings: ffmpeg decodes audio and video, espeak-ng speaks the test and bench clips.
-# Skipped when both are there; `apt-get update` only when the first install fails.
-SYSTEM_PACKAGES := espeak-ng ffmpeg
+# Debian packages for recordings: ffmpeg decodes audio and video, espeak-ng speaks the test and bench clips;
+# postgresql's server binaries (/usr/lib/postgresql/NN/bin) run the throwaway catalog database of the tests (tests/pg.py).
+# Skipped when all are there; `apt-get update` only when the first install fails.
+SYSTEM_PACKAGES := espeak-ng ffmpeg postgresql
 system-packages:
-	@if [ -x /usr/bin/espeak-ng ] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then exit 0; fi; \
+	@if [ -x /usr/bin/espeak-ng ] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null \
+	  && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; \
+	then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
 	else echo "need root or sudo to install: $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
 	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ CORPUS = ROOT / "corpus"
 MODELS = Path(os.environ.get("KMH_MODELS_DIR", ROOT / "models")).resolve()
 
 set_offline_env()
+
+CATALOG_BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +41,41 @@ def shared_embedders():
     doc.warm_up()
     text.warm_up()
     return doc, text
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server (tests/pg.py) for the whole session; fails, never skips, without the binaries."""
+    from tests.pg import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=CATALOG_BACKENDS)
+def catalog_backend(request) -> str:
+    """Each catalog test runs on SQLite and on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def new_catalog_url(catalog_backend: str, tmp_path: Path, request) -> Callable[[], str]:
+    """Makes empty catalog databases on the test's backend: a new SQLite file, or an emptied PostgreSQL database."""
+    server = request.getfixturevalue("postgres") if catalog_backend == "postgresql" else None
+    made = 0
+
+    def new() -> str:
+        nonlocal made
+        made += 1
+        if server is None:
+            name = "catalog.sqlite3" if made == 1 else f"catalog{made}.sqlite3"
+            return f"sqlite:///{tmp_path / 'data' / name}"
+        return server.url(server.empty_database(made))
+
+    return new

@@ -1,4 +1,4 @@
-"""Catalog and its migrations, on a real SQLite file."""
+"""Catalog and its migrations, on a real SQLite file and on a throwaway PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ from kmh.catalog import (
     DocumentRecord,
     DuplicateDocument,
     NotFound,
+    make_engine,
     sha256_bytes,
     store_original,
 )
 from kmh.catalog.models import Base, Document
+from tests.conftest import ROOT
 
 HEX12 = re.compile(r"[0-9a-f]{12}")
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -47,8 +49,9 @@ def record(n: int, **kw) -> DocumentRecord:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite3'}"
+def url(new_catalog_url) -> str:
+    """An empty catalog database: a SQLite file, or a PostgreSQL database (conftest.new_catalog_url)."""
+    return new_catalog_url()
 
 
 @pytest.fixture
@@ -74,8 +77,15 @@ def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
         "seminar_sessions", "transcripts", "recordings", "topic_links", "api_keys", "web_sessions", "audit_log",
         "jobs"}
     with cat.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        if cat.is_sqlite:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            triggers = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()
+        else:  # 0002's PostgreSQL branch: a plpgsql function and three statement triggers
+            triggers = conn.exec_driver_sql(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'documents'::regclass AND NOT tgisinternal "
+                "AND tgfoid = 'kmh_bump_generation'::regproc").scalars()
+        assert set(triggers) == {f"documents_generation_{e}" for e in ("insert", "update", "delete")}
     doc = cat.add(record(1))
 
     cat.migrate()
@@ -91,24 +101,76 @@ def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
     again.close()
 
 
-def test_models_and_migration_agree(catalog: Catalog) -> None:
+def test_concurrent_first_opens_migrate_once(url: str) -> None:
+    # Several processes starting on an empty database: one migrates, the others wait for it (SQLite's write
+    # lock, PostgreSQL's advisory lock) and then find nothing to do. Processes, not threads: Alembic's
+    # `op` and `context` are global to a process.
+    code = "import sys; from kmh.catalog import Catalog; c = Catalog(sys.argv[1]); print(c.current_revision())"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    with Catalog(url) as cat:
+        assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, outs)] == [(0, head(cat))] * 3, outs
+
+
+def test_downgrade_to_base_and_upgrade_again(url: str) -> None:
+    cat = Catalog(url)
+    cat.add(record(1))
+    cfg = cat.alembic_config()
+    command.downgrade(cfg, "base")  # every revision's downgrade, 0002's triggers (and PostgreSQL function) included
+    assert cat.current_revision() is None
+    assert inspect(cat.engine).get_table_names() == ["alembic_version"]
+    if not cat.is_sqlite:
+        with cat.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_proc WHERE proname = 'kmh_bump_generation'").scalar() == 0
+
+    command.upgrade(cfg, "head")
+    assert cat.current_revision() == head(cat)
+    assert cat.list(status=None) == ([], 0) and cat.generation() == 0
+    cat.add(record(1))
+    assert cat.generation() == 1  # the triggers are back
+    cat.close()
+
+
+def _norm(sql: object) -> str:
+    return re.sub(r"\s+", " ", str(sql)).strip()
+
+
+def _checks_and_foreign_keys(engine) -> dict[str, tuple[dict[str, str], set[tuple]]]:
+    """Per table, its CHECK constraints (name: SQL as the database gives it back) and foreign keys."""
+    insp = inspect(engine)
+    return {
+        table.name: (
+            {c["name"]: _norm(c["sqltext"]) for c in insp.get_check_constraints(table.name)},
+            {(fk["name"], fk["referred_table"], fk["options"].get("ondelete"))
+             for fk in insp.get_foreign_keys(table.name)},
+        )
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def test_models_and_migration_agree(catalog: Catalog, new_catalog_url) -> None:
     with catalog.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
     command.check(catalog.alembic_config())  # raises if autogenerate would write anything
 
-    # Autogenerate ignores CHECK constraints and ON DELETE: compare those by hand.
-    insp = inspect(catalog.engine)
+    # Autogenerate ignores CHECK constraints and ON DELETE: compare those by hand, with the declarations and with
+    # the same models created directly in another database (PostgreSQL rewrites a CHECK's SQL: "x IN (...)" comes
+    # back as "x::text = ANY (ARRAY[...])", so only one of its own can be compared with it).
+    migrated = _checks_and_foreign_keys(catalog.engine)
+    reference = make_engine(new_catalog_url())
+    Base.metadata.create_all(reference)
+    assert migrated == _checks_and_foreign_keys(reference)
+    reference.dispose()
     for table in Base.metadata.sorted_tables:
-        norm = lambda s: re.sub(r"\s+", " ", str(s)).strip()  # noqa: E731
-        reflected = {c["name"]: norm(c["sqltext"]) for c in insp.get_check_constraints(table.name)}
-        declared = {c.name: norm(c.sqltext) for c in table.constraints if c.__class__.__name__ == "CheckConstraint"}
-        assert reflected == declared, table.name
-    for table in Base.metadata.sorted_tables:
-        reflected = {(fk["name"], fk["referred_table"], fk["options"].get("ondelete"))
-                     for fk in insp.get_foreign_keys(table.name)}
-        declared = {(fk.name, fk.referred_table.name, fk.ondelete) for fk in table.foreign_key_constraints}
-        assert reflected == declared, table.name
+        checks, foreign_keys = migrated[table.name]
+        declared = {c.name: _norm(c.sqltext) for c in table.constraints if c.__class__.__name__ == "CheckConstraint"}
+        assert set(checks) == set(declared), table.name
+        if catalog.is_sqlite:
+            assert checks == declared, table.name
+        declared_fks = {(fk.name, fk.referred_table.name, fk.ondelete) for fk in table.foreign_key_constraints}
+        assert foreign_keys == declared_fks, table.name
 
 
 def test_in_memory_sqlite() -> None:
@@ -155,7 +217,8 @@ def test_add_get_and_lookups(catalog: Catalog) -> None:
 
     got = catalog.get(doc.id)
     assert got == doc
-    assert got.ingested_at.tzinfo is not None
+    # Read back in UTC on both databases (PostgreSQL gives its session's time zone; tests/pg.py sets one that is not UTC).
+    assert got.ingested_at.tzinfo == got.updated_at.tzinfo == catalog.history(doc.id)[0].ingested_at.tzinfo == timezone.utc
     assert got.countries == ["SN", "GN"] and got.outline == outline
     assert got.published == date(2024, 5, 2)
     assert catalog.by_sha256(sha256_bytes(b"doc 1")) == doc

@@ -11,8 +11,9 @@ from kmh.catalog.models import ApiKey
 
 
 @pytest.fixture
-def catalog(tmp_path):
-    cat = Catalog(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+def catalog(new_catalog_url):
+    """On SQLite and on PostgreSQL (conftest.new_catalog_url)."""
+    cat = Catalog(new_catalog_url())
     yield cat
     cat.close()
 

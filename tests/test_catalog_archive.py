@@ -1,9 +1,8 @@
-"""The catalog's seminar archive: topics, seminars, transcripts, recordings and topic links, on a real SQLite file."""
+"""The catalog's seminar archive: topics, seminars, transcripts, recordings and topic links, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,8 @@ from tests.test_catalog import record
 
 
 @pytest.fixture
-def catalog(tmp_path: Path):
-    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
+def catalog(new_catalog_url):
+    cat = Catalog(new_catalog_url())
     yield cat
     cat.close()
 
@@ -59,6 +58,10 @@ def test_seminar_with_sessions_is_saved_and_replaced(catalog: Catalog) -> None:
     got = catalog.seminar("2021-12-x")
     assert got.title == "Séminaire (révisé)" and len(got.sessions) == 1
     assert [s.id for s in catalog.seminars()] == ["2021-12-x"]
+    # The most recent first, those without a date last (PostgreSQL puts NULL first in a descending order).
+    catalog.save_seminar(SeminarRecord("0-undated", "Sans date", "sha", "/c/0/seminar.yaml"))
+    catalog.save_seminar(SeminarRecord("2022-06-y", "Plus récent", "sha", "/c/y/seminar.yaml", start_date=date(2022, 6, 1)))
+    assert [s.id for s in catalog.seminars()] == ["2022-06-y", "2021-12-x", "0-undated"]
 
 
 def test_transcripts_are_kept_by_content_and_recordings_link_them(catalog: Catalog) -> None:
@@ -93,6 +96,10 @@ def test_topic_links_suggested_decided_and_undone(catalog: Catalog) -> None:
     assert catalog.confirmed_topics("p1") == ["community"]
     assert [lk.passage_id for lk in catalog.topic_links("community")] == ["p1"]
     assert catalog.topic_counts() == {"community": 1}
+    # A link added by hand (no score) comes after the scored ones, on both databases.
+    catalog.decide_link("p0", "community", "confirmed", doc_id=doc.id, doc_version=1)
+    assert [lk.passage_id for lk in catalog.topic_links("community")] == ["p1", "p0"]
+    assert catalog.undo_link("p0", "community") is True
 
     catalog.decide_link("p2", "psychosocial", "confirmed", doc_id=doc.id, doc_version=1)  # added by hand
     assert catalog.links("p2")[0].score is None

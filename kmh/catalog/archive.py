@@ -235,9 +235,10 @@ class ArchiveMixin:
             return _seminar_record(row) if row else None
 
     def seminars(self) -> builtins.list[SeminarRecord]:
-        """Every seminar, the most recent first."""
+        """Every seminar, the most recent first (those without a date last)."""
         with self.session() as s:
-            rows = s.scalars(select(Seminar).order_by(Seminar.start_date.desc(), Seminar.id))
+            # NULLS LAST: PostgreSQL puts NULL first in a descending order, SQLite last.
+            rows = s.scalars(select(Seminar).order_by(Seminar.start_date.desc().nulls_last(), Seminar.id))
             return [_seminar_record(r) for r in rows]
 
     # -- transcripts and recordings -----------------------------------------------------------
@@ -359,12 +360,12 @@ class ArchiveMixin:
                 TopicLink.passage_id == passage_id, TopicLink.state == "confirmed").order_by(TopicLink.topic_id)))
 
     def topic_links(self, topic_id: str, state: str = "confirmed", limit: int = 200) -> builtins.list[TopicLinkRecord]:
-        """Links of one topic in one state, best score first."""
+        """Links of one topic in one state, best score first (links added by hand last)."""
         if state not in LINK_STATES:
             raise ValueError(f"state must be one of {', '.join(LINK_STATES)}")
         with self.session() as s:
             rows = s.scalars(select(TopicLink).where(TopicLink.topic_id == topic_id, TopicLink.state == state)
-                             .order_by(TopicLink.score.desc(), TopicLink.passage_id).limit(limit))
+                             .order_by(TopicLink.score.desc().nulls_last(), TopicLink.passage_id).limit(limit))
             return [_copy(TopicLinkRecord, r) for r in rows]
 
     def topic_counts(self, state: str = "confirmed") -> dict[str, int]:

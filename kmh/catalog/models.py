@@ -50,7 +50,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetime stored in UTC; SQLite's naive values come back as UTC."""
+    """Timezone-aware datetime stored in UTC, and read back in UTC: SQLite's naive values get UTC attached,
+    PostgreSQL's (given in the session's TimeZone) are converted to it."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -63,9 +64,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
