@@ -188,3 +188,16 @@ class ServerProcess:
             except Exception:
                 self.proc.kill()
                 self.proc.wait(30)
+
+
+def wait_for_job(client, job: dict, key: str, timeout: float = 300) -> dict:
+    """Poll a publishing job (TestClient or httpx.Client) until it is done or failed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(job["url"], headers=bearer(key)).json()
+        if body["state"] in ("done", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job {job['id']} still {body['state']} after {timeout} s: {body}")

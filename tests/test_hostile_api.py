@@ -5,7 +5,6 @@ The files are built by tests/test_hostile.py's builders; that module checks the 
 
 from __future__ import annotations
 
-import time
 
 import psutil
 import pytest
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import api_key, bearer, make_pdf
+from tests.helpers import api_key, bearer, make_pdf, wait_for_job
 from tests.test_hostile import PAGE_TEXT, build_pdf, laughs, make_pptx, rezip, word_document, zeros_deflate
 
 
@@ -30,16 +29,6 @@ def env(tmp_path_factory, shared_embedders):
 
 def post(client, key, name: str, data: bytes):
     return client.post("/api/documents", headers=bearer(key), files={"file": (name, data)})
-
-
-def finished(client, key, job: dict, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(job["url"], headers=bearer(key)).json()
-        if body["state"] in ("done", "failed"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job still {body['state']} after {timeout} s")
 
 
 def asgi_get(app, path: str, query: bytes) -> tuple[int, bytes]:
@@ -78,7 +67,7 @@ def test_hostile_uploads_fail_cleanly_and_the_service_keeps_what_it_had(env):
     # a document published before the attack
     good = make_pdf(root / "good.pdf", [("Kolda poultry", "Returnees in Kolda raise poultry with a women's group.")])
     r = post(client, key, "good.pdf", good.read_bytes())
-    assert r.status_code == 202 and finished(client, key, r.json())["state"] == "done"
+    assert r.status_code == 202 and wait_for_job(client, key, r.json())["state"] == "done"
     question = "poultry farming returnees Kolda"
     before = client.get("/api/search", params={"q": question}).json()["hits"]
     assert before[0]["doc_id"] == r.json()["doc_id"]
@@ -122,7 +111,7 @@ def test_hostile_uploads_fail_cleanly_and_the_service_keeps_what_it_had(env):
             assert r.headers["content-type"] == "application/problem+json" and r.json()["detail"], name
             continue
         assert r.status_code == 202, (name, r.text)
-        job = finished(client, key, r.json())
+        job = wait_for_job(client, key, r.json())
         peak = max(peak, me.memory_info().rss)
         assert job["state"] == "failed", (name, job)
         assert job["error"].startswith(expected), (name, job["error"])
@@ -135,7 +124,7 @@ def test_hostile_uploads_fail_cleanly_and_the_service_keeps_what_it_had(env):
                   f'<!ENTITY xxe SYSTEM "file://{secret}">').encode()
     r = post(client, key, "laughs.html", html)
     assert r.status_code == 202
-    job = finished(client, key, r.json())
+    job = wait_for_job(client, key, r.json())
     if job["state"] == "done":
         doc_hits = [h for h in client.get("/api/search", params={"q": "Formation des conseillers atelier"}).json()[
             "hits"] if h["doc_id"] == job["doc_id"]]

@@ -3,7 +3,6 @@ the audit log and web sessions. Real model, real embedded store, real background
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import api_key, bearer, make_pdf
+from tests.helpers import api_key, bearer, make_pdf, wait_for_job
 
 REPORT = [
     ("Kayes garage apprenticeships", "Forty returnees from Libya completed garage apprenticeships in Kayes, Mali, "
@@ -43,16 +42,6 @@ def client(app_keys):
 @pytest.fixture(scope="module")
 def keys(app_keys):
     return app_keys[1]
-
-
-def wait_for(client, job: dict, key: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(job["url"], headers=bearer(key)).json()
-        if body["state"] in ("done", "failed"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job {job['id']} still {body['state']} after {timeout} s: {body}")
 
 
 def upload(client, key: str, path: Path, name: str | None = None, **meta) -> tuple[int, dict]:
@@ -130,7 +119,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
                          countries="Mali", language="en")
     assert status == 202, job
     assert job["state"] == "queued" and job["filename"] == "kayes.pdf"
-    done = wait_for(client, job, staff)
+    done = wait_for_job(client, job, staff)
     assert done["state"] == "done", done
     assert done["doc_version"] == 1 and done["progress"]["stage"] == "done" and done["progress"]["total"] >= 1
 
@@ -150,7 +139,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     with v2.open("rb") as fh:
         r = client.put(f"{job['document_url']}/file", headers=bearer(staff), files={"file": ("kayes-v2.pdf", fh)})
     assert r.status_code == 202, r.text
-    assert wait_for(client, r.json(), staff)["state"] == "done"
+    assert wait_for_job(client, r.json(), staff)["state"] == "done"
     found = hits(client, "brake repair training by returnees")
     assert found[0]["doc_id"] == job["doc_id"] and "brake repair" in found[0]["text"]
     assert all("master craftsman" not in h["text"] for h in hits(client, "master craftsman paid in instalments"))
@@ -194,12 +183,12 @@ def test_upload_hygiene(client, keys, tmp_path):
     assert r.status_code == 202, r.text
     name = r.json()["filename"]
     assert "/" not in name and "\\" not in name and ".." not in name and "\x00" not in name and "\u202e" not in name
-    assert wait_for(client, r.json(), keys["staff"])["state"] == "done"
+    assert wait_for_job(client, r.json(), keys["staff"])["state"] == "done"
     # the type comes from the content: a PDF named .docx is a PDF
     other = make_pdf(tmp_path / "o.pdf", [("Ségou rice", "Rice farming cooperatives in Ségou hired returnees.")])
     r = post("rice.docx", other.read_bytes())
     assert r.status_code == 202 and r.json()["filename"] == "rice.pdf"
-    assert wait_for(client, r.json(), keys["staff"])["state"] == "done"
+    assert wait_for_job(client, r.json(), keys["staff"])["state"] == "done"
     assert client.get(r.json()["document_url"]).json()["format"] == "pdf"
 
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -225,7 +214,7 @@ def test_a_parse_failure_is_a_failed_job_with_its_reason(client, keys):
     r = client.post("/api/documents", headers=bearer(keys["staff"]),
                     files={"file": ("broken.pdf", b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\ntrailer\n%%EOF")})
     assert r.status_code == 202, r.text
-    job = wait_for(client, r.json(), keys["staff"])
+    job = wait_for_job(client, r.json(), keys["staff"])
     assert job["state"] == "failed" and job["error"], job
     assert client.get(r.json()["document_url"]).status_code == 404
     assert hits(client, "returnees")  # the service keeps answering
@@ -252,7 +241,7 @@ def test_web_session_cookie_needs_its_csrf_token_for_writes(app_keys, tmp_path):
     r = web.post("/api/documents", files=files, data={"csrf_token": csrf})  # a form field, as a web form sends it
     assert r.status_code == 202, r.text
     doc_url = r.json()["document_url"]
-    assert wait_for(client, r.json(), keys["staff"])["state"] == "done"
+    assert wait_for_job(client, r.json(), keys["staff"])["state"] == "done"
     assert web.patch(doc_url, json={"title": "Kédougou"}).status_code == 403
     r = web.patch(doc_url, json={"title": "Kédougou"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200 and r.json()["title"] == "Kédougou"

@@ -8,7 +8,7 @@ from pathlib import Path as FsPath
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import StaffDep
@@ -180,12 +180,7 @@ FileField = Annotated[UploadFile, File(description="PDF, DOCX, PPTX, HTML, Markd
                                                    "from the content, not the name")]
 
 
-@router.post("/documents", status_code=202, response_model=Job, responses=UPLOAD_RESPONSES,
-             summary="Publish a file (staff): answers 202 with the job that parses, embeds and indexes it")
-async def publish_document(
-    rt: ReadyDep,
-    key: StaffDep,
-    file: FileField,
+def upload_meta(
     title: Annotated[str | None, Form(max_length=500)] = None,
     doc_type: Annotated[DocType | None, Form(alias="type")] = None,
     language: Annotated[str | None, Form(max_length=8, description="ISO 639-1, e.g. fr")] = None,
@@ -195,34 +190,31 @@ async def publish_document(
     = None,
     programme: Annotated[str | None, Form(max_length=500)] = None,
     source: Annotated[str | None, Form(max_length=2000, description="A URL or a citation")] = None,
-):
-    meta = _form_meta(title, doc_type, language, published, countries, programme, source)
+) -> dict:
+    """The metadata fields sent with an upload, validated like a NAME.meta.yaml sidecar (422 naming the field)."""
+    return _form_meta(title, doc_type, language, published, countries, programme, source)
+
+
+UploadMeta = Annotated[dict, Depends(upload_meta)]
+
+
+@router.post("/documents", status_code=202, response_model=Job, responses=UPLOAD_RESPONSES,
+             summary="Publish a file (staff): answers 202 with the job that parses, embeds and indexes it")
+async def publish_document(rt: ReadyDep, key: StaffDep, file: FileField, meta: UploadMeta):
     return await _queue(rt, key, "publish", file, meta, None)
 
 
 @router.put("/documents/{doc_id}/file", status_code=202, response_model=Job, responses=UPLOAD_RESPONSES,
-            summary="Replace a document's file (staff): a new version, its passages replacing the old ones at once")
-async def replace_document_file(
-    rt: ReadyDep,
-    key: StaffDep,
-    doc_id: DocId,
-    file: FileField,
-    title: Annotated[str | None, Form(max_length=500)] = None,
-    doc_type: Annotated[DocType | None, Form(alias="type")] = None,
-    language: Annotated[str | None, Form(max_length=8)] = None,
-    published: Annotated[str | None, Form(alias="date", max_length=32)] = None,
-    countries: Annotated[list[str] | None, Form()] = None,
-    programme: Annotated[str | None, Form(max_length=500)] = None,
-    source: Annotated[str | None, Form(max_length=2000)] = None,
-):
+            summary="Replace a document's file (staff): a new version, its passages replacing the old ones at once; "
+                    "metadata fields sent with it change those of the document, the others are kept")
+async def replace_document_file(rt: ReadyDep, key: StaffDep, doc_id: DocId, file: FileField, given: UploadMeta):
+    from ingest.metadata import check_fields
+
     doc = await anyio.to_thread.run_sync(rt.catalog.get, doc_id)
     if doc is None:
         raise DocumentNotFound(doc_id)
     kept = {"title": doc.title, "type": doc.doc_type, "date": doc.published, "countries": doc.countries,
             "programme": doc.programme, "source": doc.source_url or doc.source, "language": doc.language}
-    given = _form_meta(title, doc_type, language, published, countries, programme, source)
-    from ingest.metadata import check_fields
-
     meta = check_fields({k: v for k, v in kept.items() if v not in (None, "", [])},
                         lambda f, why: InvalidParameter(f, why, "body")) | given
     return await _queue(rt, key, "new_version", file, meta, doc_id)
