@@ -67,7 +67,7 @@ def test_hostile_uploads_fail_cleanly_and_the_service_keeps_what_it_had(env):
     # a document published before the attack
     good = make_pdf(root / "good.pdf", [("Kolda poultry", "Returnees in Kolda raise poultry with a women's group.")])
     r = post(client, key, "good.pdf", good.read_bytes())
-    assert r.status_code == 202 and wait_for_job(client, key, r.json())["state"] == "done"
+    assert r.status_code == 202 and wait_for_job(client, r.json(), key)["state"] == "done"
     question = "poultry farming returnees Kolda"
     before = client.get("/api/search", params={"q": question}).json()["hits"]
     assert before[0]["doc_id"] == r.json()["doc_id"]
@@ -111,7 +111,7 @@ def test_hostile_uploads_fail_cleanly_and_the_service_keeps_what_it_had(env):
             assert r.headers["content-type"] == "application/problem+json" and r.json()["detail"], name
             continue
         assert r.status_code == 202, (name, r.text)
-        job = wait_for_job(client, key, r.json())
+        job = wait_for_job(client, r.json(), key)
         peak = max(peak, me.memory_info().rss)
         assert job["state"] == "failed", (name, job)
         assert job["error"].startswith(expected), (name, job["error"])
@@ -124,7 +124,7 @@ def test_hostile_uploads_fail_cleanly_and_the_service_keeps_what_it_had(env):
                   f'<!ENTITY xxe SYSTEM "file://{secret}">').encode()
     r = post(client, key, "laughs.html", html)
     assert r.status_code == 202
-    job = wait_for_job(client, key, r.json())
+    job = wait_for_job(client, r.json(), key)
     if job["state"] == "done":
         doc_hits = [h for h in client.get("/api/search", params={"q": "Formation des conseillers atelier"}).json()[
             "hits"] if h["doc_id"] == job["doc_id"]]
