@@ -116,7 +116,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     staff = keys["staff"]
     pdf = make_pdf(tmp_path / "kayes.pdf", REPORT)
     status, job = upload(client, staff, pdf, title="Kayes apprenticeships report", type="report", date="2023-05",
-                         countries="Mali", language="en")
+                         countries="Mali", language="en", source="IOM Mali, field report")
     assert status == 202, job
     assert job["state"] == "queued" and job["filename"] == "kayes.pdf"
     done = wait_for_job(client, job, staff)
@@ -134,6 +134,11 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     status, body = upload(client, staff, pdf, name="copy of kayes.pdf")
     assert status == 409 and body["doc_id"] == job["doc_id"] and job["doc_id"] in body["detail"]
 
+    # a link to the report online, beside the citation
+    r = client.patch(job["document_url"], headers=bearer(staff), json={"source_url": "https://www.iom.int/kayes"})
+    assert r.status_code == 200 and (r.json()["source"], r.json()["source_url"]) == (
+        "IOM Mali, field report", "https://www.iom.int/kayes")
+
     # a new version replaces the passages; the history keeps both
     v2 = make_pdf(tmp_path / "kayes-v2.pdf", REPORT_V2)
     with v2.open("rb") as fh:
@@ -146,6 +151,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     doc = client.get(job["document_url"]).json()
     assert doc["version"] == 2 and [v["version"] for v in doc["history"]] == [1, 2]
     assert doc["title"] == "Kayes apprenticeships report" and doc["doc_type"] == "report"  # metadata kept
+    assert (doc["source"], doc["source_url"]) == ("IOM Mali, field report", "https://www.iom.int/kayes")
 
     # metadata edits reach the search filters at once
     r = client.patch(job["document_url"], headers=bearer(staff), json={"countries": ["Senegal"], "doc_type": "handbook"})
@@ -166,7 +172,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
 
     entries = client.get("/api/audit", headers=bearer(keys["admin"]), params={"target": job["doc_id"]}).json()["items"]
     assert [e["action"] for e in reversed(entries)] == [
-        "document.publish", "document.new_version", "document.edit", "document.retract"]
+        "document.publish", "document.edit", "document.new_version", "document.edit", "document.retract"]
     assert {e["actor"] for e in entries} == {"test staff"} and all(e["at"] for e in entries)
     assert entries[1]["detail"]["changes"]["countries"] == [["Mali"], ["Senegal"]]
 

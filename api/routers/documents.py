@@ -216,8 +216,10 @@ async def replace_document_file(rt: ReadyDep, key: StaffDep, doc_id: DocId, file
     kept = {"title": doc.title, "type": doc.doc_type, "date": doc.published, "countries": doc.countries,
             "programme": doc.programme, "source": doc.source_url or doc.source, "language": doc.language}
     meta = check_fields({k: v for k, v in kept.items() if v not in (None, "", [])},
-                        lambda f, why: InvalidParameter(f, why, "body")) | given
-    return await _queue(rt, key, "new_version", file, meta, doc_id)
+                        lambda f, why: InvalidParameter(f, why, "body"))
+    if doc.source and doc.source_url:
+        meta["source"] = doc.source  # one "source" field held the URL: keep the citation beside it
+    return await _queue(rt, key, "new_version", file, meta | given, doc_id)
 
 
 def _busy(catalog, doc_id: str) -> None:
