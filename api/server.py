@@ -27,14 +27,19 @@ def log_config(level: str = "info") -> dict:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, *,
-          log_level: str = "info") -> None:
-    """Serve until interrupted. The port opens at once; /readyz turns 200 when the model and index are loaded."""
+          log_level: str = "info", factory=None) -> None:
+    """Serve until interrupted. The port opens at once; /readyz turns 200 when the model and index are loaded.
+
+    ``factory(settings, background_load=True)`` builds the app: ``api.app.create_app`` (the API alone) by default;
+    ``kmh serve`` passes ``web.app.create_app`` (the API and the web pages).
+    """
     import uvicorn
 
-    from api.app import create_app
+    if factory is None:
+        from api.app import create_app as factory
 
     settings = settings or Settings()
-    app = create_app(settings, background_load=True)
+    app = factory(settings, background_load=True)
     logging.captureWarnings(True)
     info = write_server_info(settings, f"http://{host}:{port}")
     try:

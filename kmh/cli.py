@@ -382,10 +382,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
 ) -> None:
-    """Run the HTTP API (OpenAPI page at /docs). The port opens at once; /readyz turns 200 once the models load."""
-    from api.server import serve as run
+    """Run the web pages (at /) and the HTTP API (/api, OpenAPI page at /docs).
 
-    run(host=host, port=port, settings=_settings())
+    The port opens at once; /readyz turns 200 once the models load.
+    """
+    from api.server import serve as run
+    from web.app import create_app
+
+    run(host=host, port=port, settings=_settings(), factory=create_app)
 
 
 def _doc_json(d) -> dict:

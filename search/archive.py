@@ -90,24 +90,35 @@ class Archive:
 
     def segments(self, doc_id: str) -> list[tuple[PassageRef, list[TopicLinkRecord]]]:
         """A recording's passages in time order, each with its topic links (what an organiser reviews)."""
-        from kmh.store import Filter
-
         doc = self.catalog.get(doc_id)
         if doc is None:
             raise ArchiveNotFound("recording", doc_id)
-        flt = Filter(equals={"doc_id": doc_id, "doc_version": doc.version})
+        links: dict[str, list[TopicLinkRecord]] = {}
+        for lk in self.catalog.links_of_document(doc_id):
+            links.setdefault(lk.passage_id, []).append(lk)
+        refs = self._in_order(doc)
+        order = lambda lk: (lk.score is None, -(lk.score or 0.0), lk.topic_id)  # noqa: E731
+        return [(r, sorted(links.get(r.passage_id, []), key=order)) for r in refs]
+
+    def document_passages(self, doc_id: str) -> tuple[Any, list[PassageRef]]:
+        """A published document and its current passages in reading order (what its web page lists)."""
+        doc = self.catalog.get(doc_id)
+        if doc is None or doc.status != "published":
+            raise ArchiveNotFound("document", doc_id)
+        return doc, self._in_order(doc)
+
+    def _in_order(self, doc) -> list[PassageRef]:
+        """The passages of a document's current version, by start (character offset, or second for recordings)."""
+        from kmh.store import Filter
+
+        flt = Filter(equals={"doc_id": doc.id, "doc_version": doc.version})
         ids, offset = [], None
         while True:
             hits, offset = self.store.scroll(flt, limit=256, offset=offset)
             ids += [h.id for h in hits]
             if offset is None:
                 break
-        links: dict[str, list[TopicLinkRecord]] = {}
-        for lk in self.catalog.links_of_document(doc_id):
-            links.setdefault(lk.passage_id, []).append(lk)
-        refs = sorted(self._passages(ids), key=lambda r: (r.start or 0.0, r.passage_id))
-        order = lambda lk: (lk.score is None, -(lk.score or 0.0), lk.topic_id)  # noqa: E731
-        return [(r, sorted(links.get(r.passage_id, []), key=order)) for r in refs]
+        return sorted(self._passages(ids), key=lambda r: (r.start or 0.0, r.passage_id))
 
     # -- passages and topic links ---------------------------------------------------------
 

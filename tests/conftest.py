@@ -79,3 +79,12 @@ def new_catalog_url(catalog_backend: str, tmp_path: Path, request) -> Callable[[
         return server.url(server.empty_database(made))
 
     return new
+
+
+@pytest.fixture(scope="session")
+def web_template(tmp_path_factory, shared_embedders) -> Path:
+    """A data folder with the sample corpus, a 3-page PDF report and a text full of markup, ingested once with the
+    real models; web tests copy it (tests.helpers.copy_data) so that what one changes the others do not see."""
+    from tests.helpers import build_web_corpus
+
+    return build_web_corpus(tmp_path_factory.mktemp("web-template"))

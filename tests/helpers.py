@@ -201,3 +201,57 @@ def wait_for_job(client, job: dict, key: str, timeout: float = 300) -> dict:
             return body
         time.sleep(0.2)
     raise AssertionError(f"job {job['id']} still {body['state']} after {timeout} s: {body}")
+
+
+# -- the web pages' corpus ----------------------------------------------------------------------------
+
+REPORT_PDF = "rapport-kindia-2023.pdf"
+MARKUP = "balises-html.txt"
+# Text that would run in a page if a template showed document text as HTML.
+MARKUP_TEXT = ('Note de terrain sur les ateliers de couture à Labé. Les participantes ont écrit <script>alert("xss")'
+               '</script> et <img src=x onerror="alert(2)"> dans le formulaire du registre des coopératives de couture.')
+MARKUP_TITLE = 'Ateliers de couture <b onmouseover="alert(3)">Labé</b>'
+
+
+def build_web_corpus(root: Path) -> Path:
+    """Ingest the sample corpus plus REPORT_PDF (PDF_PAGES, apiculture on page 3) and MARKUP into ``root``/data."""
+    import shutil
+
+    import yaml
+
+    from ingest.indexer import Indexer
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.settings import Settings
+    from tests.conftest import CORPUS, MODELS
+
+    extra = root / "extra"
+    extra.mkdir()
+    make_pdf(extra / REPORT_PDF)
+    (extra / (REPORT_PDF.removesuffix(".pdf") + ".meta.yaml")).write_text(yaml.safe_dump(
+        {"title": "Rapport Kindia 2023 : microentreprises et appui psychosocial", "type": "report", "date": "2023-05",
+         "country": "Guinea", "language": "fr"}, allow_unicode=True), encoding="utf-8")
+    (extra / MARKUP).write_text(MARKUP_TEXT + "\n", encoding="utf-8")
+    (extra / (MARKUP.removesuffix(".txt") + ".meta.yaml")).write_text(yaml.safe_dump(
+        {"title": MARKUP_TITLE, "type": "knowledge_paper", "date": "2022", "country": "Guinea", "language": "fr"},
+        allow_unicode=True), encoding="utf-8")
+    settings = Settings(data_dir=root / "data", models_dir=MODELS)
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        with Indexer(settings, catalog, store) as indexer:
+            indexer.warm_up()
+            results = indexer.run([CORPUS, extra])
+    finally:
+        store.close()
+        catalog.close()
+    bad = [(r.path.name, r.status, r.reason) for r in results if r.status != "new"]
+    assert not bad and len(results) == 10, bad
+    shutil.rmtree(extra)
+    return root / "data"
+
+
+def copy_data(template: Path, dest: Path) -> Path:
+    """A copy of a data folder that no process holds (catalog, index, originals)."""
+    import shutil
+
+    shutil.copytree(template, dest, symlinks=True)
+    return dest

@@ -1,1 +1,1 @@
-"""Server-rendered web pages for practitioners, staff and organisers. Built in the web issue."""
+"""The web pages: server-rendered Jinja2 templates over the API's functions (web -> api -> search/ingest)."""

@@ -145,7 +145,7 @@ UPLOAD_RESPONSES = {
 }
 
 
-async def _queue(rt, key, kind: str, file: UploadFile, meta: dict, doc_id: str | None) -> JSONResponse:
+async def queue_upload(rt, key, kind: str, file: UploadFile, meta: dict, doc_id: str | None) -> JSONResponse:
     from api.uploads import stage
     from kmh.catalog import DuplicateDocument, DuplicateJob, NotFound
 
@@ -201,7 +201,7 @@ UploadMeta = Annotated[dict, Depends(upload_meta)]
 @router.post("/documents", status_code=202, response_model=Job, responses=UPLOAD_RESPONSES,
              summary="Publish a file (staff): answers 202 with the job that parses, embeds and indexes it")
 async def publish_document(rt: ReadyDep, key: StaffDep, file: FileField, meta: UploadMeta):
-    return await _queue(rt, key, "publish", file, meta, None)
+    return await queue_upload(rt, key, "publish", file, meta, None)
 
 
 @router.put("/documents/{doc_id}/file", status_code=202, response_model=Job, responses=UPLOAD_RESPONSES,
@@ -219,7 +219,7 @@ async def replace_document_file(rt: ReadyDep, key: StaffDep, doc_id: DocId, file
                         lambda f, why: InvalidParameter(f, why, "body"))
     if doc.source and doc.source_url:
         meta["source"] = doc.source  # one "source" field held the URL: keep the citation beside it
-    return await _queue(rt, key, "new_version", file, meta | given, doc_id)
+    return await queue_upload(rt, key, "new_version", file, meta | given, doc_id)
 
 
 def _busy(catalog, doc_id: str) -> None:

@@ -1,0 +1,76 @@
+"""The whole service: the API of ``api.app.create_app`` plus the web pages and their static files.
+
+Errors on page paths (not /api, /docs, probes or metrics) are HTML pages in the reader's language; on API paths
+they stay RFC 9457 problem documents.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from kmh.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+API_PREFIXES = ("/api/", "/api", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics", "/static/")
+
+
+def create_app(settings: Settings | None = None, *, background_load: bool = False) -> FastAPI:
+    from api.app import create_app as create_api
+    from web.routers import account, documents, review, search, seminars, staff, topics
+
+    app = create_api(settings, background_load=background_load)
+    for module in (search, documents, seminars, topics, account, staff, review):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _html_errors(app)
+    return app
+
+
+def is_page(path: str) -> bool:
+    return not any(path == p.rstrip("/") or path.startswith(p) for p in API_PREFIXES)
+
+
+def _html_errors(app: FastAPI) -> None:
+    """Wrap the API's exception handlers: page paths get an HTML error page, API paths the problem document."""
+    from web.deps import SignInRequired
+
+    for exc_class, handler in list(app.exception_handlers.items()):
+        app.add_exception_handler(exc_class, _wrap(handler))
+
+    async def on_sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse("/signin?next=" + quote(exc.next_url, safe=""), status_code=303)
+
+    app.add_exception_handler(SignInRequired, on_sign_in_required)
+
+
+def _wrap(api_handler):
+    async def handler(request: Request, exc: Exception) -> Response:
+        response = await api_handler(request, exc)
+        if not is_page(request.url.path):
+            return response
+        return await error_page(request, response)
+
+    return handler
+
+
+async def error_page(request: Request, problem: Response) -> Response:
+    """The problem document ``problem`` as an HTML page in the reader's language, same status and headers."""
+    import json
+
+    from web.deps import get_page
+    from web.messages import MESSAGES
+    from web.templating import render
+
+    body = json.loads(problem.body)
+    status = problem.status_code
+    page = await get_page(request)
+    headers = {k: v for k, v in problem.headers.items() if k.lower() in ("retry-after", "www-authenticate")}
+    # API details are English; a page's own errors say which language they are in
+    return render(request, page, "error.html", status_code=status, headers=headers, status=status,
+                  detail=body.get("detail"), detail_lang=body.get("lang", "en"), known_errors=MESSAGES)

@@ -1,0 +1,96 @@
+"""What every page needs: its language and translator, and who is signed in (from the session cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+import anyio
+from fastapi import Depends, Request
+
+from api.auth import SESSION_COOKIE
+from api.deps import CatalogDep
+from web.i18n import choose_language, translator
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in web user: the key's name and role, and the session's CSRF token for the forms."""
+
+    key_id: str
+    name: str
+    role: str
+    csrf: str
+
+    def may(self, role: str) -> bool:
+        return self.role == "admin" or self.role == role
+
+
+@dataclass(frozen=True)
+class Page:
+    request: Request
+    lang: str
+    t: Callable[..., str]
+    viewer: Viewer | None
+
+    @property
+    def here(self) -> str:
+        """This page's path and query (where to come back after signing in or switching language)."""
+        url = self.request.url
+        return url.path + (f"?{url.query}" if url.query else "")
+
+    def signin_url(self) -> str:
+        return "/signin?next=" + quote(self.here, safe="")
+
+
+async def viewer_of(request: Request) -> Viewer | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    rt = request.app.state.runtime
+    if not token or not rt.ready:
+        return None
+    session = await anyio.to_thread.run_sync(rt.catalog.web_session, token)
+    if session is None:
+        return None
+    k = session.key
+    return Viewer(key_id=k.id, name=k.name, role=k.role, csrf=session.csrf_token)
+
+
+async def get_page(request: Request) -> Page:
+    lang = choose_language(request)
+    return Page(request=request, lang=lang, t=translator(lang), viewer=await viewer_of(request))
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+class SignInRequired(Exception):
+    """A page for signed-in users was asked for without a session: redirect to the sign-in page."""
+
+    def __init__(self, next_url: str, role: str):
+        self.next_url, self.role = next_url, role
+
+
+class Need:
+    """A page dependency: the page, with a signed-in viewer whose role grants ``role``.
+
+    No session: redirect to sign in. A session of another role: 403 page.
+    """
+
+    def __init__(self, role: str):
+        self.role = role
+
+    async def __call__(self, page: PageDep, _catalog: CatalogDep) -> Page:
+        from api.errors import Forbidden
+
+        if page.viewer is None:
+            raise SignInRequired(page.here, self.role)
+        if not page.viewer.may(self.role):
+            raise Forbidden(page.t("error.role", name=page.viewer.name, role=page.t("role." + page.viewer.role),
+                                   needed=page.t("role." + self.role)), lang=page.lang)
+        return page
+
+
+StaffPage = Annotated[Page, Depends(Need("staff"))]
+OrganiserPage = Annotated[Page, Depends(Need("organiser"))]

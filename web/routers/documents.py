@@ -1,0 +1,30 @@
+"""A document's page: metadata, outline, its passages in reading order (each an anchor), download."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from starlette.responses import RedirectResponse
+
+from api.deps import ArchiveDep, CatalogDep
+from web.deps import PageDep
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/documents/{doc_id}")
+def document_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep,
+                  doc_id: Annotated[str, Path(max_length=64)]):
+    from search.searcher import citation_url
+
+    rec = catalog.recording(doc_id)
+    if rec is not None:
+        return RedirectResponse(f"/recordings/{doc_id}", status_code=303)
+    doc, passages = archive.document_passages(doc_id)
+    outline = [dict(section=o.get("section"), level=o.get("level") or 1, page=o.get("page"),
+                    url=citation_url(doc.id, o.get("page")) if o.get("page") else None)
+               for o in doc.outline if o.get("section")]
+    return render(page.request, page, "document.html", doc=doc, passages=passages, outline=outline,
+                  history=catalog.history(doc_id), file_url=f"/api/documents/{doc.id}/file")

@@ -1,0 +1,134 @@
+"""The home page (search box, latest publications, seminars) and the results page, GET /search?q=...
+
+Results are plain links and forms: they work without JavaScript, every filter is a query parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query
+
+from api.deps import CatalogDep, CpuLimiterDep, MetricsDep, SearcherDep
+from api.schemas import DocType
+from web.deps import PageDep
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 10
+FILTERS = ("type", "lang", "country", "year_from", "year_to", "topic", "seminar")
+
+
+@router.get("/")
+def home(page: PageDep, catalog: CatalogDep):
+    latest, total = catalog.list(limit=6)
+    seminars = catalog.seminars()
+    topics = catalog.topics()
+    counts = catalog.topic_counts()
+    return render(page.request, page, "home.html", latest=latest, total=total, seminars=seminars,
+                  topics=[tp for tp in topics if counts.get(tp.id)], counts=counts)
+
+
+@dataclass
+class Facet:
+    name: str  # the query parameter
+    values: list[tuple[str, str, int, bool, str]]  # (value, label, count, active, url)
+
+
+@router.get("/search")
+async def search_page(
+    page: PageDep,
+    searcher: SearcherDep,
+    catalog: CatalogDep,
+    metrics: MetricsDep,
+    limiter: CpuLimiterDep,
+    q: Annotated[str, Query(max_length=500)] = "",
+    doc_type: Annotated[DocType | None, Query(alias="type")] = None,
+    lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
+    country: Annotated[str | None, Query(max_length=100)] = None,
+    year_from: Annotated[int | None, Query(ge=1000, le=9999)] = None,
+    year_to: Annotated[int | None, Query(ge=1000, le=9999)] = None,
+    topic: Annotated[str | None, Query(max_length=100)] = None,
+    seminar: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Annotated[int, Query(ge=0, le=1000)] = 0,
+):
+    import anyio
+
+    from api.routers.search import search as api_search
+
+    params = {"q": q.strip(), "type": doc_type, "lang": lang, "country": country, "year_from": year_from,
+              "year_to": year_to, "topic": topic, "seminar": seminar}
+    params = {k: v for k, v in params.items() if v not in (None, "")}
+    labels = await anyio.to_thread.run_sync(_labels, catalog, page.lang)
+    if not params.get("q"):
+        return render(page.request, page, "search.html", q="", params=params, results=None, facets=[],
+                      active=[], labels=labels, pages=None)
+    results = await api_search(
+        searcher=searcher, metrics=metrics, limiter=limiter, q=params["q"], k=PAGE_SIZE, offset=offset,
+        mode="hybrid", lang=lang, doc_type=doc_type, country=country, year_from=year_from, year_to=year_to,
+        topic=topic, seminar=seminar, group_by_document=False)
+    facets = _facets(results.facets.model_dump(), params, labels)
+    active = [(name, _label(labels, name, str(params[name])), url_for(params, **{name: None}))
+              for name in FILTERS if name in params]
+    pages = {
+        "first": offset + 1, "last": offset + len(results.hits), "total": results.total,
+        "prev": url_for(params, offset=max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        "next": url_for(params, offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < results.total else None,
+    }
+    return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
+                  facets=facets, active=active, labels=labels, pages=pages)
+
+
+def url_for(params: dict, **changes) -> str:
+    """/search with ``params`` changed by ``changes`` (None removes); any filter change restarts at offset 0."""
+    merged = {k: v for k, v in {**params, **changes}.items() if v is not None and v != ""}
+    if "offset" not in changes:
+        merged.pop("offset", None)
+    if merged.get("offset") == 0:
+        merged.pop("offset")
+    return "/search?" + urlencode(merged)
+
+
+def _labels(catalog, lang: str) -> dict[str, dict[str, str]]:
+    """Display labels of facet values that are ids: topics and seminars."""
+    topics = {tp.id: tp.label(lang) for tp in catalog.topics()}
+    seminars, sessions = {}, {}
+    for sem in catalog.seminars():
+        seminars[sem.id] = sem.title_en if lang == "en" and sem.title_en else sem.title
+        for session in sem.sessions:
+            sessions[f"{sem.id}/{session.number}"] = session.title
+    return {"topic": topics, "seminar": seminars, "session": sessions}
+
+
+def _label(labels: dict, name: str, value: str) -> str:
+    """The display label of a facet value that is an id (topics, seminars); types and languages are translated
+    in the template."""
+    return labels.get(name, {}).get(value, value)
+
+
+# facet name in the API -> query parameter of the page
+_FACET_PARAMS = {"type": "type", "language": "lang", "country": "country", "year": "year", "topic": "topic"}
+
+
+def _facets(raw: dict[str, dict[str, int]], params: dict, labels: dict) -> list[Facet]:
+    out = []
+    for name, param in _FACET_PARAMS.items():
+        counts = raw.get(name) or {}
+        values = []
+        for value, count in list(counts.items())[:12]:
+            if param == "year":
+                active = params.get("year_from") == int(value) and params.get("year_to") == int(value)
+                url = url_for(params, year_from=None, year_to=None) if active else url_for(
+                    params, year_from=int(value), year_to=int(value))
+            else:
+                active = str(params.get(param)) == value
+                url = url_for(params, **{param: None if active else value})
+            values.append((value, _label(labels, param, value), count, active, url))
+        if param == "year":
+            values.sort(key=lambda v: v[0], reverse=True)
+        if values:
+            out.append(Facet(param, values))
+    return out

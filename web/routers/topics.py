@@ -1,0 +1,30 @@
+"""Topics: the taxonomy with the number of confirmed passages, and a topic's publications and segments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from api.deps import ArchiveDep, CatalogDep
+from web.deps import PageDep
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/topics")
+def topics_page(page: PageDep, catalog: CatalogDep):
+    topics = catalog.topics()
+    counts = catalog.topic_counts()
+    groups: dict[str, list] = {}
+    for tp in topics:
+        groups.setdefault(tp.grp or "other", []).append(tp)
+    return render(page.request, page, "topics.html", groups=groups, counts=counts)
+
+
+@router.get("/topics/{topic_id}")
+def topic_page(page: PageDep, archive: ArchiveDep, topic_id: Annotated[str, Path(max_length=64)]):
+    found = archive.topic(topic_id)
+    return render(page.request, page, "topic.html", topic=found.topic, publications=found.publications,
+                  segments=found.segments)
