@@ -206,6 +206,9 @@ def test_search_errors_are_pages(site):
     r = client.get("/search", params={"q": "x" * 5000}, headers={"Accept-Language": "fr"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "Requête invalide" in r.text
+    # the year fields of the form send "" when left empty: no filter, not an error
+    assert client.get("/search", params={"q": "retour", "year_from": "2020", "year_to": ""}).status_code == 200
+    assert client.get("/search", params={"q": "retour", "year_from": "20x0"}).status_code == 422
     r = client.get("/documents/000000000000", headers={"Accept-Language": "en"})
     assert r.status_code == 404 and "Page not found" in r.text
     assert client.get("/no/such/page").status_code == 404
@@ -215,6 +218,17 @@ def test_search_errors_are_pages(site):
 
 
 # -- text from documents is text ------------------------------------------------------------------
+
+
+def test_country_names_follow_the_interface_language(site):
+    client = site[0]
+    fr = client.get("/search", params={"q": "apiculture"}, headers={"Accept-Language": "fr"}).text
+    assert re.search(r'href="/search\?q=apiculture&amp;country=Guinea">Guinée</a>', fr)
+    en = client.get("/search", params={"q": "apiculture"}, headers={"Accept-Language": "en"}).text
+    assert re.search(r'href="/search\?q=apiculture&amp;country=Guinea">Guinea</a>', en)
+    from web.countries import country_name
+
+    assert country_name("Sénégal", "en") == "Senegal" and country_name("Atlantis", "fr") == "Atlantis"
 
 
 def test_dates_in_both_languages():

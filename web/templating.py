@@ -84,6 +84,12 @@ def format_date(value: Any, lang: str) -> str:
     return f"{day} {months[parts[1] - 1]} {parts[0]}"
 
 
+def country_name(name: str, lang: str) -> str:
+    from web.countries import country_name as name_in
+
+    return name_in(name, lang)
+
+
 def language_name(t, code: str | None) -> str:
     """The language's name in the interface language, or its code for a language the interface does not name."""
     try:
@@ -124,7 +130,8 @@ def render(request: Request, page, template: str, status_code: int = 200,
     env = environment()
     body = env.get_template(template).render(
         request=request, page=page, t=page.t, lang=page.lang, viewer=page.viewer,
-        date=lambda v: format_date(v, page.lang), lang_name=lambda code: language_name(page.t, code), **context)
+        date=lambda v: format_date(v, page.lang), lang_name=lambda code: language_name(page.t, code),
+        country=lambda name: country_name(name, page.lang), **context)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     # Pages may differ by language and by who is signed in: never cached by shared caches.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -49,8 +49,8 @@ async def search_page(
     doc_type: Annotated[DocType | None, Query(alias="type")] = None,
     lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
     country: Annotated[str | None, Query(max_length=100)] = None,
-    year_from: Annotated[int | None, Query(ge=1000, le=9999)] = None,
-    year_to: Annotated[int | None, Query(ge=1000, le=9999)] = None,
+    year_from: Annotated[str | None, Query(max_length=8)] = None,
+    year_to: Annotated[str | None, Query(max_length=8)] = None,
     topic: Annotated[str | None, Query(max_length=100)] = None,
     seminar: Annotated[str | None, Query(max_length=100)] = None,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
@@ -59,6 +59,8 @@ async def search_page(
 
     from api.routers.search import search as api_search
 
+    # the year fields of the form send "" when left empty
+    year_from, year_to = _year("year_from", year_from), _year("year_to", year_to)
     params = {"q": q.strip(), "type": doc_type, "lang": lang, "country": country, "year_from": year_from,
               "year_to": year_to, "topic": topic, "seminar": seminar}
     params = {k: v for k, v in params.items() if v not in (None, "")}
@@ -80,6 +82,16 @@ async def search_page(
     }
     return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
                   facets=facets, active=active, labels=labels, pages=pages)
+
+
+def _year(name: str, value: str | None) -> int | None:
+    from api.errors import InvalidParameter
+
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit() or not 1000 <= int(value) <= 9999:
+        raise InvalidParameter(name, f"{value!r} is not a year")
+    return int(value)
 
 
 def url_for(params: dict, **changes) -> str:

@@ -7,6 +7,7 @@
     var lines = Array.prototype.slice.call(section.querySelectorAll(".transcript li"));
     if (!media || !lines.length) return;
     var starts = lines.map(function (li) { return parseFloat(li.dataset.start); });
+    var ends = lines.map(function (li) { return parseFloat(li.dataset.end); });
     var current = -1;
     var list = section.querySelector(".transcript");
     function mark(i) {
@@ -25,6 +26,8 @@
     function find(t) {
       var lo = 0, hi = starts.length - 1, found = -1;
       while (lo <= hi) { var mid = (lo + hi) >> 1; if (starts[mid] <= t + 0.05) { found = mid; lo = mid + 1; } else { hi = mid - 1; } }
+      // in a pause between two lines (links give whole seconds), the line about to start is the current one
+      if (found + 1 < starts.length && (found < 0 || t >= ends[found]) && starts[found + 1] - t < 1) found += 1;
       return found;
     }
     media.addEventListener("timeupdate", function () { mark(find(media.currentTime)); });

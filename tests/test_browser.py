@@ -1,0 +1,400 @@
+"""The web pages in a real browser: Playwright drives Debian's Chromium (/usr/bin/chromium, installed by
+`make setup`) against a real `kmh serve` over the sample corpus, a 3-page PDF report and a text full of markup.
+
+What a practitioner, a staff member and an organiser do: search and filter, open a citation at its page, play a
+recording from a timestamp, sign in and upload a publication that becomes searchable, accept a topic after
+listening to its segment. Plus axe-core's accessibility rules on every main page, keyboard order, a phone-sized
+screen, and text from documents that must not run. Screenshots go to $KMH_SCREENSHOTS (default build/screenshots);
+the best are committed under docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kmh.settings import Settings
+from tests.conftest import MODELS, ROOT
+from tests.helpers import REPORT_PDF, ServerProcess, api_key, copy_data, make_docx
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("KMH_SCREENSHOTS", ROOT / "build" / "screenshots"))
+SEMINAR_ID = "2021-12-reintegration-developpement"
+RECORDING = "seminaire-2021-12-reintegration-developpement.mp3"
+
+
+@pytest.fixture(scope="module")
+def server(web_template, tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    data = copy_data(web_template, root / "data")
+    settings = Settings(data_dir=data, models_dir=MODELS)
+    keys = {role: api_key(settings, role, f"{role.capitalize()} Tester") for role in ("staff", "organiser")}
+    proc = ServerProcess({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, root / "server.log")
+    proc.start()
+    try:
+        import httpx
+
+        docs = httpx.get(proc.url + "/api/documents", params={"limit": 50}).json()["items"]
+        proc.ids = {d["filename"]: d["id"] for d in docs}
+        proc.keys = keys
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package", pytrace=False)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required"])
+        yield b
+        b.close()
+
+
+def new_page(browser: Browser, server, lang: str = "en", **context) -> Page:
+    ctx = browser.new_context(base_url=server.url, locale={"en": "en-GB", "fr": "fr-FR"}[lang],
+                              extra_http_headers={"Accept-Language": {"en": "en-GB,en;q=0.9", "fr": "fr-FR,fr;q=0.9"}[lang]},
+                              viewport=context.pop("viewport", {"width": 1280, "height": 900}), **context)
+    page = ctx.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    return page
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def sign_in(page: Page, key: str, start: str) -> None:
+    page.goto(start)
+    expect(page).to_have_url(re.compile(r"/signin\?next="))
+    page.get_by_label(re.compile("API key|Clé d'API")).fill(key)
+    page.get_by_role("button", name=re.compile("^(Sign in|Se connecter)$")).click()
+    expect(page).to_have_url(re.compile(re.escape(start) + "$"))
+
+
+# -- practitioners -----------------------------------------------------------------------------------
+
+
+def test_search_and_filter(browser, server):
+    page = new_page(browser, server, "en")
+    page.goto("/")
+    shot(page, "home")
+    page.get_by_label("Search the knowledge base").fill("community-based reintegration projects")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?q=community-based\+reintegration\+projects"))
+    expect(page.locator(".results-count")).to_contain_text(re.compile(r"Results 1–10 of \d+"))
+    # the English question finds the French recording segment, cited by seminar, session and timestamp
+    first = page.locator(".hit").first
+    expect(first.locator(".cite")).to_contain_text("Session 3")
+    expect(first.locator(".cite")).to_contain_text("00:06:21–00:06:42")
+    expect(first.locator("mark").first).to_be_visible()
+    shot(page, "results")
+    # a facet narrows the results and shows as an active filter; its count is the number of hits
+    news = page.locator(".facet a", has_text="News")
+    count = int(re.search(r"\((\d+) passages?\)", news.locator("xpath=..").inner_text()).group(1))
+    news.click()
+    expect(page).to_have_url(re.compile(r"type=news"))
+    expect(page.locator(".results-count")).to_contain_text(f"of {count}")
+    cites = page.locator(".hit .cite").all_inner_texts()
+    assert cites and all(c.startswith("News") for c in cites), cites
+    expect(page.locator(".chip")).to_contain_text("Type: News")
+    # then by country and by year range, with the form
+    page.locator(".facet a", has_text="Senegal").click()
+    expect(page).to_have_url(re.compile(r"country=Senegal"))
+    assert all("Senegal" in t or "Sénégal" in t for t in page.locator(".hit").all_inner_texts())
+    page.get_by_label("Year from").fill("2020")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"year_from=2020"))
+    assert "2019" not in " ".join(page.locator(".hit .cite").all_inner_texts())
+    # removing the filters brings back the recording
+    for _ in range(3):
+        page.locator(".chip").first.click()
+    expect(page.locator(".chip")).to_have_count(0)
+    expect(page.locator(".hit").first.locator(".cite")).to_contain_text("00:06:21")
+    assert not page.errors, page.errors
+
+
+def test_french_interface_and_language_switch(browser, server):
+    page = new_page(browser, server, "fr")
+    page.goto("/search?q=projets+communautaires+de+r%C3%A9int%C3%A9gration")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", name="Affiner")).to_be_visible()
+    expect(page.locator(".hit").first.get_by_role("link", name=re.compile("^Écouter à partir de"))).to_be_visible()
+    shot(page, "results-fr")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(r"/search\?q=projets"))  # back on the same results
+    expect(page.get_by_role("heading", name="Narrow down")).to_be_visible()
+
+
+def test_open_a_citation_at_its_page(browser, server):
+    from pypdf import PdfReader
+
+    page = new_page(browser, server, "en")
+    page.goto("/search?q=formation+en+apiculture+et+mara%C3%AEchage")
+    hit = page.locator(".hit", has_text="Rapport Kindia 2023").first
+    expect(hit.locator(".cite")).to_contain_text("page 3")
+    link = hit.get_by_role("link", name="Open at page 3")
+    href = link.get_attribute("href")
+    assert href == f"/api/documents/{server.ids[REPORT_PDF]}/file#page=3"
+    pdf = page.request.get(href)
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(pdf.body())).pages
+    assert "apiculture" in pages[2].extract_text() and "apiculture" not in pages[0].extract_text()
+    # "Read in context": the document page, scrolled to the passage
+    hit.get_by_role("link", name="Read in context").click()
+    expect(page).to_have_url(re.compile(rf"/documents/{server.ids[REPORT_PDF]}#p-"))
+    target = page.locator(".passages li:target")
+    expect(target).to_contain_text("apiculture")
+    expect(target).to_be_in_viewport()
+    expect(target.get_by_role("link", name="page 3")).to_have_attribute("href", href)
+    shot(page, "document")
+
+
+def media_state(page: Page, selector: str = "audio") -> dict:
+    return page.eval_on_selector(selector, "m => ({t: m.currentTime, paused: m.paused, ready: m.readyState})")
+
+
+def test_play_a_recording_from_a_timestamp(browser, server):
+    page = new_page(browser, server, "en")
+    page.goto("/search?q=projets+communautaires+de+r%C3%A9int%C3%A9gration")
+    page.locator(".hit").first.get_by_role("link", name="Play from 00:06:21").click()
+    rec = server.ids[RECORDING]
+    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=381$"))
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 381) < 1")
+    current = page.locator(".transcript li.current")
+    expect(current).to_have_count(1)
+    # the line being said at 381 s, or the one starting within the second (links give whole seconds)
+    assert float(current.get_attribute("data-start")) < 382 and 381 < float(current.get_attribute("data-end"))
+    page.eval_on_selector("audio", "m => m.play()")
+    page.wait_for_function("() => { const m = document.querySelector('audio'); return !m.paused && m.currentTime > 381.5 }")
+    state = media_state(page)
+    assert 381 < state["t"] < 395 and not state["paused"], state
+    # the transcript follows playback: seek ahead and the highlighted line moves
+    page.eval_on_selector("audio", "m => { m.currentTime = 500; }")
+    page.wait_for_function("""() => { const li = document.querySelector('.transcript li.current');
+        return li && +li.dataset.start <= 500 && 500 < +li.dataset.end + 0.5 }""")
+    # clicking a line plays from its start
+    line = page.locator(".transcript li").nth(2)
+    start = float(line.get_attribute("data-start"))
+    line.get_by_role("link").click()
+    page.wait_for_function(f"() => {{ const m = document.querySelector('audio'); return !m.paused && "
+                           f"m.currentTime >= {start} && m.currentTime < {start + 5} }}")
+    expect(line).to_have_class(re.compile("current"))
+    page.eval_on_selector("audio", "m => m.pause()")
+    shot(page, "recording")
+    # the seminar page: objectives, sessions, the same player and transcript, a session starts its recording
+    page.goto(f"/seminars/{SEMINAR_ID}")
+    expect(page.get_by_role("heading", name="Objectives")).to_be_visible()
+    expect(page.locator(".sessions > li")).to_have_count(4)
+    expect(page.locator(f"#rec-{rec} .transcript li").first).to_be_visible()
+    page.locator(".sessions > li").nth(2).get_by_role("link", name=re.compile("^Play from")).click()
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    session_start = int(re.search(r"t=(\d+)", page.url).group(1))
+    assert session_start > 0
+    page.wait_for_function(f"() => Math.abs(document.querySelector('audio').currentTime - {session_start}) < 1")
+    shot(page, "seminar")
+    assert not page.errors, page.errors
+
+
+def test_document_text_never_runs_as_html(browser, server):
+    page = new_page(browser, server, "en")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto("/search?q=ateliers+de+couture+Lab%C3%A9+registre")
+    hit = page.locator(".hit", has_text="Ateliers de couture").first
+    expect(hit.locator(".hit-title")).to_have_text('Ateliers de couture <b onmouseover="alert(3)">Labé</b>')
+    expect(hit.locator(".passage")).to_contain_text('<script>alert("xss")</script>')
+    hit.locator(".hit-title").hover()
+    hit.get_by_role("link", name="Read in context").click()
+    expect(page.locator(".passages")).to_contain_text('<img src=x onerror="alert(2)">')
+    assert page.locator(".passages img, .passages script, .hit-title b").count() == 0
+    assert not dialogs, dialogs
+
+
+# -- staff -------------------------------------------------------------------------------------------
+
+
+def test_staff_upload_becomes_searchable(browser, server, tmp_path):
+    sections = [("Rapport de suivi", 1, None),
+                ("Soudure à Tambacounda", 2,
+                 "Les ateliers de soudure de Tambacounda forment douze migrants de retour à la fabrication de "
+                 "charrettes et de grilles pour les maraîchers de la région."),
+                ("Financement", 2, "Une caisse d'épargne villageoise prête aux soudeurs pour acheter leurs postes.")]
+    docx = make_docx(tmp_path / "suivi-tambacounda.docx", sections).read_bytes()
+    page = new_page(browser, server, "en")
+    sign_in(page, server.keys["staff"], "/staff")
+    expect(page.locator(".who")).to_contain_text("Signed in as Staff Tester (staff)")
+    page.get_by_role("link", name="Upload a publication").first.click()
+    # drag and drop the file onto the drop zone
+    transfer = page.evaluate_handle("""bytes => { const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], 'suivi-tambacounda.docx',
+          {type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'}));
+        return dt; }""", list(docx))
+    page.dispatch_event("[data-dropzone]", "dragenter", {"dataTransfer": transfer})
+    expect(page.locator("[data-dropzone]")).to_have_class(re.compile("over"))
+    page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": transfer})
+    expect(page.locator("[data-chosen]")).to_contain_text("suivi-tambacounda.docx")
+    page.get_by_label("Title", exact=True).fill("Suivi des ateliers de soudure de Tambacounda")
+    page.get_by_label("Type", exact=True).select_option("report")
+    page.get_by_label("Language", exact=True).select_option("fr")
+    page.get_by_label("Published", exact=True).fill("2025-02-14")
+    page.get_by_label("Countries", exact=True).fill("Senegal")
+    shot(page, "upload")
+    page.get_by_role("button", name="Upload and publish").click()
+    expect(page).to_have_url(re.compile(r"/staff/jobs/\w+$"))
+    expect(page.locator("h1")).to_have_text("Publishing suivi-tambacounda.docx")
+    shot(page, "job")
+    expect(page.locator("[data-job-state]")).to_have_text("Published", timeout=180_000)
+    expect(page.locator("[data-job-progress]")).to_have_js_property("position", 1)
+    page.get_by_role("link", name="Open the document").click()
+    expect(page.locator("h1")).to_have_text("Suivi des ateliers de soudure de Tambacounda")
+    expect(page.locator(".meta-list")).to_contain_text("14 February 2025")
+    # searchable at once, in English too
+    page.goto("/search?q=welding+workshops+in+Tambacounda")
+    hit = page.locator(".hit", has_text="Suivi des ateliers de soudure de Tambacounda").first
+    expect(hit).to_be_visible()
+    expect(hit.locator(".cite")).to_contain_text("Report · 14 February 2025")
+    # edit its metadata, then retract it: gone from search
+    page.goto("/staff")
+    page.get_by_role("link", name="Suivi des ateliers de soudure de Tambacounda").click()
+    page.get_by_label("Title", exact=True).fill("Soudure à Tambacounda : rapport de suivi")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    page.goto("/search?q=ateliers+de+soudure+Tambacounda")
+    expect(page.locator(".hit").first.locator(".hit-title")).to_have_text("Soudure à Tambacounda : rapport de suivi")
+    page.goto("/staff")
+    page.get_by_role("link", name="Soudure à Tambacounda : rapport de suivi").click()
+    page.get_by_role("button", name="Retract").click()
+    expect(page.get_by_role("status")).to_contain_text("Retracted")
+    page.goto("/search?q=ateliers+de+soudure+Tambacounda")
+    expect(page.locator(".hit", has_text="Tambacounda")).to_have_count(0)
+    assert not page.errors, page.errors
+
+
+# -- organisers --------------------------------------------------------------------------------------
+
+
+def test_organiser_listens_and_accepts_a_topic(browser, server):
+    page = new_page(browser, server, "en")
+    sign_in(page, server.keys["organiser"], "/review")
+    page.get_by_role("link", name=re.compile("Séminaire interrégional")).click()
+    segment = page.locator(".segment", has=page.locator(".decision.state-suggested")).first
+    seg_id = segment.get_attribute("id")
+    listen = segment.locator("[data-listen]")
+    start, end = float(listen.get_attribute("data-start")), float(listen.get_attribute("data-end"))
+    listen.click()
+    page.wait_for_function(f"() => {{ const m = document.querySelector('audio'); return !m.paused && "
+                           f"m.currentTime >= {start} && m.currentTime < {start + 3} }}")
+    # the segment plays to its end and stops there (faster, to keep the test short)
+    page.eval_on_selector("audio", "m => { m.playbackRate = 8; }")
+    page.wait_for_function("() => document.querySelector('audio').paused", timeout=30_000)
+    stopped = media_state(page)["t"]
+    assert end <= stopped < end + 3, (start, end, stopped)
+    decision = segment.locator(".decision.state-suggested").first
+    topic = decision.locator(".topic").inner_text()
+    shot(page, "review")
+    decision.get_by_role("button", name=f"Accept {topic} for", exact=False).click()
+    expect(page).to_have_url(re.compile(rf"#{seg_id}$"))
+    accepted = page.locator(f"#{seg_id} .decision", has_text=topic)
+    expect(accepted.locator(".state")).to_have_text("accepted")
+    expect(accepted.get_by_role("button", name=re.compile("^Undo"))).to_be_visible()
+    # the topic page lists the segment, and the topic filters search
+    page.goto("/topics")
+    page.get_by_role("link", name=topic, exact=True).click()
+    expect(page.locator(".linked li", has_text="Séminaire interrégional").first).to_be_visible()
+    topic_id = page.url.rsplit("/", 1)[1]
+    seg_text = page.locator(".linked li .passage-text").first.inner_text()
+    page.goto(f"/search?q={' '.join(seg_text.split()[:8])}&topic={topic_id}")
+    expect(page.locator(".chip")).to_contain_text(f"Topic: {topic}")
+    expect(page.locator(".hit").first.locator(".cite .ts")).to_be_visible()
+    assert not page.errors, page.errors
+
+
+# -- accessibility -----------------------------------------------------------------------------------
+
+AXE = Path(__import__("axe_playwright_python").__file__).parent / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => { const r = await axe.run(document, {
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')); }""")
+    return result
+
+
+def main_pages(server) -> list[str]:
+    rec = server.ids[RECORDING]
+    return ["/", "/search?q=reintegration+communautaire", f"/documents/{server.ids[REPORT_PDF]}",
+            "/seminars", f"/seminars/{SEMINAR_ID}", f"/recordings/{rec}?t=381", "/topics",
+            "/topics/community-level", "/signin", "/staff", "/staff/upload",
+            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_main_pages_pass_axe(browser, server, lang):
+    # axe checks the page inside the browser (CSP allows only this origin's scripts: bypass it for the checker)
+    page = new_page(browser, server, lang, bypass_csp=True)
+    # an admin reaches staff and organiser pages
+    from kmh.settings import Settings as S
+
+    key = api_key(S(data_dir=Path(server.env["KMH_DATA_DIR"]), models_dir=MODELS), "admin", "Admin Tester")
+    sign_in(page, key, "/staff")
+    failures = {}
+    for url in main_pages(server):
+        page.goto(url)
+        found = axe_violations(page)
+        if found:
+            failures[url] = found
+    assert not failures, failures
+
+
+def test_keyboard_order_and_skip_link(browser, server):
+    page = new_page(browser, server, "en")
+    page.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip")).to_be_focused()
+    expect(page.locator(".skip")).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile("#main$"))
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Search the knowledge base")).to_be_focused()
+    page.keyboard.type("retour volontaire")
+    page.keyboard.press("Enter")
+    expect(page.locator(".hit").first).to_be_visible()
+    # from the top of the results page: skip link, site name, navigation, account, language, search box, button
+    page.locator("body").focus()
+    order = []
+    for _ in range(9):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("() => (document.activeElement.innerText || document.activeElement.name || '').trim()"))
+    assert order == ["Skip to content", "KMH Search", "Search", "Seminars", "Topics", "Sign in", "Français", "q",
+                     "Search"], order
+    # every focused element shows a focus ring
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=r%C3%A9int%C3%A9gration+durable", "/seminars/" + SEMINAR_ID])
+def test_readable_on_a_phone(browser, server, url):
+    page = new_page(browser, server, "fr", viewport={"width": 390, "height": 844}, is_mobile=True,
+                    has_touch=True, device_scale_factor=2)
+    page.goto(url)
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{url} scrolls sideways on a phone: {width}"
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('main')).fontSize)")
+    assert size >= 16
+    name = {"/": "phone-home"}.get(url, "phone-results" if url.startswith("/search") else "phone-seminar")
+    shot(page, name)
