@@ -59,7 +59,7 @@ setup: system-packages $(VENV)/.deps $(MODELS)/.built seminars
 demo: setup
 	$(BIN)/kmh ingest corpus/
 	@echo
-	@echo "Serving on http://127.0.0.1:8000  (API docs: /docs; try /api/search?q=When+can+reintegration+be+considered+sustainable)"
+	@echo "Open http://127.0.0.1:8000/ (web pages; API docs at /docs; try /search?q=When+can+reintegration+be+considered+sustainable)"
 	@echo "From a shell: $(BIN)/kmh search \"Combien d'acteurs nationaux ont participé à l'atelier de Saly ?\""
 	@echo "A seminar moment: /api/search?q=projets+communautaires+de+r%C3%A9int%C3%A9gration (seminars: /api/seminars, topics: /api/topics)"
 	$(BIN)/kmh serve --host 127.0.0.1 --port 8000
