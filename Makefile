@@ -71,6 +71,7 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/transcribe.py
+	$(BIN)/python bench/web.py
 
 clean-data:
 	rm -rf data
