@@ -18,15 +18,14 @@ RecordingId = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/review")
-def review_list(page: OrganiserPage, archive: ArchiveDep, catalog: CatalogDep):
+def review_list(page: OrganiserPage, catalog: CatalogDep):
     rows = []
     for rec in catalog.recordings():
         doc = catalog.get(rec.doc_id)
         if doc is None or doc.status != "published":
             continue
-        pending = sum(1 for lk in catalog.links_of_document(rec.doc_id) if lk.state == "suggested")
-        decided = sum(1 for lk in catalog.links_of_document(rec.doc_id) if lk.state != "suggested")
-        rows.append((rec, doc, pending, decided))
+        states = [lk.state for lk in catalog.links_of_document(rec.doc_id)]
+        rows.append((rec, doc, states.count("suggested"), len(states) - states.count("suggested")))
     return render(page.request, page, "review_list.html", rows=rows)
 
 
