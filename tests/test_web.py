@@ -380,6 +380,12 @@ def test_upload_errors_are_shown_on_the_form(site):
     r = staff.post("/staff/upload", data={"csrf_token": token},
                    files={"file": ("image.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "application/pdf")})
     assert r.status_code == 415
-    r = staff.post("/staff/upload", data={"csrf_token": token, "date": "someday"},
+    r = staff.post("/staff/upload", data={"csrf_token": token, "date": "someday", "title": "Une note",
+                                          "countries": "Mali, Niger"},
+                   files={"file": ("note.txt", "Une note.".encode(), "text/plain")},
+                   headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and "The file was not accepted" in r.text and "someday" in r.text
+    assert 'value="Une note"' in r.text and 'value="Mali, Niger"' in r.text
+    r = staff.post("/staff/upload", data={"csrf_token": token, "type": "novel"},
                    files={"file": ("note.txt", "Une note.".encode(), "text/plain")})
-    assert r.status_code == 422 and "date" in r.text
+    assert r.status_code == 422 and "type" in r.text

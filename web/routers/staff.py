@@ -37,15 +37,25 @@ def upload_form(page: StaffPage):
     return render(page.request, page, "upload.html", doc_types=DOC_TYPES, error=None, values={})
 
 
+FormText = Annotated[str, Form(max_length=2000)]
+
+
 @router.post("/staff/upload")
-async def upload(page: StaffPage, rt: ReadyDep, key: StaffDep, file: FileField, meta: UploadMeta):
-    from api.routers.documents import queue_upload
+async def upload(page: StaffPage, rt: ReadyDep, key: StaffDep, file: FileField, title: FormText = "",
+                 doc_type: Annotated[str, Form(alias="type", max_length=32)] = "", language: FormText = "",
+                 published: Annotated[str, Form(alias="date", max_length=32)] = "", countries: FormText = "",
+                 programme: FormText = "", source: FormText = ""):
+    """The API's upload, with its errors (a bad field, a duplicate, a wrong type) shown on the form, filled in."""
+    from api.routers.documents import queue_upload, upload_meta
 
     try:
+        meta = upload_meta(title=title or None, doc_type=doc_type or None, language=language or None,
+                           published=published or None, countries=[countries] if countries else None,
+                           programme=programme or None, source=source or None)
         answer = await queue_upload(rt, key, "publish", file, meta, None)
     except ApiError as exc:
-        form = await page.request.form()
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        values = {"title": title, "type": doc_type, "language": language, "date": published,
+                  "countries": countries, "programme": programme, "source": source}
         return render(page.request, page, "upload.html", status_code=exc.status, doc_types=DOC_TYPES,
                       error=exc.detail, existing=exc.extra.get("doc_id"), values=values)
     job_id = _job_id(answer)
