@@ -392,6 +392,7 @@ def test_unexpected_errors_are_500_problems_without_tracebacks(corpus_data):
     c = TestClient(app, raise_server_exceptions=False)
     r = c.get("/boom")
     body = assert_problem(r, 500)
+    assert body["type"].endswith(":internal-error") and body["detail"].startswith("an unexpected error")
     assert "secret" not in r.text and "Traceback" not in r.text and "RuntimeError" not in r.text
 
 

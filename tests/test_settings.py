@@ -1,7 +1,5 @@
 """Settings: defaults, the KMH_ prefix, validation with the variable named."""
 
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
