@@ -81,7 +81,7 @@ class DocumentSummary(BaseModel):
     title: str
     doc_type: str
     language: str | None
-    published: date | None
+    published: str | None = Field(description="Publication date as given: YYYY, YYYY-MM or YYYY-MM-DD")
     countries: list[str]
     programme: str | None
     source: str | None
@@ -317,7 +317,8 @@ class MetadataPatch(BaseModel):
     title: str | None = Field(None, min_length=1, max_length=500)
     doc_type: DocType | None = None
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
-    published: date | None = None
+    published: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY, YYYY-MM or "
+                                  "YYYY-MM-DD")
     countries: list[str] | None = Field(None, max_length=50)
     programme: str | None = Field(None, max_length=500)
     source: str | None = Field(None, max_length=1000)

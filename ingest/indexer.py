@@ -23,6 +23,7 @@ from ingest.components.sparse import Bm25DocumentEncoder
 from ingest.components.writer import PassageWriter
 from ingest.model import IngestError, ParsedDocument
 from ingest.plan import SeminarContext, WorkItem, plan
+from kmh.dates import partial_date_text
 from kmh.settings import Settings
 from kmh.store import Filter, VectorStore
 
@@ -64,6 +65,7 @@ class Upload:
 
         if isinstance(self.meta.get("published"), str):  # as kept in the job (JSON)
             self.meta["published"] = date.fromisoformat(self.meta["published"])
+            self.meta.setdefault("published_precision", "day")
 
     @property
     def source_key(self) -> str:
@@ -259,7 +261,8 @@ class Indexer:
             raise UnknownRecording(doc_id)
         parse_captions(data, name)
         kept = store_original(self.settings.data_dir, data, ".srt" if sniff_captions(data) == "srt" else ".vtt")
-        fields = ("filename", "source_key", "title", "published", "countries", "programme", "source_url", "source")
+        fields = ("filename", "source_key", "title", "published", "published_precision", "countries", "programme",
+                  "source_url", "source")
         item = WorkItem("recording", self.settings.data_dir / doc.original_path, language=rec.language,
                         captions=self.settings.data_dir / kept, seminar=self._seminar_context(rec),
                         extra={"record": {f: getattr(doc, f) for f in fields}})
@@ -307,9 +310,10 @@ class Indexer:
         existing = self.catalog.by_sha256(sha)
         prior = existing or self.catalog.by_source_key(source_key)
         published = ctx.published if ctx else sidecar.get("published")
+        precision = "day" if ctx else sidecar.get("published_precision")
         keep = item.extra.get("record", {})  # a recording re-indexed from the catalog keeps its identity
         if "published" in keep:
-            published = keep["published"]
+            published, precision = keep["published"], keep.get("published_precision")
         if "source_key" in keep:
             source_key = keep["source_key"]
         record = {
@@ -320,6 +324,7 @@ class Indexer:
             "doc_type": "recording",
             "language": item.language,
             "published": published,
+            "published_precision": precision if published else None,
             "countries": list(sidecar.get("countries", [])),
             "programme": sidecar.get("programme"),
             "source_url": sidecar.get("source_url"),
@@ -352,7 +357,7 @@ class Indexer:
             "language": item.language,
             "countries": record["countries"],
             "programme": record["programme"],
-            "published": published.isoformat() if published else None,
+            "published": partial_date_text(published, precision),
             "year": published.year if published else None,
             "source_url": record["source_url"],
             "status": "published",
@@ -468,6 +473,7 @@ class Indexer:
             "doc_type": meta.doc_type,
             "language": meta.language,
             "published": meta.published,
+            "published_precision": meta.published_precision if meta.published else None,
             "countries": list(meta.countries),
             "programme": meta.programme,
             "source_url": meta.source_url,
@@ -495,7 +501,7 @@ class Indexer:
             "language": record["language"],
             "countries": record["countries"],
             "programme": record["programme"],
-            "published": meta.published.isoformat() if meta.published else None,
+            "published": partial_date_text(meta.published, meta.published_precision),
             "year": meta.published.year if meta.published else None,
             "source_url": record["source_url"],
             "status": prior.status if prior is not None else "published",

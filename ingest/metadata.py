@@ -171,7 +171,7 @@ def check_fields(raw: dict[str, Any], bad: Callable[[str, str], Exception]) -> d
                 raise bad(field, f"{value!r} is not one of {', '.join(DOC_TYPES)}")
             out["doc_type"] = value.strip()
         elif field == "date":
-            out["published"] = _date_value(value, field, bad)
+            out["published"], out["published_precision"] = _date_value(value, field, bad)
         elif field in ("country", "countries"):
             items = value if isinstance(value, list) else [value]
             for item in items:
@@ -215,20 +215,21 @@ def _text_value(value: Any, field: str, bad) -> str:
     return text
 
 
-def _date_value(value: Any, field: str, bad) -> date:
+def _date_value(value: Any, field: str, bad) -> tuple[date, str]:
+    """The first day of the date and its precision ("year", "month" or "day"): kmh.dates."""
+    from kmh.dates import parse_partial_date
+
     if isinstance(value, datetime):
-        return value.date()
+        return value.date(), "day"
     if isinstance(value, date):
-        return value
+        return value, "day"
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text)
-    if not match:
-        raise bad(field, f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
-    year, month, day = int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1)
     try:
-        return date(year, month, day)
+        return parse_partial_date(text)
     except ValueError:
-        raise bad(field, f"{value!r} is not a valid date") from None
+        if re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", text):
+            raise bad(field, f"{value!r} is not a valid date") from None
+        raise bad(field, f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,16 +241,18 @@ def infer_meta(blocks: list[Block], sidecar: dict[str, Any] | None = None) -> Do
     """Metadata for a parsed document: sidecar values win, the rest is inferred from ``blocks``."""
     sidecar = dict(sidecar or {})
     meta = DocMeta()
-    for field in ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source"):
+    for field in ("title", "doc_type", "language", "published", "published_precision", "countries", "programme",
+                  "source_url", "source"):
         if field in sidecar and sidecar[field] not in (None, "", []):
             setattr(meta, field, list(sidecar[field]) if field == "countries" else sidecar[field])
-            meta.from_sidecar.add(field)
+            if field != "published_precision":  # part of "published"
+                meta.from_sidecar.add(field)
     if meta.title is None:
         meta.title = infer_title(blocks)
     if meta.language is None:
         meta.language = detect_language(blocks)
     if meta.published is None:
-        meta.published = find_date(_leading_text(blocks, DATE_SCAN_CHARS))
+        meta.published = find_date(_leading_text(blocks, DATE_SCAN_CHARS))  # a full date: day precision
     return meta
 
 

@@ -39,7 +39,8 @@ class DocMeta:
     title: str | None = None
     doc_type: str = "other"
     language: str | None = None  # ISO 639-1: "fr", "en", ...
-    published: date | None = None
+    published: date | None = None  # the first day of the period given (a year, a month or a day)
+    published_precision: str | None = None  # "year", "month" or "day" (None: day); kmh.dates
     countries: list[str] = field(default_factory=list)
     programme: str | None = None
     source_url: str | None = None

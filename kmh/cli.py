@@ -392,10 +392,21 @@ def serve(
     run(host=host, port=port, settings=_settings(), factory=create_app)
 
 
+def _published(d) -> str:
+    from kmh.dates import partial_date_text
+
+    return partial_date_text(d.published, d.published_precision) or ""
+
+
 def _doc_json(d) -> dict:
     from dataclasses import asdict
 
-    return json.loads(json.dumps(asdict(d), default=str))
+    from kmh.dates import partial_date_text
+
+    out = json.loads(json.dumps(asdict(d), default=str))
+    if "published_precision" in out:  # a document (this also prints keys): its date as given, 2019, 2019-09, ...
+        out["published"] = partial_date_text(d.published, d.published_precision)
+    return out
 
 
 docs_app = typer.Typer(help="List, show and remove documents in the catalog.", no_args_is_help=True)
@@ -431,7 +442,7 @@ def docs_list(
     room = max(12, console.width - 70)  # the other columns and the borders take 70 characters
     for d in rows:
         title = d.title if len(d.title) <= room else d.title[: room - 1] + "…"
-        table.add_row(d.id, title, d.doc_type, d.language or "", str(d.published or ""), str(d.version),
+        table.add_row(d.id, title, d.doc_type, d.language or "", _published(d), str(d.version),
                       str(d.passage_count))
     console.print(table)
 
@@ -459,7 +470,8 @@ def docs_show(
     for name in ("id", "title", "doc_type", "language", "published", "countries", "programme", "source", "source_url",
                  "status", "version", "passage_count", "filename", "format", "page_count", "sha256",
                  "original_path", "ingested_at", "updated_at"):
-        console.print(f"[bold]{name:>14}[/bold]  {getattr(d, name, '')}", highlight=False)
+        value = _published(d) if name == "published" else getattr(d, name, "")
+        console.print(f"[bold]{name:>14}[/bold]  {value}", highlight=False)
     if d.outline:
         console.print("[bold]       outline[/bold]")
         for item in d.outline:

@@ -156,6 +156,7 @@ def test_catalog_holds_sidecar_metadata_and_passage_counts(corpus_env):
     senegal = by_file["senegal-saly-atelier-approche-integree-2024.txt"]
     assert senegal.doc_type == "news" and senegal.language == "fr"
     assert senegal.countries == ["Senegal"] and str(senegal.published) == "2024-03-01"
+    assert senegal.published_precision == "month"  # the sidecar says 2024-03
     assert senegal.source == "OIM Sénégal, communiqué" and senegal.programme == "MPRR-SSA"
     assert by_file["page-seminaire.txt"].doc_type == "seminar_page"
     assert by_file["manuel-reintegration-module-1-approche-integree.txt"].doc_type == "handbook"

@@ -53,6 +53,7 @@ def test_sidecar_all_fields(tmp_path):
         "title": "Rapport annuel 2024",
         "doc_type": "report",
         "published": date(2024, 3, 1),
+        "published_precision": "month",
         "countries": ["Sénégal", "Mali"],
         "programme": "MPRR-SSA",
         "source_url": "https://www.example.org/rapport",
@@ -61,13 +62,17 @@ def test_sidecar_all_fields(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("yaml_date", "expected"),
-    [("2019", date(2019, 1, 1)), ("2021-12", date(2021, 12, 1)), ("2021-12-02", date(2021, 12, 2)), ("'2020-05-17'", date(2020, 5, 17))],
+    ("yaml_date", "expected", "precision"),
+    [("2019", date(2019, 1, 1), "year"), ("2021-12", date(2021, 12, 1), "month"),
+     ("2021-12-02", date(2021, 12, 2), "day"), ("'2020-05-17'", date(2020, 5, 17), "day")],
 )
-def test_sidecar_date_precisions(tmp_path, yaml_date, expected):
+def test_sidecar_date_precisions(tmp_path, yaml_date, expected, precision):
     doc = _doc(tmp_path)
     (tmp_path / "rapport.meta.yaml").write_text(f"date: {yaml_date}\n", encoding="utf-8")
-    assert read_sidecar(doc) == {"published": expected}
+    assert read_sidecar(doc) == {"published": expected, "published_precision": precision}
+    from kmh.dates import partial_date_text
+
+    assert partial_date_text(expected, precision) == yaml_date.strip("'")
 
 
 def test_sidecar_with_full_name_wins(tmp_path):

@@ -231,11 +231,21 @@ def test_country_names_follow_the_interface_language(site):
     assert country_name("Sénégal", "en") == "Senegal" and country_name("Atlantis", "fr") == "Atlantis"
 
 
+def test_dates_keep_the_precision_they_were_given(site):
+    client, _, ids = site
+    doc = ids[REPORT_PDF]  # its sidecar says date: 2023-05
+    assert client.get(f"/api/documents/{doc}").json()["published"] == "2023-05"
+    hits = client.get("/api/search", params={"q": "apiculture", "country": "Guinea"}).json()["hits"]
+    assert hits and {h["published"] for h in hits if h["doc_id"] == doc} == {"2023-05"}
+    assert "<dd>May 2023</dd>" in client.get(f"/documents/{doc}", headers={"Accept-Language": "en"}).text
+    assert "<dd>mai 2023</dd>" in client.get(f"/documents/{doc}", headers={"Accept-Language": "fr"}).text
+
+
 def test_dates_in_both_languages():
     from web.templating import format_date
 
     assert format_date("2024-03-12", "en") == "12 March 2024" and format_date("2024-03-12", "fr") == "12 mars 2024"
-    assert format_date("2024-03-01", "fr") == "mars 2024" and format_date("2019-01-01", "en") == "2019"
+    assert format_date("2024-03-01", "fr") == "1er mars 2024" and format_date("2019", "en") == "2019"
     assert format_date("2024-07", "en") == "July 2024" and format_date(None, "en") == ""
 
 

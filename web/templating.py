@@ -72,16 +72,19 @@ def format_date(value: Any, lang: str) -> str:
         except ValueError:
             return str(value)
     months = _MONTHS.get(lang, _MONTHS["en"])
-    # The catalog keeps a "YYYY" or "YYYY-MM" publication date as its first day: show 1 January as the year and
-    # the 1st of a month as the month (a document really dated 1 January loses its day on the pages).
-    if len(parts) == 3 and parts[2] == 1:
-        parts = parts[:1] if parts[1] == 1 else parts[:2]
     if len(parts) == 1:
         return str(parts[0])
     if len(parts) == 2:
         return f"{months[parts[1] - 1]} {parts[0]}"
     day = "1er" if lang == "fr" and parts[2] == 1 else str(parts[2])
     return f"{day} {months[parts[1] - 1]} {parts[0]}"
+
+
+def published_of(doc) -> str | None:
+    """A catalog document's publication date as given: "2019", "2019-09" or "2019-09-12"."""
+    from kmh.dates import partial_date_text
+
+    return partial_date_text(doc.published, doc.published_precision)
 
 
 def country_name(name: str, lang: str) -> str:
@@ -131,7 +134,7 @@ def render(request: Request, page, template: str, status_code: int = 200,
     body = env.get_template(template).render(
         request=request, page=page, t=page.t, lang=page.lang, viewer=page.viewer,
         date=lambda v: format_date(v, page.lang), lang_name=lambda code: language_name(page.t, code),
-        country=lambda name: country_name(name, page.lang), **context)
+        country=lambda name: country_name(name, page.lang), published=published_of, **context)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     # Pages may differ by language and by who is signed in: never cached by shared caches.
     response.headers["Cache-Control"] = "private, no-cache"

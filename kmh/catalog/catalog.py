@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from kmh.dates import PRECISIONS
+
 from .access import AccessMixin
 from .archive import ArchiveMixin
 from .jobs import JobsMixin
@@ -29,7 +31,7 @@ _PG_MIGRATE_LOCK = 0x4B4D48  # "KMH"
 _DOC_ID = re.compile(r"[0-9a-f]{12}")
 # Fields a new version replaces; id, version, status and ingested_at are handled apart.
 _CONTENT_FIELDS = (
-    "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "countries",
+    "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "published_precision", "countries",
     "programme", "source_url", "source", "passage_count", "format", "mime", "page_count", "outline", "original_path",
 )
 
@@ -69,6 +71,7 @@ class DocumentRecord:
     doc_type: str = "other"
     language: str | None = None
     published: date | None = None
+    published_precision: str | None = None  # "year", "month" or "day" (None: day); kmh.dates
     countries: list[str] = field(default_factory=list)
     programme: str | None = None
     source_url: str | None = None
@@ -110,8 +113,8 @@ class DocumentRef:
 
 _DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
 # What update_document may change.
-_EDITABLE_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source", "source_url",
-                    "status")
+_EDITABLE_FIELDS = ("title", "doc_type", "language", "published", "published_precision", "countries", "programme",
+                    "source", "source_url", "status")
 _REF_FIELDS = tuple(f.name for f in fields(DocumentRef))
 _VERSION_FIELDS = tuple(f.name for f in fields(VersionRecord))
 
@@ -131,6 +134,8 @@ def _version_record(row: DocumentVersion) -> VersionRecord:
 def check_record(rec: DocumentRecord) -> None:
     if rec.id and not _DOC_ID.fullmatch(rec.id):
         raise ValueError(f"document id must be 12 lowercase hex characters, not {rec.id!r}")
+    if rec.published_precision is not None and rec.published_precision not in PRECISIONS:
+        raise ValueError(f"published_precision must be one of {', '.join(PRECISIONS)}, not {rec.published_precision!r}")
     if rec.doc_type not in DOC_TYPES:
         raise ValueError(f"unknown doc_type {rec.doc_type!r}; expected one of {', '.join(DOC_TYPES)}")
     if rec.status not in STATUSES:

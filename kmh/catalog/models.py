@@ -96,6 +96,8 @@ class Document(Base):
     doc_type: Mapped[str] = mapped_column(String(32), default="other")
     language: Mapped[str | None] = mapped_column(String(2))
     published: Mapped[date | None] = mapped_column(Date)
+    # "year", "month" or "day" (NULL: day): published holds the first day of that period (kmh.dates).
+    published_precision: Mapped[str | None] = mapped_column(String(5))
     countries: Mapped[list[str]] = mapped_column(JSON, default=list)
     programme: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
