@@ -28,13 +28,7 @@ _PAYLOAD = {
 
 def passage_ids(store: VectorStore, doc_id: str, version: int) -> list[str]:
     """Ids of the passages of one version of a document."""
-    ids, page = [], None
-    flt = Filter(equals={"doc_id": doc_id, "doc_version": version})
-    while True:
-        hits, page = store.scroll(flt, limit=512, offset=page)
-        ids += [h.id for h in hits]
-        if page is None:
-            return ids
+    return store.ids(Filter(equals={"doc_id": doc_id, "doc_version": version}))
 
 
 def edit_document(catalog: Any, store: VectorStore, doc_id: str, changes: dict[str, Any], *, actor: Any = None,

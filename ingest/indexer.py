@@ -216,13 +216,7 @@ class Indexer:
         while self.topics is not None:
             docs, total = self.catalog.list(limit=200, offset=offset, status=None)
             for doc in docs:
-                flt = Filter(equals={"doc_id": doc.id, "doc_version": doc.version})
-                ids, page = [], None
-                while True:
-                    hits, page = self.store.scroll(flt, limit=256, offset=page)
-                    ids += [h.id for h in hits]
-                    if page is None:
-                        break
+                ids = self.store.ids(Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
                 vectors = self.store.dense_vectors(ids)
                 ids = [i for i in ids if i in vectors]
                 found = self.topics.suggest(np.asarray([vectors[i] for i in ids], dtype=np.float32)) if ids else []

@@ -111,13 +111,7 @@ class Archive:
         """The passages of a document's current version, by start (character offset, or second for recordings)."""
         from kmh.store import Filter
 
-        flt = Filter(equals={"doc_id": doc.id, "doc_version": doc.version})
-        ids, offset = [], None
-        while True:
-            hits, offset = self.store.scroll(flt, limit=256, offset=offset)
-            ids += [h.id for h in hits]
-            if offset is None:
-                break
+        ids = self.store.ids(Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
         return sorted(self._passages(ids), key=lambda r: (r.start or 0.0, r.passage_id))
 
     # -- passages and topic links ---------------------------------------------------------

@@ -567,6 +567,9 @@ def test_scroll_pages_to_exhaustion(shared):
     second, end = shared.scroll(flt, limit=10, offset=nxt)
     assert end is None and len(first) == 10 and len(second) == 5
     assert {h.payload["language"] for h in first + second} == {"en"}
+    # ids(): every page at once, in the same order
+    assert shared.ids() == seen
+    assert shared.ids(flt) == ids(first + second)
 
 
 def test_upsert_replaces_an_existing_id(store):

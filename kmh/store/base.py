@@ -255,6 +255,15 @@ class VectorStore(ABC):
     ) -> tuple[list[Hit], str | None]:
         """One page of passages in id order and the offset of the next page (None at the end)."""
 
+    def ids(self, flt: Filter | None = None) -> list[str]:
+        """Every passage id that matches ``flt``, in id order (all pages of ``scroll``)."""
+        out, offset = [], None
+        while True:
+            hits, offset = self.scroll(flt, limit=512, offset=offset)
+            out += [h.id for h in hits]
+            if offset is None:
+                return out
+
     @abstractmethod
     def dense_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         """The dense vectors of these passages, by id (unknown ids left out)."""
