@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kmh.dates import partial_date_text
 from kmh.store import Filter, VectorStore
 
 # Catalog fields copied into each passage's payload, and how.
@@ -17,7 +16,7 @@ _PAYLOAD = {
     "title": lambda d: {"title": d.title},
     "doc_type": lambda d: {"doc_type": d.doc_type},
     "language": lambda d: {"language": d.language},
-    "published": lambda d: {"published": partial_date_text(d.published, d.published_precision),
+    "published": lambda d: {"published": d.published_text,
                             "year": d.published.year if d.published else None},
     "countries": lambda d: {"countries": list(d.countries)},
     "programme": lambda d: {"programme": d.programme},

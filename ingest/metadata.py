@@ -226,10 +226,8 @@ def _date_value(value: Any, field: str, bad) -> tuple[date, str]:
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     try:
         return parse_partial_date(text)
-    except ValueError:
-        if re.fullmatch(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", text):
-            raise bad(field, f"{value!r} is not a valid date") from None
-        raise bad(field, f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)") from None
+    except ValueError as exc:
+        raise bad(field, f"{value!r} is {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------

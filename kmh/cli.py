@@ -392,20 +392,12 @@ def serve(
     run(host=host, port=port, settings=_settings(), factory=create_app)
 
 
-def _published(d) -> str:
-    from kmh.dates import partial_date_text
-
-    return partial_date_text(d.published, d.published_precision) or ""
-
-
 def _doc_json(d) -> dict:
     from dataclasses import asdict
 
-    from kmh.dates import partial_date_text
-
     out = json.loads(json.dumps(asdict(d), default=str))
     if "published_precision" in out:  # a document (this also prints keys): its date as given, 2019, 2019-09, ...
-        out["published"] = partial_date_text(d.published, d.published_precision)
+        out["published"] = d.published_text
     return out
 
 
@@ -442,7 +434,7 @@ def docs_list(
     room = max(12, console.width - 70)  # the other columns and the borders take 70 characters
     for d in rows:
         title = d.title if len(d.title) <= room else d.title[: room - 1] + "…"
-        table.add_row(d.id, title, d.doc_type, d.language or "", _published(d), str(d.version),
+        table.add_row(d.id, title, d.doc_type, d.language or "", d.published_text or "", str(d.version),
                       str(d.passage_count))
     console.print(table)
 
@@ -470,7 +462,7 @@ def docs_show(
     for name in ("id", "title", "doc_type", "language", "published", "countries", "programme", "source", "source_url",
                  "status", "version", "passage_count", "filename", "format", "page_count", "sha256",
                  "original_path", "ingested_at", "updated_at"):
-        value = _published(d) if name == "published" else getattr(d, name, "")
+        value = d.published_text if name == "published" else getattr(d, name, "")
         console.print(f"[bold]{name:>14}[/bold]  {value}", highlight=False)
     if d.outline:
         console.print("[bold]       outline[/bold]")

@@ -15,16 +15,16 @@ _PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 def parse_partial_date(text: str) -> tuple[date, str]:
     """"2019-09" -> (date(2019, 9, 1), "month"). Raises ValueError for anything but YYYY, YYYY-MM or YYYY-MM-DD
-    (or an impossible date)."""
+    (or an impossible date), saying which: "not a date (...)" or "not a valid date"."""
     match = _PARTIAL.fullmatch(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        raise ValueError("not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
     year, month, day = match.groups()
     precision = "day" if day else "month" if month else "year"
     try:
         return date(int(year), int(month or 1), int(day or 1)), precision
     except ValueError:
-        raise ValueError(f"{text!r} is not a valid date") from None
+        raise ValueError("not a valid date") from None
 
 
 def partial_date_text(value: date | None, precision: str | None) -> str | None:

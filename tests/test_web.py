@@ -362,6 +362,9 @@ def test_staff_edit_and_retract_through_the_forms(site):
     r = staff.post(f"/staff/documents/{doc}", data={"csrf_token": token, "title": "x", "type": "report",
                                                      "source_url": "not a url"}, headers={"Accept-Language": "en"})
     assert r.status_code == 422 and "The changes were not saved" in r.text and "source_url" in r.text
+    r = staff.post(f"/staff/documents/{doc}", data={"csrf_token": token, "title": "x", "type": "report",
+                                                     "date": "2024-02-30"}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and "&#39;2024-02-30&#39; is not a valid date" in r.text
     assert client.get(f"/api/documents/{doc}").json()["title"] == "Ateliers de couture de Labé"
     # retract: gone from search, then restored
     r = staff.post(f"/staff/documents/{doc}/retract", data={"csrf_token": token}, follow_redirects=False)

@@ -80,13 +80,6 @@ def format_date(value: Any, lang: str) -> str:
     return f"{day} {months[parts[1] - 1]} {parts[0]}"
 
 
-def published_of(doc) -> str | None:
-    """A catalog document's publication date as given: "2019", "2019-09" or "2019-09-12"."""
-    from kmh.dates import partial_date_text
-
-    return partial_date_text(doc.published, doc.published_precision)
-
-
 def country_name(name: str, lang: str) -> str:
     from web.countries import country_name as name_in
 
@@ -134,7 +127,7 @@ def render(request: Request, page, template: str, status_code: int = 200,
     body = env.get_template(template).render(
         request=request, page=page, t=page.t, lang=page.lang, viewer=page.viewer,
         date=lambda v: format_date(v, page.lang), lang_name=lambda code: language_name(page.t, code),
-        country=lambda name: country_name(name, page.lang), published=published_of, **context)
+        country=lambda name: country_name(name, page.lang), **context)
     response = HTMLResponse(body, status_code=status_code, headers=headers)
     # Pages may differ by language and by who is signed in: never cached by shared caches.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -26,7 +26,7 @@ from api.schemas import (
     VersionEntry,
 )
 from kmh.catalog import DocumentRecord
-from kmh.dates import parse_partial_date, partial_date_text
+from kmh.dates import parse_partial_date
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
@@ -36,7 +36,7 @@ DocId = Annotated[str, Path(max_length=64, description="A document id (12 hex ch
 def _summary_fields(doc: DocumentRecord) -> dict:
     return dict(
         id=doc.id, title=doc.title, doc_type=doc.doc_type, language=doc.language,
-        published=partial_date_text(doc.published, doc.published_precision),
+        published=doc.published_text,
         countries=doc.countries, programme=doc.programme, source=doc.source, source_url=doc.source_url,
         filename=doc.filename, format=doc.format, mime=doc.mime, page_count=doc.page_count,
         passage_count=doc.passage_count, version=doc.version, status=doc.status, ingested_at=doc.ingested_at,
@@ -215,7 +215,7 @@ async def replace_document_file(rt: ReadyDep, key: StaffDep, doc_id: DocId, file
     doc = await anyio.to_thread.run_sync(rt.catalog.get, doc_id)
     if doc is None:
         raise DocumentNotFound(doc_id)
-    kept = {"title": doc.title, "type": doc.doc_type, "date": partial_date_text(doc.published, doc.published_precision),
+    kept = {"title": doc.title, "type": doc.doc_type, "date": doc.published_text,
             "countries": doc.countries,
             "programme": doc.programme, "source": doc.source_url or doc.source, "language": doc.language}
     meta = check_fields({k: v for k, v in kept.items() if v not in (None, "", [])},
@@ -244,8 +244,11 @@ def edit_document(rt: ReadyDep, key: StaffDep, doc_id: DocId, patch: MetadataPat
     if not changes:
         raise InvalidParameter("body", "no field to change", "body")
     if "published" in changes:  # "2019", "2019-09" or "2019-09-12": the first day and the precision
-        changes["published"], changes["published_precision"] = (
-            parse_partial_date(changes["published"]) if changes["published"] else (None, None))
+        try:
+            changes["published"], changes["published_precision"] = (
+                parse_partial_date(changes["published"]) if changes["published"] else (None, None))
+        except ValueError as exc:  # the pattern passed, the day does not exist: 2024-02-30
+            raise InvalidParameter("published", f"{changes['published']!r} is {exc}", "body") from None
     for name in ("title", "doc_type", "status"):
         if name in changes and changes[name] is None:
             raise InvalidParameter(name, "cannot be null", "body")

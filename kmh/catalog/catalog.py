@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from kmh.dates import PRECISIONS
+from kmh.dates import PRECISIONS, partial_date_text
 
 from .access import AccessMixin
 from .archive import ArchiveMixin
@@ -83,6 +83,11 @@ class DocumentRecord:
     outline: list[dict[str, Any]] = field(default_factory=list)
     ingested_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @property
+    def published_text(self) -> str | None:
+        """The publication date as given: "2019", "2019-09" or "2019-09-12"."""
+        return partial_date_text(self.published, self.published_precision)
 
 
 @dataclass
