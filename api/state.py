@@ -38,6 +38,23 @@ class Runtime:
     start_jobs: bool = True
     # One write at a time: the indexer and its models are shared, and versions of a document must not race.
     write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # What keeps a loaded service from being ready, by source ("disk", "check", ...): /readyz answers 503 with
+    # these reasons while any is set; searches keep working where they can.
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def set_problem(self, source: str, reason: str) -> None:
+        """Mark the service unready for ``reason`` (logged once per change)."""
+        with self._lock:
+            changed = self.problems.get(source) != reason
+            self.problems[source] = reason
+        if changed:
+            log.error("not ready (%s): %s", source, reason)
+
+    def clear_problem(self, source: str) -> None:
+        with self._lock:
+            gone = self.problems.pop(source, None)
+        if gone is not None:
+            log.warning("ready again (%s resolved)", source)
 
     @property
     def ready(self) -> bool:
@@ -108,6 +125,12 @@ class Runtime:
             self.phase = "stopped"
         _close_quietly(indexer, store, catalog, when="the search service")  # the indexer stops its parse worker
         gc.unfreeze()  # what load() froze can be collected again (an app created and closed in a longer process)
+
+    def problem_reason(self) -> str | None:
+        """The problems that make /readyz 503, in one sentence, or None."""
+        with self._lock:
+            reasons = [self.problems[k] for k in sorted(self.problems)]
+        return "; ".join(reasons) or None
 
     def not_ready_reason(self) -> str:
         if self.phase == "starting":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ReadyDep
-from api.errors import problem_responses
+from api.errors import NotReady, problem_responses
 from api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -19,6 +19,11 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, summary="Models and store are loaded",
             responses=problem_responses(503))
 async def readyz(rt: ReadyDep) -> Readiness:
+    """200 once models and store are loaded and nothing keeps the store from working (a full disk, a failed
+    consistency check): otherwise 503 with the reasons."""
+    reason = rt.problem_reason()
+    if reason is not None:
+        raise NotReady(reason, phase="degraded")
     return Readiness(
         status="ready",
         store_backend=rt.settings.store_backend,
