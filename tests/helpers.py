@@ -113,6 +113,35 @@ def write_wav(path: Path, samples) -> Path:
     return path
 
 
+# -- recognised speech: what recognition varies on (case, punctuation, possessives, a word or two) ----------
+
+
+def spoken_words(text: str) -> list[str]:
+    """Lower-case words of a transcript, without punctuation or possessives ("Village's" -> "village")."""
+    import re
+
+    words = re.findall(r"[\w'’]+", text.lower())
+    return [re.sub(r"(['’]s|['’])$", "", w) for w in words if w.strip("'’")]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference's length (substitutions, insertions, deletions)."""
+    ref, hyp = spoken_words(reference), spoken_words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def words_heard(expected: set[str], transcript: str) -> set[str]:
+    """Which of ``expected`` the transcript contains (as words, possessives and plurals aside)."""
+    heard = set(spoken_words(transcript))
+    heard |= {w[:-1] for w in heard if w.endswith("s")}
+    return {w for w in expected if w in heard or w.rstrip("s") in heard}
+
+
 def ffmpeg(*args: str) -> None:
     import subprocess
 

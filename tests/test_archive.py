@@ -17,7 +17,7 @@ from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from kmh.store import Filter
 from tests.conftest import CORPUS, MODELS
-from tests.helpers import RECORDING, SR, api_key, bearer, silence, speak, write_wav
+from tests.helpers import RECORDING, SR, api_key, bearer, silence, speak, words_heard, write_wav
 
 SEMINAR_ID = "2021-12-reintegration-developpement"
 PROBLEM = "application/problem+json"
@@ -243,7 +243,9 @@ def test_a_transcribed_recording_is_found_at_the_second_it_was_said(spoken, shar
     with TestClient(create_app(settings), headers=bearer(api_key(settings, "organiser"))) as client:
         body = search(client, q="Who repaired the village school?", k=3)
         hit = body["hits"][0]
-        assert hit["doc_type"] == "recording" and "school" in hit["text"].lower()
+        assert hit["doc_type"] == "recording", hit
+        # recognition may vary by a word ("the village's cool"): most of the known sentence is there
+        assert len(words_heard({"volunteers", "repaired", "village", "school", "returning"}, hit["text"])) >= 4, hit
         c = hit["citation"]
         assert c["session"] == 2 and c["section"] == "Session 2 · School repairs"
         assert abs(c["start"] - (SESSION_2_AT + 0.5)) < 2.0, c

@@ -21,7 +21,7 @@ from ingest.model import IngestError
 from kmh.embedding import ModelMissingError
 
 from tests.conftest import MODELS
-from tests.helpers import SR, ffmpeg, speak, write_wav
+from tests.helpers import SR, ffmpeg, speak, word_error_rate, words_heard, write_wav
 
 WHISPER = MODELS / "whisper-base"
 INTRO = "Welcome to the seminar on return and reintegration. Our first speaker works in Senegal."
@@ -30,8 +30,13 @@ PAUSE = 3.0  # seconds of silence between the intro and the known sentence
 FRENCH = "Bonjour à tous. Aujourd'hui, nous parlons de la réintégration des migrants de retour. Merci beaucoup."
 
 
-def words_of(result: dict) -> list[str]:
-    return re.findall(r"[\w']+", " ".join(c.text for c in result["cues"]).lower())
+def text_of(result: dict) -> str:
+    return " ".join(c.text for c in result["cues"])
+
+
+# Recognition of espeak-ng's voice varies by a word or two with the codec and the CPU's kernels ("the village's
+# cool" for "the village school" after AAC): assertions bound the word error rate and ask for most key words.
+MAX_WER = 0.35
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +66,9 @@ def transcriber() -> Transcriber:
 
 def test_english_clip_gives_the_words_and_the_time_they_were_spoken(transcriber, clips):
     result = transcriber.run(audio=clips["english"])
-    words = words_of(result)
-    for key in ("seminar", "reintegration", "volunteers", "village", "returning"):
-        assert key in words, (key, result["cues"])
-    assert any(w.startswith("migrant") for w in words)
+    assert word_error_rate(f"{INTRO} {KNOWN}", text_of(result)) <= MAX_WER, result["cues"]
+    keys = {"seminar", "reintegration", "volunteers", "village", "returning", "migrants"}
+    assert len(words_heard(keys, text_of(result))) >= len(keys) - 1, result["cues"]
     assert result["language"] == "en"
     assert result["seconds"] == pytest.approx(len(clips["english"]) / SR)
     first = next(w for w in result["words"] if w.text.strip().lower().startswith("volunteer"))
@@ -75,9 +79,8 @@ def test_english_clip_gives_the_words_and_the_time_they_were_spoken(transcriber,
 
 def test_french_clip_with_the_french_language(transcriber, clips):
     result = transcriber.run(audio=clips["french_wav"], language="fr")
-    words = words_of(result)
     assert result["language"] == "fr"
-    found = {"bonjour", "migrants", "retour", "merci", "beaucoup"} & set(words)
+    found = words_heard({"bonjour", "migrants", "retour", "merci", "beaucoup"}, text_of(result))
     assert len(found) >= 3, result["cues"]
 
 
@@ -90,8 +93,18 @@ def test_a_video_file_is_decoded_and_transcribed(transcriber, clips):
     assert info.duration == pytest.approx(len(clips["english"]) / SR, abs=0.3)
     assert sniff_media(video.read_bytes()[:64], video) == "mp4"
     result = transcriber.run(audio=str(video))
-    words = words_of(result)
-    assert {"reintegration", "volunteers", "village", "returning"} <= set(words), result["cues"]
+    assert word_error_rate(f"{INTRO} {KNOWN}", text_of(result)) <= MAX_WER, result["cues"]
+    keys = {"reintegration", "volunteers", "village", "returning"}
+    assert len(words_heard(keys, text_of(result))) >= len(keys) - 1, result["cues"]
+
+
+def test_the_transcript_checks_allow_what_recognition_varies_on_and_no_more():
+    reference = f"{INTRO} {KNOWN}"
+    heard = INTRO + " Volunteers repaired the village's cool."  # what whisper wrote once, after AAC
+    assert word_error_rate(reference, heard) <= MAX_WER
+    assert words_heard({"village", "volunteers", "returning"}, heard) == {"village", "volunteers"}
+    assert word_error_rate(reference, "Thank you for watching.") > MAX_WER
+    assert word_error_rate(reference, INTRO) > MAX_WER  # the known sentence missing altogether
 
 
 def test_the_language_is_required_and_checked(transcriber):
