@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from api.errors import NotReady
 from api.state import Runtime
 from api.telemetry import Metrics
-from kmh.catalog import Catalog
+from kmh.catalog import Audience, Catalog
 from kmh.settings import Settings
 from kmh.store import VectorStore
 from search.archive import Archive
@@ -54,6 +54,26 @@ async def get_archive(rt: Annotated[Runtime, Depends(require_ready)]) -> Archive
     return rt.archive
 
 
+async def get_audience(request: Request, rt: Annotated[Runtime, Depends(require_ready)]) -> Audience:
+    """Who is reading, as the visibility rule sees it (kmh.catalog.visibility): every read by id takes this.
+
+    A Bearer key (a wrong or revoked one is a 401) or the web session cookie decides; an expired or closed session,
+    or another scheme (a proxy's Basic credentials), reads as the public, like no credentials at all.
+    """
+    from api.auth import current_key
+    from api.errors import Unauthorized
+    from kmh.catalog import PUBLIC, audience_of
+
+    try:
+        key = await current_key(request, rt)
+    except Unauthorized:
+        scheme = request.headers.get("authorization", "").partition(" ")[0]
+        if scheme.lower() == "bearer":
+            raise
+        return PUBLIC
+    return audience_of(key)
+
+
 async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
@@ -69,5 +89,6 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
+AudienceDep = Annotated[Audience, Depends(get_audience)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CpuLimiterDep = Annotated[anyio.CapacityLimiter, Depends(get_cpu_limiter)]

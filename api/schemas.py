@@ -72,6 +72,7 @@ class SearchResponse(BaseModel):
 
 
 class PassageResponse(Hit):
+    status: str = Field(description="Its document's status: 'published', or 'retracted' (seen by staff only)")
     before: list[Hit] = Field(description="The passages just before, in document order")
     after: list[Hit] = Field(description="The passages just after, in document order")
 
@@ -157,6 +158,7 @@ class SessionEntry(BaseModel):
 class RecordingSummary(BaseModel):
     id: str = Field(description="The recording's document id")
     title: str
+    status: str = Field(description="'published', or 'retracted' (seen by staff only)")
     language: str
     duration: float = Field(description="Seconds")
     has_video: bool

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kmh.catalog import RecordingRecord, SeminarRecord, TopicLinkRecord, TopicRecord
+from kmh.catalog import PUBLIC, Audience, RecordingRecord, SeminarRecord, TopicLinkRecord, TopicRecord
 from kmh.store import VectorStore
 from search.searcher import citation_url, clock, recording_url
 
 
 class ArchiveNotFound(LookupError):
-    """An unknown or retracted seminar, recording, topic or passage; ``what`` and ``key`` name it."""
+    """An unknown seminar, recording, topic or passage, or one its reader may not see; ``what`` and ``key`` name
+    it."""
 
     def __init__(self, what: str, key: str, detail: str | None = None):
         super().__init__(detail or f"no {what} with id {key!r}")
@@ -61,6 +62,9 @@ class SeminarPage:
 
 
 class Archive:
+    """Reads take the reader's ``audience`` (kmh.catalog.visibility; the public when not given): what it may not
+    see is ArchiveNotFound. Pages that list (seminars, topics) show what the public sees."""
+
     def __init__(self, catalog, store: VectorStore):
         self.catalog = catalog
         self.store = store
@@ -73,57 +77,58 @@ class Archive:
             raise ArchiveNotFound("seminar", seminar_id)
         recordings = []
         for rec in self.catalog.recordings(seminar_id):
-            doc = self.catalog.get(rec.doc_id)
-            if doc is not None and doc.status == "published":
+            doc = self.catalog.visible(rec.doc_id, PUBLIC)
+            if doc is not None:
                 recordings.append((rec, doc))
         ids = self.catalog.documents_by_filename(sem.related)
         related = [(name, self.catalog.get(ids[name]) if name in ids else None) for name in sem.related]
         return SeminarPage(sem, recordings, related)
 
-    def recording(self, doc_id: str) -> tuple[RecordingRecord, Any, Any]:
-        """(recording, its DocumentRecord, its TranscriptRecord) of a published recording."""
+    def recording(self, doc_id: str, audience: Audience = PUBLIC) -> tuple[RecordingRecord, Any, Any]:
+        """(recording, its DocumentRecord, its TranscriptRecord) of a recording ``audience`` may see."""
         rec = self.catalog.recording(doc_id)
-        doc = self.catalog.get(doc_id) if rec is not None else None
-        if rec is None or doc is None or doc.status != "published":
+        doc = self.catalog.visible(doc_id, audience) if rec is not None else None
+        if rec is None or doc is None:
             raise ArchiveNotFound("recording", doc_id)
         return rec, doc, self.catalog.transcript(rec.transcript_id)
 
-    def segments(self, doc_id: str) -> list[tuple[PassageRef, list[TopicLinkRecord]]]:
+    def segments(self, doc_id: str, audience: Audience = PUBLIC) -> list[tuple[PassageRef, list[TopicLinkRecord]]]:
         """A recording's passages in time order, each with its topic links (what an organiser reviews)."""
-        doc = self.catalog.get(doc_id)
+        doc = self.catalog.visible(doc_id, audience)
         if doc is None:
             raise ArchiveNotFound("recording", doc_id)
         links: dict[str, list[TopicLinkRecord]] = {}
         for lk in self.catalog.links_of_document(doc_id):
             links.setdefault(lk.passage_id, []).append(lk)
-        refs = self._in_order(doc)
+        refs = self._in_order(doc, audience)
         order = lambda lk: (lk.score is None, -(lk.score or 0.0), lk.topic_id)  # noqa: E731
         return [(r, sorted(links.get(r.passage_id, []), key=order)) for r in refs]
 
-    def document_passages(self, doc_id: str) -> tuple[Any, list[PassageRef]]:
-        """A published document and its current passages in reading order (what its web page lists)."""
-        doc = self.catalog.get(doc_id)
-        if doc is None or doc.status != "published":
+    def document_passages(self, doc_id: str, audience: Audience = PUBLIC) -> tuple[Any, list[PassageRef]]:
+        """A document ``audience`` may see and its current passages in reading order (what its web page lists)."""
+        doc = self.catalog.visible(doc_id, audience)
+        if doc is None:
             raise ArchiveNotFound("document", doc_id)
-        return doc, self._in_order(doc)
+        return doc, self._in_order(doc, audience)
 
-    def _in_order(self, doc) -> list[PassageRef]:
+    def _in_order(self, doc, audience: Audience) -> list[PassageRef]:
         """The passages of a document's current version, by start (character offset, or second for recordings)."""
         from kmh.store import Filter
 
         ids = self.store.ids(Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
-        return sorted(self._passages(ids), key=lambda r: (r.start or 0.0, r.passage_id))
+        return sorted(self._passages(ids, audience=audience), key=lambda r: (r.start or 0.0, r.passage_id))
 
     # -- passages and topic links ---------------------------------------------------------
 
-    def passage(self, passage_id: str) -> PassageRef:
-        """A passage of a document's current, published version."""
-        refs = self._passages([passage_id])
+    def passage(self, passage_id: str, audience: Audience = PUBLIC) -> PassageRef:
+        """A passage of the current version of a document ``audience`` may see."""
+        refs = self._passages([passage_id], audience=audience)
         if not refs:
             raise ArchiveNotFound("passage", passage_id)
         return refs[0]
 
-    def _passages(self, ids: list[str], scores: dict[str, float | None] | None = None) -> list[PassageRef]:
+    def _passages(self, ids: list[str], scores: dict[str, float | None] | None = None,
+                  audience: Audience = PUBLIC) -> list[PassageRef]:
         if not ids:
             return []
         try:
@@ -135,7 +140,7 @@ class Archive:
         for h in hits:
             p = h.payload
             doc = docs.get(p.get("doc_id"))
-            if doc is None or doc.status != "published" or doc.version != p.get("doc_version"):
+            if doc is None or not audience.sees(doc.status) or doc.version != p.get("doc_version"):
                 continue
             recording = p.get("kind") == "recording"
             start, end = p.get("start"), p.get("end")
@@ -150,13 +155,14 @@ class Archive:
                 score=(scores or {}).get(h.id), speaker=p.get("speaker")))
         return out
 
-    def links(self, passage_id: str) -> list[TopicLinkRecord]:
-        self.passage(passage_id)
+    def links(self, passage_id: str, audience: Audience = PUBLIC) -> list[TopicLinkRecord]:
+        self.passage(passage_id, audience)
         return self.catalog.links(passage_id)
 
-    def decide(self, passage_id: str, topic_id: str, state: str, by: str | None = None) -> TopicLinkRecord:
+    def decide(self, passage_id: str, topic_id: str, state: str, by: str | None = None,
+               audience: Audience = PUBLIC) -> TopicLinkRecord:
         """Confirm or reject a topic for a passage; its ``topics`` payload follows. Raises ArchiveNotFound."""
-        ref = self.passage(passage_id)
+        ref = self.passage(passage_id, audience)
         if self.catalog.topic(topic_id) is None:
             raise ArchiveNotFound("topic", topic_id)
         link = self.catalog.decide_link(passage_id, topic_id, state, doc_id=ref.doc_id, doc_version=ref.doc_version,
@@ -164,9 +170,9 @@ class Archive:
         self._sync(passage_id)
         return link
 
-    def undo(self, passage_id: str, topic_id: str) -> None:
+    def undo(self, passage_id: str, topic_id: str, audience: Audience = PUBLIC) -> None:
         """Withdraw a decision (the link goes back to suggested, or away if it was added by hand)."""
-        self.passage(passage_id)
+        self.passage(passage_id, audience)
         if not self.catalog.undo_link(passage_id, topic_id):
             raise ArchiveNotFound("topic link", f"{passage_id}/{topic_id}",
                                   f"passage {passage_id!r} has no link to topic {topic_id!r}")

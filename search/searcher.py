@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from kmh.catalog.cache import RefCache
 from kmh.catalog.catalog import DocumentRef
+from kmh.catalog.visibility import PUBLIC, Audience
 from kmh.settings import Settings
 from kmh.sparse import Bm25Encoder
 from kmh.store import Filter, Hit, VectorStore
@@ -57,7 +58,7 @@ class SearchQuery:
         return asdict(self)
 
     def to_filter(self) -> Filter:
-        """The store filter of this query; always status == "published"."""
+        """The store filter of this query; always status == "published": search lists what the public sees."""
         equals: dict[str, Any] = {"status": "published"}
         for key, value in (("language", self.lang), ("doc_type", self.doc_type), ("countries", self.country),
                            ("topics", self.topic), ("seminar_id", self.seminar)):
@@ -386,7 +387,7 @@ class Searcher:
         out = []
         for h in raw:
             ref = refs.get(h.payload.get("doc_id"))
-            if ref is not None and ref.status == "published" and ref.version == h.payload.get("doc_version"):
+            if ref is not None and PUBLIC.sees(ref.status) and ref.version == h.payload.get("doc_version"):
                 out.append((h, ref))
         return out
 
@@ -428,9 +429,11 @@ class Searcher:
 
     # ------------------------------------------------------------------ passage
 
-    def passage(self, passage_id: str, neighbours: int = 1) -> tuple[SearchHit, list[SearchHit], list[SearchHit]] | None:
+    def passage(self, passage_id: str, neighbours: int = 1, audience: Audience = PUBLIC,
+                ) -> tuple[SearchHit, list[SearchHit], list[SearchHit]] | None:
         """A passage of a document's current version and up to ``neighbours`` passages before and after it,
-        in document order; None when the id is unknown or belongs to an old version."""
+        in document order; None when the id is unknown, belongs to an old version or to a document ``audience``
+        may not see."""
         from ingest.components.chunker import passage_id as make_id
 
         try:
@@ -440,9 +443,9 @@ class Searcher:
         if not found:
             return None
         h = found[0]
-        doc = self.catalog.get(h.payload.get("doc_id"))
         p = h.payload
-        if doc is None or doc.version != p.get("doc_version") or doc.status != "published":
+        doc = self.catalog.visible(p.get("doc_id"), audience)
+        if doc is None or doc.version != p.get("doc_version"):
             return None
         main = self._plain(h, doc)
         index = p.get("index")

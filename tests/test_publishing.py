@@ -167,7 +167,8 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     # retraction: gone from search, kept in the catalog
     assert client.delete(job["document_url"], headers=bearer(staff)).status_code == 204
     assert all(h["doc_id"] != job["doc_id"] for h in hits(client, q))
-    assert client.get(job["document_url"]).json()["status"] == "retracted"
+    assert client.get(job["document_url"]).status_code == 404  # gone for the public (tests/test_retracted.py)
+    assert client.get(job["document_url"], headers=bearer(staff)).json()["status"] == "retracted"
     assert client.delete("/api/documents/ffffffffffff", headers=bearer(staff)).status_code == 404
 
     entries = client.get("/api/audit", headers=bearer(keys["admin"]), params={"target": job["doc_id"]}).json()["items"]

@@ -118,6 +118,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "doc.open": ("Open in the browser", "Ouvrir dans le navigateur"),
     "doc.outline": ("Outline", "Plan"),
     "doc.passages": ("One passage|{n} passages", "Un passage|{n} passages"),
+    "doc.retracted": ("Retracted: only staff and admins see this page; it is gone from search and from every "
+                      "public page.",
+                      "Retiré : seuls le personnel et les administrateurs voient cette page ; elle a disparu de la "
+                      "recherche et de toutes les pages publiques."),
     # seminars and recordings
     "seminars.title": ("Seminars", "Séminaires"),
     "seminars.empty": ("No seminar yet.", "Aucun séminaire pour l'instant."),

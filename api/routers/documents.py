@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import StaffDep
-from api.deps import CatalogDep, ReadyDep, SettingsDep
+from api.deps import AudienceDep, CatalogDep, ReadyDep, SettingsDep
 from api.errors import Conflict, DocumentNotFound, InvalidParameter, problem_responses
 from api.schemas import (
     DocType,
@@ -51,20 +51,25 @@ def _summary_fields(doc: DocumentRecord) -> dict:
             responses=problem_responses(422, 503))
 def list_documents(
     catalog: CatalogDep,
+    audience: AudienceDep,
     limit: Annotated[int, Query(ge=1, le=200, description="Documents per page")] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     doc_type: Annotated[DocType | None, Query(alias="type", description="Document type")] = None,
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")] = None,
+    status: Annotated[Literal["published", "retracted", "any"], Query(
+        description="Retracted documents are listed to staff and admins only (for anyone else the list is empty)")]
+    = "published",
 ) -> DocumentPage:
-    rows, total = catalog.list(limit=limit, offset=offset, doc_type=doc_type, language=language)
+    rows, total = catalog.list(limit=limit, offset=offset, doc_type=doc_type, language=language,
+                               status=None if status == "any" else status, audience=audience)
     return DocumentPage(total=total, limit=limit, offset=offset,
                         items=[DocumentSummary(**_summary_fields(d)) for d in rows])
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, summary="A document, its outline and history",
             responses=problem_responses(404, 503))
-def get_document(catalog: CatalogDep, doc_id: DocId) -> DocumentDetail:
-    doc = catalog.get(doc_id)
+def get_document(catalog: CatalogDep, audience: AudienceDep, doc_id: DocId) -> DocumentDetail:
+    doc = catalog.visible(doc_id, audience)
     if doc is None:
         raise DocumentNotFound(doc_id)
     history = catalog.history(doc_id)
@@ -86,8 +91,9 @@ def get_document(catalog: CatalogDep, doc_id: DocId) -> DocumentDetail:
     responses={200: {"description": "The file, with its own media type", "content": {"application/octet-stream": {}}},
                **problem_responses(404, 503)},
 )
-def get_document_file(catalog: CatalogDep, settings: SettingsDep, doc_id: DocId) -> FileResponse:
-    doc = catalog.get(doc_id)
+def get_document_file(catalog: CatalogDep, settings: SettingsDep, audience: AudienceDep, doc_id: DocId
+                      ) -> FileResponse:
+    doc = catalog.visible(doc_id, audience)
     if doc is None:
         raise DocumentNotFound(doc_id)
     root = settings.data_dir.resolve()

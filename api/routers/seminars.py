@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 
 from api.auth import OrganiserDep
-from api.deps import ArchiveDep, CatalogDep, ReadyDep, SettingsDep
+from api.deps import ArchiveDep, AudienceDep, CatalogDep, ReadyDep, SettingsDep
 from api.errors import InvalidParameter, PayloadTooLarge, problem_responses
 from api.schemas import (
     Cue,
@@ -24,6 +24,7 @@ from api.schemas import (
     Speaker,
     TopicLink,
 )
+from kmh.catalog import audience_of
 from search.archive import ArchiveNotFound
 from search.searcher import recording_url
 
@@ -36,8 +37,8 @@ RecordingId = Annotated[str, Path(max_length=64, description="A recording's docu
 
 
 def _recording_summary(rec, doc, transcript_source: str) -> RecordingSummary:
-    return RecordingSummary(id=doc.id, title=doc.title, language=rec.language, duration=rec.duration,
-                            has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime,
+    return RecordingSummary(id=doc.id, title=doc.title, status=doc.status, language=rec.language,
+                            duration=rec.duration, has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime,
                             media_url=f"/api/recordings/{doc.id}/media", transcript_source=transcript_source)
 
 
@@ -80,8 +81,9 @@ def get_seminar(archive: ArchiveDep, catalog: CatalogDep, seminar_id: SeminarId)
 
 @router.get("/recordings/{recording_id}", response_model=RecordingDetail,
             summary="A recording and its timed transcript", responses=problem_responses(404, 422, 503))
-def get_recording(archive: ArchiveDep, catalog: CatalogDep, recording_id: RecordingId) -> RecordingDetail:
-    rec, doc, transcript = archive.recording(recording_id)
+def get_recording(archive: ArchiveDep, catalog: CatalogDep, recording_id: RecordingId,
+                  audience: AudienceDep) -> RecordingDetail:
+    rec, doc, transcript = archive.recording(recording_id, audience)
     sem = catalog.seminar(rec.seminar_id) if rec.seminar_id else None
     sessions = [s for s in sem.sessions if s.recording_key == rec.key] if sem and rec.key else []
     cues = [Cue(**{k: c.get(k) for k in ("start", "end", "text", "speaker")}) for c in transcript.cues]
@@ -90,7 +92,7 @@ def get_recording(archive: ArchiveDep, catalog: CatalogDep, recording_id: Record
         Segment(passage_id=ref.passage_id, start=ref.start, end=ref.end, timestamp=ref.timestamp or "",
                 session=ref.session, speaker=ref.speaker, section=ref.section, text=ref.text, url=ref.url,
                 topics=[topic_link(lk, topics.get(lk.topic_id)) for lk in links])
-        for ref, links in archive.segments(recording_id)
+        for ref, links in archive.segments(recording_id, audience)
     ]
     return RecordingDetail(**_recording_summary(rec, doc, transcript.source).model_dump(),
                            session_count=len(sessions), cues=cues, segments=segments)
@@ -110,8 +112,9 @@ def topic_link(lk, topic) -> TopicLink:
                206: {"description": "The requested byte range"},
                **problem_responses(404, 416, 503)},
 )
-def get_recording_media(archive: ArchiveDep, settings: SettingsDep, recording_id: RecordingId) -> FileResponse:
-    _rec, doc, _t = archive.recording(recording_id)
+def get_recording_media(archive: ArchiveDep, settings: SettingsDep, audience: AudienceDep,
+                        recording_id: RecordingId) -> FileResponse:
+    _rec, doc, _t = archive.recording(recording_id, audience)
     root = settings.data_dir.resolve()
     path = (root / doc.original_path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
@@ -144,6 +147,8 @@ async def put_captions(rt: ReadyDep, key: OrganiserDep, request: Request, record
             raise PayloadTooLarge(f"captions over {CAPTIONS_MAX_BYTES // 2**20} MB")
     if not data.strip():
         raise InvalidParameter("body", "empty: send the WebVTT or SRT file as the request body", "body")
+    audience = audience_of(key)
+    await anyio.to_thread.run_sync(rt.archive.recording, recording_id, audience)  # 404 for what the key may not see
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     name = "captions.srt" if kind == "application/x-subrip" else "captions.vtt" if kind == "text/vtt" else "captions"
 
@@ -161,4 +166,4 @@ async def put_captions(rt: ReadyDep, key: OrganiserDep, request: Request, record
         raise InvalidParameter("body", result.reason or "the captions could not be indexed", "body")
     await anyio.to_thread.run_sync(lambda: rt.catalog.audit(key, "captions.replace", recording_id, bytes=len(data),
                                                             passages=result.passages))
-    return await anyio.to_thread.run_sync(get_recording, rt.archive, rt.catalog, recording_id)
+    return await anyio.to_thread.run_sync(get_recording, rt.archive, rt.catalog, recording_id, audience)

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from api.auth import OrganiserDep
-from api.deps import ArchiveDep, CatalogDep
+from api.deps import ArchiveDep, AudienceDep, CatalogDep
 from api.errors import problem_responses
 from api.routers.seminars import topic_link
 from api.schemas import LinkDecision, LinkedPassage, TopicDetail, TopicLinks, TopicSummary
+from kmh.catalog import audience_of
 
 router = APIRouter(prefix="/api", tags=["topics"])
 
@@ -49,8 +50,8 @@ def _links(catalog, passage_id: str, links) -> TopicLinks:
 @router.get("/passages/{passage_id}/topics", response_model=TopicLinks,
             summary="A passage's topic links: suggested, confirmed and rejected",
             responses=problem_responses(404, 422, 503))
-def get_links(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId) -> TopicLinks:
-    return _links(catalog, passage_id, archive.links(passage_id))
+def get_links(archive: ArchiveDep, catalog: CatalogDep, audience: AudienceDep, passage_id: PassageId) -> TopicLinks:
+    return _links(catalog, passage_id, archive.links(passage_id, audience))
 
 
 @router.post("/passages/{passage_id}/topics", response_model=TopicLinks,
@@ -58,9 +59,10 @@ def get_links(archive: ArchiveDep, catalog: CatalogDep, passage_id: PassageId) -
              responses=problem_responses(401, 403, 404, 422, 503))
 def decide_link(archive: ArchiveDep, catalog: CatalogDep, key: OrganiserDep, passage_id: PassageId,
                 body: LinkDecision) -> TopicLinks:
-    link = archive.decide(passage_id, body.topic_id, body.state, by=key.name)
+    audience = audience_of(key)
+    link = archive.decide(passage_id, body.topic_id, body.state, by=key.name, audience=audience)
     catalog.audit(key, "topic.decide", passage_id, topic=body.topic_id, state=body.state, doc_id=link.doc_id)
-    return _links(catalog, passage_id, archive.links(passage_id))
+    return _links(catalog, passage_id, archive.links(passage_id, audience))
 
 
 @router.delete("/passages/{passage_id}/topics/{topic_id}", status_code=204, response_class=Response,
@@ -68,6 +70,6 @@ def decide_link(archive: ArchiveDep, catalog: CatalogDep, key: OrganiserDep, pas
                responses=problem_responses(401, 403, 404, 422, 503))
 def undo_link(archive: ArchiveDep, catalog: CatalogDep, key: OrganiserDep, passage_id: PassageId,
               topic_id: TopicId) -> Response:
-    archive.undo(passage_id, topic_id)
+    archive.undo(passage_id, topic_id, audience_of(key))
     catalog.audit(key, "topic.undo", passage_id, topic=topic_id)
     return Response(status_code=204)

@@ -29,8 +29,13 @@ from .catalog import (
 from .jobs import DuplicateJob, JobRecord, UnknownJob
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
+from .visibility import PUBLIC, STAFF, Audience, audience_of
 
 __all__ = [
+    "PUBLIC",
+    "STAFF",
+    "Audience",
+    "audience_of",
     "GRANTS",
     "ROLES",
     "AuditRecord",

@@ -26,6 +26,7 @@ from .models import (
     Transcript,
     utcnow,
 )
+from .visibility import PUBLIC, Audience
 
 
 class UnknownTopic(KeyError):
@@ -284,14 +285,15 @@ class ArchiveMixin:
                 q = q.where(Recording.seminar_id == seminar_id)
             return [_copy(RecordingRecord, r) for r in s.scalars(q.order_by(Document.ingested_at, Recording.doc_id))]
 
-    def documents_by_filename(self, filenames: Iterable[str]) -> dict[str, str]:
-        """Ids of current published documents by file name (the most recently updated when several share one)."""
+    def documents_by_filename(self, filenames: Iterable[str], audience: Audience = PUBLIC) -> dict[str, str]:
+        """Ids of the documents ``audience`` may see, by file name (the most recently updated when several share
+        one)."""
         names = builtins.list(dict.fromkeys(filenames))
         if not names:
             return {}
         with self.session() as s:
             rows = s.execute(select(Document.filename, Document.id)
-                             .where(Document.filename.in_(names), Document.status == "published")
+                             .where(Document.filename.in_(names), Document.status.in_(sorted(audience.statuses)))
                              .order_by(Document.updated_at))
             return {name: doc_id for name, doc_id in rows}
 
@@ -368,10 +370,12 @@ class ArchiveMixin:
                              .order_by(TopicLink.score.desc().nulls_last(), TopicLink.passage_id).limit(limit))
             return [_copy(TopicLinkRecord, r) for r in rows]
 
-    def topic_counts(self, state: str = "confirmed") -> dict[str, int]:
-        """How many links of this state each topic has."""
+    def topic_counts(self, state: str = "confirmed", audience: Audience = PUBLIC) -> dict[str, int]:
+        """How many links of this state each topic has, on passages of documents ``audience`` may see."""
         with self.session() as s:
-            rows = s.execute(select(TopicLink.topic_id, func.count()).where(TopicLink.state == state)
+            rows = s.execute(select(TopicLink.topic_id, func.count())
+                             .join(Document, Document.id == TopicLink.doc_id)
+                             .where(TopicLink.state == state, Document.status.in_(sorted(audience.statuses)))
                              .group_by(TopicLink.topic_id))
             return {topic_id: int(n) for topic_id, n in rows}
 

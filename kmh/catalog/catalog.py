@@ -24,6 +24,7 @@ from .access import AccessMixin
 from .archive import ArchiveMixin
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
+from .visibility import Audience
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Key of the PostgreSQL advisory lock held while migrating.
@@ -282,6 +283,10 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
             doc = s.get(Document, doc_id)
             return _record(doc) if doc else None
 
+    def visible(self, doc_id: str, audience: Audience) -> DocumentRecord | None:
+        """The document with this id if ``audience`` may see it (kmh.catalog.visibility), else None."""
+        return audience.filter(self.get(doc_id))
+
     def refs(self, doc_ids: Iterable[str]) -> dict[str, DocumentRef]:
         """What search needs of each known document (version, status, title, type, file name), by id; one query."""
         ids = list(dict.fromkeys(doc_ids))
@@ -468,10 +473,12 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
         doc_type: str | None = None,
         language: str | None = None,
         status: str | None = "published",
+        audience: Audience | None = None,
     ) -> tuple[builtins.list[DocumentRecord], int]:
         """One page of documents, newest ingestion first, and the total count that match.
 
-        ``None`` for a filter means any value (``status=None`` lists retracted documents too).
+        ``None`` for a filter means any value (``status=None`` lists retracted documents too); ``audience``, when
+        given, keeps only the statuses it may see.
         """
         where = []
         if doc_type is not None:
@@ -480,6 +487,8 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
             where.append(Document.language == language)
         if status is not None:
             where.append(Document.status == status)
+        if audience is not None:
+            where.append(Document.status.in_(sorted(audience.statuses)))
         with self.session() as s:
             total = s.scalar(select(func.count()).select_from(Document).where(*where)) or 0
             rows = s.scalars(

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Path
 from starlette.responses import RedirectResponse
 
 from api.auth import OrganiserDep
-from api.deps import ArchiveDep, CatalogDep
+from api.deps import ArchiveDep, AudienceDep, CatalogDep
+from kmh.catalog import PUBLIC
 from web.deps import OrganiserPage
 from web.templating import render
 
@@ -21,8 +22,8 @@ RecordingId = Annotated[str, Path(max_length=64)]
 def review_list(page: OrganiserPage, catalog: CatalogDep):
     rows = []
     for rec in catalog.recordings():
-        doc = catalog.get(rec.doc_id)
-        if doc is None or doc.status != "published":
+        doc = catalog.visible(rec.doc_id, PUBLIC)  # a list: what the public sees
+        if doc is None:
             continue
         states = [lk.state for lk in catalog.links_of_document(rec.doc_id)]
         rows.append((rec, doc, states.count("suggested"), len(states) - states.count("suggested")))
@@ -30,10 +31,11 @@ def review_list(page: OrganiserPage, catalog: CatalogDep):
 
 
 @router.get("/review/{recording_id}")
-def review_recording(page: OrganiserPage, archive: ArchiveDep, catalog: CatalogDep, recording_id: RecordingId):
+def review_recording(page: OrganiserPage, archive: ArchiveDep, catalog: CatalogDep, audience: AudienceDep,
+                     recording_id: RecordingId):
     from api.routers.seminars import get_recording
 
-    recording = get_recording(archive, catalog, recording_id)
+    recording = get_recording(archive, catalog, recording_id, audience)
     topics = {tp.id: tp for tp in catalog.topics()}
     return render(page.request, page, "review.html", recording=recording, topics=topics)
 

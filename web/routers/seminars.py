@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import ArchiveDep, CatalogDep
+from api.deps import ArchiveDep, AudienceDep, CatalogDep
 from web.deps import PageDep
 from web.templating import render
 
@@ -28,19 +28,20 @@ def seminars_page(page: PageDep, catalog: CatalogDep):
 def seminar_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep, seminar_id: SeminarId,
                  t: StartAt = None):
     from api.routers.seminars import get_recording, get_seminar
+    from kmh.catalog import PUBLIC
 
-    detail = get_seminar(archive, catalog, seminar_id)
-    recordings = [get_recording(archive, catalog, r.id) for r in detail.recordings]
+    detail = get_seminar(archive, catalog, seminar_id)  # lists the recordings the public sees
+    recordings = [get_recording(archive, catalog, r.id, PUBLIC) for r in detail.recordings]
     return render(page.request, page, "seminar.html", seminar=detail, recordings=recordings,
                   topics=_confirmed_topics(catalog, recordings, page.lang), start=t)
 
 
 @router.get("/recordings/{recording_id}")
-def recording_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep, recording_id: RecordingId,
-                   t: StartAt = None):
+def recording_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep, audience: AudienceDep,
+                   recording_id: RecordingId, t: StartAt = None):
     from api.routers.seminars import get_recording
 
-    recording = get_recording(archive, catalog, recording_id)
+    recording = get_recording(archive, catalog, recording_id, audience)
     seminar = catalog.seminar(recording.seminar_id) if recording.seminar_id else None
     return render(page.request, page, "recording.html", recording=recording, seminar=seminar, start=t,
                   topics=_confirmed_topics(catalog, [recording], page.lang))
