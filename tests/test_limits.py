@@ -275,3 +275,26 @@ def test_a_running_server_is_backed_up_through_its_api(server, monkeypatch, tmp_
         assert result.exit_code == 1 and why in result.stderr, result.output
     assert not (tmp_path / "no.tar").exists() and not list(tmp_path.glob(".no.tar.*"))
     assert httpx.get(proc.url + "/readyz").status_code == 200
+
+
+def test_a_client_leaving_a_backup_midway_does_not_hold_up_the_server(server):
+    """The archive is larger than what the server buffers; the client reads one chunk and leaves. The backup's
+    write lock comes free: the next backup (which takes it too) is served whole."""
+    import os
+
+    proc, keys, settings, _root = server
+    filler = settings.originals_dir / "zz"
+    filler.mkdir(parents=True, exist_ok=True)
+    for i in range(3):
+        (filler / f"filler-{i}.bin").write_bytes(os.urandom(10 * 2**20))
+    admin = bearer(keys["admin"])
+    try:
+        with httpx.stream("GET", proc.url + "/api/backup", headers=admin, timeout=60) as r:
+            assert r.status_code == 200 and next(r.iter_bytes())
+        r = httpx.get(proc.url + "/api/backup", headers=admin, timeout=120)
+        assert r.status_code == 200 and len(r.content) > 30 * 2**20
+        assert r.content.endswith(b"\0" * 512)  # the tar's end: the archive is whole
+    finally:
+        for f in filler.iterdir():
+            f.unlink()
+        filler.rmdir()

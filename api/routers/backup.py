@@ -23,6 +23,7 @@ from api.errors import problem_responses
 router = APIRouter(prefix="/api", tags=["access"])
 
 CHUNK = 1 << 20
+STALLED_S = 600  # a client that reads nothing for this long is given up
 _END = object()
 
 
@@ -105,14 +106,15 @@ class _Pipe:
             pass
 
     def _put(self, item) -> None:
+        waited = 0.0
         while True:
-            if self.gone.is_set():
+            if self.gone.is_set() or waited > STALLED_S:  # the client left, or reads nothing: free the write lock
                 raise _Gone
             try:
                 self.queue.put(item, timeout=0.5)
                 return
             except queue.Full:
-                continue
+                waited += 0.5
 
     # the response's side
     async def chunks(self):
