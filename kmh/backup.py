@@ -907,7 +907,8 @@ def download(server: str, key: str, file: Path | str, *, overwrite: bool = False
         try:
             manifest = check_archive(tmp, progress)
         except BackupError as exc:
-            raise BackupError(f"the backup from {base} is incomplete or corrupt, {file} was not written: {exc}") from None
+            raise BackupError(f"the backup from {base} is incomplete or corrupt, {file} was not written: "
+                              f"{exc}") from None
         os.replace(tmp, file)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
