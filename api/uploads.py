@@ -1,4 +1,4 @@
-"""Receiving uploaded files: a cap on request bodies, staging on disk, content sniffing and safe names.
+"""Receiving uploaded files: a cap on request bodies (per route), staging on disk, content sniffing and safe names.
 
 An upload is streamed into ``data_dir/staging/<random>/<safe name>`` while it is hashed; its type is decided
 from its content (``ingest.parsers.sniff``), and its name gets the extension of that type, so a PDF sent as
@@ -23,43 +23,154 @@ CHUNK = 1 << 20
 FORMAT_EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "pptx": ".pptx", "html": ".html", "md": ".md", "txt": ".txt"}
 
 
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with a 413: at once when Content-Length says so, else as soon
-    as the streamed body passes the limit (the endpoint's read fails with PayloadTooLarge)."""
+# The body of a route not listed in LARGE_BODIES (JSON, forms, no body) may hold at most this many bytes: sign-in,
+# metadata edits, topic decisions, new keys and the web forms other than uploads send a few hundred bytes.
+SMALL_BODY_BYTES = 16 * 1024
+# Room for the multipart form around an uploaded file: its metadata fields and part headers.
+MULTIPART_MARGIN = 64 * 1024
+# The routes whose bodies may be larger, as (method, path template): "upload" (KMH_MAX_FILE_MB plus the form around
+# the file) or "captions" (api.routers.seminars.CAPTIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
+LARGE_BODIES = {
+    ("POST", "/api/documents"): "upload",
+    ("PUT", "/api/documents/{doc_id}/file"): "upload",
+    ("POST", "/staff/upload"): "upload",
+    ("POST", "/staff/documents/{doc_id}/file"): "upload",
+    ("PUT", "/api/recordings/{recording_id}/captions"): "captions",
+}
+_UNLIMITED_METHODS = ("GET", "HEAD", "OPTIONS")
 
-    def __init__(self, app: ASGIApp, limit: int):
+
+def body_limit(kind: str, max_file_bytes: int) -> tuple[int, str]:
+    """The most bytes a body of this kind ("upload", "captions" or "small") may hold, and what sets it."""
+    if kind == "upload":
+        return max_file_bytes + MULTIPART_MARGIN, "KMH_MAX_FILE_MB"
+    if kind == "captions":
+        from api.routers.seminars import CAPTIONS_MAX_BYTES
+
+        return CAPTIONS_MAX_BYTES, "captions"
+    return SMALL_BODY_BYTES, "forms and JSON"
+
+
+class BodyLimit:
+    """Refuse request bodies over their route's limit (``LARGE_BODIES``, else ``SMALL_BODY_BYTES``) with a 413:
+    at once when Content-Length says so, else as soon as the streamed body passes the limit. A small body is read
+    whole here before the route runs, so that no route can take more than the limit, whether or not it reads it.
+
+    The 413 is the app's own error response for PayloadTooLarge: problem details on the API, the error page on
+    web pages; the connection is closed after it, the rest of the body unread."""
+
+    def __init__(self, app: ASGIApp, max_file_bytes: int):
+        from starlette.routing import compile_path
+
         self.app = app
-        self.limit = limit
+        self.max_file_bytes = max_file_bytes
+        self.routes = [(method, compile_path(path)[0], kind) for (method, path), kind in LARGE_BODIES.items()]
+
+    def limit_for(self, method: str, path: str) -> tuple[int, str]:
+        """The limit of a request's body and what sets it."""
+        kind = next((k for m, regex, k in self.routes if m == method and regex.match(path)), "small")
+        return body_limit(kind, self.max_file_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in _UNLIMITED_METHODS:
             await self.app(scope, receive, send)
             return
+        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+        limit, what = self.limit_for(scope["method"], path)
+        detail = (f"the request body is over the limit of {_size(limit)} for {scope['method']} {path} "
+                  f"({what})")
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            from starlette.requests import Request
-
-            from api.errors import problem_response
-
-            response = problem_response(Request(scope), 413, title="Payload too large", slug="payload-too-large",
-                                        detail=self._detail(), headers={"Connection": "close"})
-            await response(scope, receive, send)
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await _refuse(scope, receive, send, detail)
             return
-        seen = 0
+        if limit <= SMALL_BODY_BYTES:
+            body = await _read_small(receive, limit)
+            if body is None:
+                await _refuse(scope, receive, send, detail)
+                return
+            receive = _replay(body, receive)
+        await self._streamed(scope, receive, send, limit, detail)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send, limit: int, detail: str) -> None:
+        """Run the app, counting the body it reads; past the limit, its reads fail and its answer (whatever the
+        failed read made of it: a 400 from FastAPI's form parsing, say) is replaced by the 413."""
+        seen, over, started, refused = 0, False, False, False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, over
+            if over:
+                raise PayloadTooLarge(detail)
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise PayloadTooLarge(self._detail())
+                if seen > limit:
+                    over = True
+                    raise PayloadTooLarge(detail)
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message: Message) -> None:
+            nonlocal started, refused
+            if over and not started:
+                if not refused:
+                    refused = True
+                    await _refuse(scope, receive, send, detail)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
-    def _detail(self) -> str:
-        return f"the request body is over the limit of {self.limit / 2**20:.1f} MB (KMH_MAX_FILE_MB)"
+        try:
+            await self.app(scope, limited, guarded)
+        except PayloadTooLarge:
+            if started:
+                raise
+            if not refused:
+                await _refuse(scope, receive, send, detail)
+
+
+async def _read_small(receive: Receive, limit: int) -> list[Message] | None:
+    """The messages of a whole body of at most ``limit`` bytes, or None as soon as it is longer."""
+    messages, seen = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+    """The app's answer to PayloadTooLarge (an HTML page on page paths), closing the connection."""
+    from starlette.requests import Request
+
+    from api.errors import ApiError, problem_response
+
+    exc = PayloadTooLarge(detail, headers={"Connection": "close"})
+    request = Request(scope)
+    handler = getattr(scope.get("app"), "exception_handlers", {}).get(ApiError)
+    try:
+        response = await handler(request, exc)
+    except Exception:  # no handler, or the error page could not be made: the problem document is always possible
+        response = problem_response(request, 413, title=exc.title, detail=detail, slug=exc.slug)
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
 
 
 @dataclass

@@ -144,28 +144,8 @@ def backup(settings: Settings, file: Path | str, *, catalog: Any = None, store: 
         fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".partial")
         try:
             with os.fdopen(fd, "wb") as raw:
-                out = _ArchiveWriter(raw, compress=file.name.endswith((".gz", ".tgz")))
-                out.add_bytes(MARKER, _MARKER_TEXT)
-                revision, tables, dialect = _dump_catalog(catalog, out, file.parent, progress)
-                index = _dump_index(store, settings, out, progress)
-                files, original_bytes = _dump_originals(originals, out, progress)
-                documents = next((t["rows"] for t in tables if t["name"] == "documents"), 0)
-                manifest = {
-                    "format": FORMAT,
-                    "format_version": FORMAT_VERSION,
-                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "kmh_version": __version__,
-                    "alembic_revision": revision,
-                    "counts": {"documents": documents, "passages": index["passages"], "files": files,
-                               "bytes": original_bytes},
-                    "catalog": {"dialect": dialect, "tables": tables},
-                    "index": index,
-                    "members": dict(out.members),
-                }
-                text = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-                out.add_bytes(MANIFEST, text)
-                out.add_bytes(MANIFEST_SUM, f"{hashlib.sha256(text).hexdigest()}  {MANIFEST}\n".encode())
-                out.close()
+                counts = write_archive(raw, settings, catalog, store, compress=file.name.endswith((".gz", ".tgz")),
+                                       spool=file.parent, progress=progress)
                 raw.flush()
                 os.fsync(raw.fileno())
             os.replace(tmp, file)
@@ -175,8 +155,50 @@ def backup(settings: Settings, file: Path | str, *, catalog: Any = None, store: 
                 raise BackupError(f"could not write {file}: {exc}") from exc
             raise
     _fsync_dir(file.parent)
-    return BackupSummary(file, revision, documents, index["passages"], files, original_bytes, file.stat().st_size,
-                         time.perf_counter() - started)
+    return BackupSummary(file, counts["revision"], counts["documents"], counts["passages"], counts["files"],
+                         counts["bytes"], file.stat().st_size, time.perf_counter() - started)
+
+
+def write_archive(raw: BinaryIO, settings: Settings, catalog: Any, store: Any, *, compress: bool, spool: Path,
+                  progress: Progress | None = None) -> dict[str, Any]:
+    """Write the archive to the open binary file ``raw`` (only ``write`` and ``tell`` are used, so it may be a
+    stream); ``spool``: a folder for the temporary copies of catalog tables. Returns the manifest's counts and
+    the Alembic revision."""
+    progress = progress or _quiet
+    out = _ArchiveWriter(raw, compress=compress)
+    out.add_bytes(MARKER, _MARKER_TEXT)
+    revision, tables, dialect = _dump_catalog(catalog, out, spool, progress)
+    index = _dump_index(store, settings, out, progress)
+    files, original_bytes = _dump_originals(settings.originals_dir, out, progress)
+    documents = next((t["rows"] for t in tables if t["name"] == "documents"), 0)
+    counts = {"documents": documents, "passages": index["passages"], "files": files, "bytes": original_bytes}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "kmh_version": __version__,
+        "alembic_revision": revision,
+        "counts": counts,
+        "catalog": {"dialect": dialect, "tables": tables},
+        "index": index,
+        "members": dict(out.members),
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+    out.add_bytes(MANIFEST, text)
+    out.add_bytes(MANIFEST_SUM, f"{hashlib.sha256(text).hexdigest()}  {MANIFEST}\n".encode())
+    out.close()
+    return {**counts, "revision": revision}
+
+
+def check_archive(file: Path | str, progress: Progress | None = None) -> dict[str, Any]:
+    """Read the whole archive ``file`` once, checking every member against its manifest (as a restore does
+    first); returns the manifest. A BackupError says what is wrong."""
+    file = Path(file).expanduser().absolute()
+    if not file.is_file():
+        raise BackupError(f"{file} does not exist" if not file.exists() else f"{file} is not a file")
+    with open(file, "rb") as raw:
+        manifest, _infos = _verify(_open_archive(raw, file), raw, file, progress or _quiet)
+    return manifest
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -837,3 +859,71 @@ def _restore_originals(data_dir: Path, archive: _Archive, progress: Progress) ->
         done += info["size"]
     progress("originals", done, total)
     return len(names), total
+
+
+# -- from a running server ---------------------------------------------------------------------------------------
+
+
+def download(server: str, key: str, file: Path | str, *, overwrite: bool = False,
+             progress: Progress | None = None) -> BackupSummary:
+    """Save the backup that the server at ``server`` streams (``GET /api/backup``, an admin ``key``) to ``file``
+    (gzip-compressed when its name ends in .gz or .tgz), then check it whole, as a restore would. As with
+    ``backup``, the archive is written under a temporary name and renamed only once checked."""
+    import urllib.error
+    import urllib.request
+
+    progress = progress or _quiet
+    started = time.perf_counter()
+    file = Path(file).expanduser().absolute()
+    if file.is_dir():
+        raise BackupError(f"{file} is a folder: give the name of the archive file to write")
+    if not file.parent.is_dir():
+        raise BackupError(f"cannot write {file}: the folder {file.parent} does not exist")
+    if file.exists() and not overwrite:
+        raise BackupError(f"{file} already exists: choose another name, or use --force to replace it")
+    base = server.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise BackupError(f"--server {server!r}: give the server's URL, e.g. http://127.0.0.1:8000")
+    url = base + "/api/backup" + ("?gzip=true" if file.name.endswith((".gz", ".tgz")) else "")
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(request, timeout=600) as answer:
+                    done = 0
+                    progress("download", 0, 0)
+                    while data := answer.read(CHUNK):
+                        out.write(data)
+                        done += len(data)
+                        progress("download", done, 0)
+            except urllib.error.HTTPError as exc:
+                raise BackupError(f"{url} answered {exc.code}: {_problem_detail(exc)}") from None
+            except (urllib.error.URLError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                raise BackupError(f"could not back up from {base}: {reason}") from None
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            manifest = check_archive(tmp, progress)
+        except BackupError as exc:
+            raise BackupError(f"the backup from {base} is incomplete or corrupt, {file} was not written: "
+                              f"{exc}") from None
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(file.parent)
+    counts = manifest["counts"]
+    return BackupSummary(file, manifest["alembic_revision"], counts["documents"], counts["passages"], counts["files"],
+                         counts["bytes"], file.stat().st_size, time.perf_counter() - started)
+
+
+def _problem_detail(exc: Any) -> str:
+    """The detail of a problem document in an HTTP error, else its reason; with a hint for 401 and 403."""
+    try:
+        detail = json.loads(exc.read(65536)).get("detail") or exc.reason
+    except (ValueError, OSError, AttributeError):
+        detail = exc.reason
+    hint = {401: " (the key is wrong or revoked)", 403: " (a backup needs an admin key: kmh keys create --role admin)"}
+    return f"{detail}{hint.get(exc.code, '')}"

@@ -77,7 +77,9 @@ def _settings():
         raise typer.Exit(2) from exc
 
 
-def _open(settings):
+def _open(settings, held_hint=None):
+    """The catalog and the store; exit 3 when a server holds the store, saying what to do instead (``held_hint``:
+    the server's info -> that advice; by default, publishing through the server)."""
     from kmh.runtime import open_catalog, open_vector_store
     from kmh.store import StoreLockedError
 
@@ -89,6 +91,9 @@ def _open(settings):
         server = running_server(settings)
         if server is None:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
+        elif held_hint is not None:
+            err.print(f"[red]error:[/red] the KMH server (pid {server['pid']}, {server['url']}) holds the index in "
+                      f"{settings.data_dir}.\n{held_hint(server)}", highlight=False, soft_wrap=True)
         else:
             err.print(f"[red]error:[/red] the KMH server (pid {server['pid']}, {server['url']}) holds the index in "
                       f"{settings.data_dir}: only one process may write it.\n"
@@ -514,7 +519,8 @@ def _backup_bars():
     """Rich progress bars, one per step, and the progress callback that drives them."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    labels = {"verify": "check archive", "catalog": "catalog rows", "index": "passages", "originals": "originals"}
+    labels = {"verify": "check archive", "catalog": "catalog rows", "index": "passages", "originals": "originals",
+              "download": "download"}
     bars = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(), TextColumn("{task.fields[amount]}"),
                     TimeElapsedColumn(), console=err, transient=False)
     tasks: dict[str, int] = {}
@@ -522,6 +528,9 @@ def _backup_bars():
     def update(step: str, done: int, total: int) -> None:
         if step not in tasks:
             tasks[step] = bars.add_task(labels.get(step, step), total=total, amount="")
+        if step == "download":  # the size is known only at the end
+            bars.update(tasks[step], completed=done, total=None, amount=_size(done))
+            return
         amount = f"{_size(done)} / {_size(total)}" if step in ("verify", "originals") else f"{done} / {total}"
         bars.update(tasks[step], completed=done, total=max(total, 1), amount=amount)
 
@@ -533,18 +542,29 @@ def backup(
     file: Annotated[Path, typer.Argument(help="The archive to write: a tar, gzip-compressed when the name ends in "
                                               ".gz or .tgz.", show_default=False)],
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    server: Annotated[Optional[str], typer.Option(
+        "--server", help="Back up a running server through its API (GET /api/backup), e.g. http://127.0.0.1:8000; "
+        "needs --key.", show_default=False)] = None,
+    key: Annotated[Optional[str], typer.Option(
+        "--key", envvar="KMH_API_KEY", help="An admin API key, for --server (or the KMH_API_KEY variable).",
+        show_default=False)] = None,
 ) -> None:
     """Back up the data folder into one file: the catalog (documents, versions, seminars, transcripts, topics and
     their links), the index's passages with their vectors, and the kept originals (captions included).
 
-    The embedded index is locked by a running server: stop it first. The archive restores into either store
-    backend (`kmh restore`).
+    A running server holds the embedded index: back it up through the server with --server URL --key KEY (an admin
+    key), or stop it first. The archive restores into either store backend (`kmh restore`).
     """
     from kmh.backup import BackupError
     from kmh.backup import backup as run
 
+    if server is not None:
+        _backup_from_server(server, key, file, force)
+        return
     settings = _settings()
-    catalog, store = _open(settings)
+    catalog, store = _open(settings, held_hint=lambda info: (
+        f"Back it up through the server, with an admin key (kmh keys create --role admin --name NAME):\n"
+        f"  kmh backup --server {info['url']} --key KEY {file}\nor stop the server and run this command again."))
     try:
         bars, update = _backup_bars()
         with bars:
@@ -557,6 +577,24 @@ def backup(
         catalog.close()
     console.print(f"backed up {summary.documents} documents, {summary.passages} passages, {summary.files} files "
                   f"({_size(summary.original_bytes)}) to {summary.file}: {_size(summary.bytes)} in "
+                  f"{summary.seconds:.1f} s", highlight=False)
+
+
+def _backup_from_server(server: str, key: str | None, file: Path, force: bool) -> None:
+    from kmh.backup import BackupError, download
+
+    if not key:
+        err.print("[red]error:[/red] --server needs --key KEY (or KMH_API_KEY): an admin API key")
+        raise typer.Exit(2)
+    try:
+        bars, update = _backup_bars()
+        with bars:
+            summary = download(server, key, file, overwrite=force, progress=update)
+    except BackupError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"backed up {summary.documents} documents, {summary.passages} passages, {summary.files} files "
+                  f"({_size(summary.original_bytes)}) from {server} to {summary.file}: {_size(summary.bytes)} in "
                   f"{summary.seconds:.1f} s", highlight=False)
 
 

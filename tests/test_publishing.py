@@ -233,9 +233,13 @@ def test_a_parse_failure_is_a_failed_job_with_its_reason(client, keys):
 def test_web_session_cookie_needs_its_csrf_token_for_writes(app_keys, tmp_path):
     client, keys, settings = app_keys
     web = TestClient(client.app)  # its own cookie jar, no Authorization header
-    r = web.post("/api/session", data={"key": keys["staff"]})
+    # a form needs the sign-in token of its cookie (the web page sets both); JSON needs none
+    assert web.post("/api/session", data={"key": keys["staff"]}).status_code == 403
+    assert "kmh_session" not in web.cookies
+    web.cookies.set("kmh_signin", "t" * 43)
+    r = web.post("/api/session", data={"key": keys["staff"], "signin_token": "t" * 43})
     assert r.status_code == 200, r.text
-    cookie = r.headers["set-cookie"]
+    cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith("kmh_session="))
     assert "kmh_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     csrf = r.json()["csrf_token"]
     assert web.get("/api/session").json() == {**r.json(), "csrf_token": csrf}

@@ -34,10 +34,16 @@ def site(web_template, tmp_path_factory):
         yield client, keys, ids
 
 
+def signin_token(client: TestClient) -> str:
+    """The sign-in form's token (its cookie is now in the client's jar), as a browser gets it."""
+    return re.search(r'name="signin_token" value="([^"]+)"', client.get("/signin").text).group(1)
+
+
 def signed_in(client: TestClient, key: str) -> TestClient:
     """A client of the same app with its own cookie jar, signed in with ``key``."""
     other = TestClient(client.app)
-    r = other.post("/signin", data={"key": key, "next": "/"}, follow_redirects=False)
+    r = other.post("/signin", data={"key": key, "next": "/", "signin_token": signin_token(other)},
+                   follow_redirects=False)
     assert r.status_code == 303, r.text
     assert "kmh_session" in other.cookies
     return other
@@ -277,16 +283,19 @@ def test_document_markup_is_shown_as_text(site):
 def test_sign_in_sets_a_safe_cookie_and_a_wrong_key_is_refused(site):
     client, keys, _ = site
     c = TestClient(client.app)
-    r = c.post("/signin", data={"key": keys["staff"], "next": "/staff"}, follow_redirects=False)
+    r = c.post("/signin", data={"key": keys["staff"], "next": "/staff", "signin_token": signin_token(c)},
+               follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/staff"
-    cookie = r.headers["set-cookie"]
+    cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith("kmh_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
     assert "Signed in as test staff" in c.get("/staff", headers={"Accept-Language": "en"}).text
-    r = TestClient(client.app).post("/signin", data={"key": "kmh_nope_nope", "next": "/"},
-                                    headers={"Accept-Language": "en"})
+    w = TestClient(client.app)
+    r = w.post("/signin", data={"key": "kmh_nope_nope", "next": "/", "signin_token": signin_token(w)},
+               headers={"Accept-Language": "en"})
     assert r.status_code == 401 and "This key is wrong or has been revoked." in r.text
-    r = TestClient(client.app).post("/signin", data={"key": keys["staff"], "next": "https://evil.example/"},
-                                    follow_redirects=False)
+    e = TestClient(client.app)
+    r = e.post("/signin", data={"key": keys["staff"], "next": "https://evil.example/", "signin_token": signin_token(e)},
+               follow_redirects=False)
     assert r.headers["location"] == "/"
     # sign out needs the session's CSRF token, then ends the session
     assert c.post("/signout", follow_redirects=False).status_code == 403

@@ -28,9 +28,50 @@ def _key_info(k) -> dict:
 
 # -- web session
 
+# Login CSRF: a form that signs in must carry the token of the sign-in cookie (double submit). Another site can make a
+# browser post a form here, but it can neither read nor set this cookie, so it cannot sign the browser in to its
+# own key. JSON bodies need no token: a browser sends them cross-site only after a CORS check this API never passes.
+SIGNIN_COOKIE = "kmh_signin"
+SIGNIN_FIELD = "signin_token"
+SIGNIN_COOKIE_SECONDS = 12 * 3600
 
-@router.post("/session", response_model=SessionInfo, responses=problem_responses(401, 422, 503),
-             summary="Sign in with an API key: sets an HttpOnly, SameSite=Strict session cookie")
+
+def signin_token(request: Request) -> str:
+    """The browser's sign-in token (from its cookie), or a new one to set with ``set_signin_cookie``."""
+    import secrets
+
+    given = request.cookies.get(SIGNIN_COOKIE, "")
+    return given if _well_formed(given) else secrets.token_urlsafe(32)
+
+
+def _well_formed(token: str | None) -> bool:
+    return token is not None and 32 <= len(token) <= 64 and token.isascii()
+
+
+def set_signin_cookie(response: Response, token: str, secure: bool) -> None:
+    response.set_cookie(SIGNIN_COOKIE, token, max_age=SIGNIN_COOKIE_SECONDS, httponly=True, samesite="strict",
+                        secure=secure, path="/")
+
+
+def check_signin_token(request: Request, given: object) -> None:
+    """A 403 unless the form's sign-in token is the one of the sign-in cookie."""
+    import hmac
+
+    from api.errors import Forbidden
+
+    expected = request.cookies.get(SIGNIN_COOKIE)
+    if not _well_formed(expected) or not isinstance(given, str) or not hmac.compare_digest(given.encode(),
+                                                                                           expected.encode()):
+        raise Forbidden(f"missing or wrong sign-in token: sign in from the sign-in page (its form sends the "
+                        f"{SIGNIN_FIELD} field and the {SIGNIN_COOKIE} cookie), or send the key as JSON: "
+                        "{\"key\": \"kmh_...\"}")
+
+
+@router.post("/session", response_model=SessionInfo, responses=problem_responses(401, 403, 413, 422, 503),
+             summary="Sign in with an API key: sets an HttpOnly, SameSite=Strict session cookie",
+             description="Send `{\"key\": \"kmh_...\"}` as JSON. A form (the web page's) must also carry the "
+                         "`signin_token` field matching the `kmh_signin` cookie that the sign-in page set, or it is "
+                         "a 403.")
 async def sign_in(rt: ReadyDep, request: Request, response: Response) -> SessionInfo:
     body = await _sign_in_body(request)
     key = await anyio.to_thread.run_sync(rt.catalog.authenticate, body.key)
@@ -41,12 +82,15 @@ async def sign_in(rt: ReadyDep, request: Request, response: Response) -> Session
     await anyio.to_thread.run_sync(lambda: rt.catalog.audit(key, "session.sign_in", key.id))
     response.set_cookie(SESSION_COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict",
                         secure=rt.settings.cookie_secure, path="/")
+    if SIGNIN_COOKIE in request.cookies:
+        response.delete_cookie(SIGNIN_COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=rt.settings.cookie_secure)
     session = await anyio.to_thread.run_sync(rt.catalog.web_session, token)
     return SessionInfo(name=key.name, role=key.role, csrf_token=csrf, expires_at=session.expires_at)
 
 
 async def _sign_in_body(request: Request) -> SignIn:
-    """The key from a JSON body or a form (the web page's sign-in form)."""
+    """The key from a JSON body or a form (the web page's sign-in form, which must carry its sign-in token)."""
     from pydantic import ValidationError
 
     from api.errors import InvalidParameter
@@ -57,6 +101,7 @@ async def _sign_in_body(request: Request) -> SignIn:
         except ValidationError:
             raise InvalidParameter("key", "send {\"key\": \"kmh_...\"}", "body") from None
     form = await request.form()
+    check_signin_token(request, form.get(SIGNIN_FIELD))
     value = form.get("key")
     if not isinstance(value, str) or not value.strip():
         raise InvalidParameter("key", "send the API key in the 'key' field", "body")

@@ -27,22 +27,33 @@ def safe_next(url: str | None, default: str = "/") -> str:
     return url
 
 
+def signin_page(page, next: str, error: str | None = None, status_code: int = 200):
+    """The sign-in form, with the sign-in token of its cookie (set here when the browser has none)."""
+    from api.routers.access import set_signin_cookie, signin_token
+
+    token = signin_token(page.request)
+    response = render(page.request, page, "signin.html", status_code=status_code, next=safe_next(next), error=error,
+                      signin_token=token)
+    set_signin_cookie(response, token, page.request.app.state.runtime.settings.cookie_secure)
+    return response
+
+
 @router.get("/signin")
 def signin_form(page: PageDep, next: Next = "/"):
-    return render(page.request, page, "signin.html", next=safe_next(next), error=None)
+    return signin_page(page, next)
 
 
 @router.post("/signin")
 async def signin(page: PageDep, rt: ReadyDep, request: Request,
                  next: Annotated[str, Form(max_length=2000)] = "/"):
+    """Sign in from the form (its sign-in token is checked by the API's sign_in: a 403 without it)."""
     from api.routers.access import sign_in
 
     response = RedirectResponse(safe_next(next), status_code=303)
     try:
         await sign_in(rt, request, response)
     except Unauthorized:
-        return render(request, page, "signin.html", status_code=401, next=safe_next(next),
-                      error=page.t("signin.wrong"))
+        return signin_page(page, next, page.t("signin.wrong"), status_code=401)
     return response
 
 
