@@ -4,7 +4,8 @@ Endpoints raise the domain exceptions below, or the search layer's (``search.arc
 becomes a 404 naming what was not found), or let FastAPI's validation and Starlette's routing
 raise theirs; the handlers installed by :func:`install_error_handlers` turn every one of them into
 a problem document with ``type``, ``title``, ``status``, ``detail`` and ``instance``. An unexpected
-exception becomes a generic 500 whose body says nothing about the code that failed.
+exception becomes a generic 500 whose body says nothing about the code that failed (a 507 saying so plainly when
+the data folder's disk is full or failing). ``plain_error`` gives the same care to the errors of ingestion jobs.
 """
 
 from __future__ import annotations

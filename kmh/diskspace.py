@@ -95,10 +95,13 @@ def index_room_problem(settings: Settings) -> str | None:
     free = free_bytes(settings.index_path)
     if free >= need:
         return None
-    what = "a new search index needs" if not _has_shard(settings.index_path) else "the search index needs"
-    return (f"not enough free disk space for the search index: {what} {_mb(need)} MB on the volume of the data "
-            f"folder (its files' full size) and {_mb(free)} MB are free; free space there or set KMH_DATA_DIR to a "
-            f"larger volume")
+    if _has_shard(settings.index_path):
+        what = f"the index needs {_mb(need)} MB more on the volume of the data folder (room its files have " \
+               f"reserved but not filled yet)"
+    else:
+        what = f"a new index needs {_mb(need)} MB on the volume of the data folder"
+    return (f"not enough free disk space for the search index: {what} and {_mb(free)} MB are free; free space there "
+            f"or set KMH_DATA_DIR to a larger volume")
 
 
 def check_index_room(settings: Settings) -> None:

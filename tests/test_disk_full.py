@@ -144,8 +144,8 @@ def test_a_full_disk_fails_the_job_plainly_and_the_server_recovers_once_there_is
         refused = subprocess.run([sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", "1"],
                                  env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
         assert refused.returncode == 1, (refused.returncode, refused.stderr[-2000:])
-        assert "not enough free disk space for the search index: the search index needs " \
-               f"{need // MB} MB" in refused.stderr, refused.stderr
+        assert "not enough free disk space for the search index: the index needs " \
+               f"{need // MB} MB more" in refused.stderr, refused.stderr
         filler.unlink()
 
 
@@ -156,7 +156,7 @@ def test_a_server_on_a_volume_too_small_for_the_index_refuses_to_start(tmp_path)
         done = subprocess.run([sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", "1"],
                               env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, (done.returncode, done.stderr[-2000:])  # not -7 (SIGBUS)
-        assert "not enough free disk space for the search index: a new search index needs " \
+        assert "not enough free disk space for the search index: a new index needs " \
                f"{NEW_INDEX_BYTES // MB} MB" in done.stderr, done.stderr
         assert str(volume / "data") in done.stderr
         assert not (volume / "data" / "index").exists()
