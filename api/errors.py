@@ -4,12 +4,14 @@ Endpoints raise the domain exceptions below, or the search layer's (``search.arc
 becomes a 404 naming what was not found), or let FastAPI's validation and Starlette's routing
 raise theirs; the handlers installed by :func:`install_error_handlers` turn every one of them into
 a problem document with ``type``, ``title``, ``status``, ``detail`` and ``instance``. An unexpected
-exception becomes a generic 500 whose body says nothing about the code that failed.
+exception becomes a generic 500 whose body says nothing about the code that failed (a 507 saying so plainly when
+the data folder's disk is full or failing). ``plain_error`` gives the same care to the errors of ingestion jobs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -219,10 +221,69 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONR
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    from kmh.diskspace import is_disk_failure
+
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_disk_failure(exc):  # nothing of the request was saved; say so plainly, and be unready until there is room
+        runtime = getattr(request.app.state, "runtime", None)
+        if runtime is not None:
+            runtime.disk_write_failed(DISK_FAILED)
+        return problem_response(request, 507, title="Insufficient Storage", detail=DISK_FAILED + "; nothing was "
+                                "saved: retry once there is room", slug="insufficient-storage")
     return problem_response(
         request, 500, detail="an unexpected error occurred; it has been logged", slug="internal-error"
     )
+
+
+# -- plain messages ---------------------------------------------------------------------------------
+# What the API says about an error that is not the client's (a job's ``error``, a 5xx detail): never SQL, a path
+# of the server or a stack trace. The full error goes to the log.
+
+DISK_FAILED = "a write to the data folder failed: its disk is full or failing"
+CATALOG_FAILED = "the catalog could not be updated (a database error, logged)"
+INDEX_FAILED = "the search index could not be written (a store error, logged)"
+UNEXPECTED = "an unexpected error occurred while ingesting the file; it has been logged"
+NOT_CHANGED = ("; nothing was published (an updated document keeps its current version): upload the file again "
+               "once this is solved")
+
+_DATABASE = re.compile(r"\[SQL:|\(sqlite3\.|\(psycopg|sqlalchemy|OperationalError|IntegrityError|ProgrammingError"
+                       r"|DatabaseError|InterfaceError", re.IGNORECASE)
+_STORE = re.compile(r"qdrant|StoreError", re.IGNORECASE)
+_TRACE = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")
+# An absolute path of the server (not a URL, not "text/plain"): kept as its last part, the file's name.
+_SERVER_PATH = re.compile(r"(?<![\w.:/~-])/(?:[^\s'\"/:,;()\[\]]+/)+([^\s'\"/:,;()\[\]]*)")
+
+
+def write_failure(error: BaseException | str) -> str | None:
+    """The plain message for a failed write to the catalog, the index or the data folder's disk; None when
+    ``error`` is none of these."""
+    from kmh.diskspace import is_disk_failure
+    from kmh.store import StoreError
+
+    if is_disk_failure(error):
+        return DISK_FAILED
+    if isinstance(error, str):
+        if _DATABASE.search(error):
+            return CATALOG_FAILED
+        return INDEX_FAILED if _STORE.search(error) else None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError):
+        return CATALOG_FAILED
+    if isinstance(error, StoreError):
+        return INDEX_FAILED
+    return write_failure(str(error))
+
+
+def plain_error(error: BaseException | str) -> str:
+    """``error`` (an exception or a failure reason) as an API answer may show it."""
+    failed = write_failure(error)
+    if failed is not None:
+        return failed + NOT_CHANGED
+    text = str(error)
+    if not text or _TRACE.search(text):
+        return UNEXPECTED
+    return _SERVER_PATH.sub(lambda m: m.group(1) or "(a folder)", text)
 
 
 def install_error_handlers(app: FastAPI) -> None:

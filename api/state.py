@@ -41,6 +41,8 @@ class Runtime:
     # What keeps a loaded service from being ready, by source ("disk", "check", ...): /readyz answers 503 with
     # these reasons while any is set; searches keep working where they can.
     problems: dict[str, str] = field(default_factory=dict)
+    # Free space and failed writes in the data folder (kmh.diskspace.DiskGuard), made on first use.
+    _disk: Any = field(default=None, repr=False)
 
     def set_problem(self, source: str, reason: str) -> None:
         """Mark the service unready for ``reason`` (logged once per change)."""
@@ -56,12 +58,35 @@ class Runtime:
         if gone is not None:
             log.warning("ready again (%s resolved)", source)
 
+    def check_disk(self) -> str | None:
+        """Whether the data folder can take a job's writes now; sets or clears the "disk" problem. Returns the reason
+        it cannot, or None."""
+        reason = self._disk_guard().check()
+        if reason is None:
+            self.clear_problem("disk")
+        else:
+            self.set_problem("disk", reason)
+        return reason
+
+    def disk_write_failed(self, reason: str) -> None:
+        """A write to the data folder failed: unready until a check finds room and a probe write succeeds."""
+        self._disk_guard().write_failed(reason)
+        self.set_problem("disk", reason)
+
+    def _disk_guard(self) -> Any:
+        if self._disk is None:
+            from kmh.diskspace import DiskGuard
+
+            self._disk = DiskGuard(self.settings)
+        return self._disk
+
     @property
     def ready(self) -> bool:
         return self.phase == "ready"
 
     def load(self) -> None:
         """Open the catalog and the vector store, build the searcher and warm it up (blocking; run in a thread)."""
+        from kmh.diskspace import check_index_room
         from kmh.runtime import open_catalog, open_vector_store
         from kmh.settings import set_offline_env
         from search.archive import Archive
@@ -74,6 +99,7 @@ class Runtime:
         catalog = store = None
         try:
             set_offline_env()
+            check_index_room(self.settings)  # before the store maps its files: a full volume would be a SIGBUS
             catalog = open_catalog(self.settings)
             store = open_vector_store(self.settings)
             searcher = Searcher(self.settings, catalog, store)

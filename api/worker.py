@@ -8,6 +8,12 @@ the server starts was interrupted somewhere in between; ``recover`` looks at the
   and they are deleted; the job is done;
 * otherwise the passages written for the job's version (if any) are deleted, and the job is queued again, or
   marked failed once it has been tried ``job_max_attempts`` times.
+
+Before a job writes, the data folder must have ``KMH_MIN_FREE_MB`` free (kmh.diskspace); otherwise the job fails
+saying so and /readyz answers 503 until there is room. A write that fails anyway (disk full, SQLite I/O error, store
+error) fails its job with a plain message (api.errors.plain_error; the full error is logged), its half-written
+passages are deleted where the store can, the catalog's connections are replaced, and the next job runs normally
+once there is room. A failed job's staged upload is removed.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ from kmh.store import Filter
 log = logging.getLogger("kmh.worker")
 
 
+class JobRefused(Exception):
+    """A job that cannot run, with a reason already fit to show (no space, its staged file gone)."""
+
+
 class JobWorker:
     """Runs the catalog's queued jobs in a thread, with the runtime's indexer under its write lock."""
 
@@ -34,6 +44,8 @@ class JobWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Final job states the catalog could not save yet (job id -> values), saved again before the next claim.
+        self._unsaved: dict[str, dict[str, Any]] = {}
 
     @property
     def catalog(self):
@@ -71,9 +83,11 @@ class JobWorker:
                 except Exception:
                     log.exception("recovering interrupted jobs failed")
             try:
+                self._save_unsaved()
                 job = self.catalog.claim_job()
-            except Exception:
+            except Exception as exc:
                 log.exception("could not read the job queue")
+                self._catalog_failed(exc)
                 job = None
             if job is None:
                 self._wake.wait(self.poll_seconds)
@@ -108,6 +122,7 @@ class JobWorker:
         if job.attempts >= self.rt.settings.job_max_attempts:
             catalog.update_job(job.id, state="failed", progress={"stage": "failed"},
                                error=f"interrupted {job.attempts} times (the server stopped while ingesting it)")
+            self._unstage(job)
             return "failed"
         catalog.update_job(job.id, state="queued", progress={"stage": "queued"},
                            error="interrupted by a server restart; queued again")
@@ -123,28 +138,115 @@ class JobWorker:
         try:
             with self.rt.write_lock:
                 if not path.is_file():
-                    raise RuntimeError(f"the uploaded file {job.filename} is no longer in the staging folder")
+                    raise JobRefused(f"the uploaded file {job.filename} is no longer in the staging folder")
+                no_room = self._check_disk()
+                if no_room is not None:
+                    raise JobRefused(no_room)
                 indexer = self.rt.indexer()
                 doc = self.catalog.get(job.doc_id)
                 version = doc.version + 1 if doc is not None else 1
                 self.catalog.update_job(job.id, doc_version=version, progress={"stage": "parsing"})
+                job.doc_version = version
 
                 def progress(stage: str, done: int, total: int) -> None:
                     self.catalog.update_job(job.id, progress={"stage": stage, "done": done, "total": total})
 
                 result = indexer.publish(path, Upload(job.doc_id, job.filename, dict(job.meta)), progress)
         except Exception as exc:
-            log.exception("job %s failed", job.id)
-            self.catalog.update_job(job.id, state="failed", progress={"stage": "failed"}, error=f"{exc}")
+            self._failed(job, exc)
             return
         if result.status in ("new", "updated"):
-            self.catalog.update_job(job.id, state="done", error=None,
-                                    progress={"stage": "done", "done": result.passages, "total": result.passages})
+            self._finish(job.id, state="done", error=None,
+                         progress={"stage": "done", "done": result.passages, "total": result.passages})
             self._unstage(job)
         else:
-            self.catalog.update_job(job.id, state="failed", progress={"stage": "failed"},
-                                    error=result.reason or f"nothing was indexed ({result.status})")
-            self._unstage(job)
+            self._failed(job, result.reason or f"nothing was indexed ({result.status})")
+
+    def _failed(self, job: JobRecord, error: Exception | str) -> None:
+        """Mark the job failed with a plain reason (the full error is logged), clean up after a failed write, and
+        remove its staged upload."""
+        from api.errors import plain_error, write_failure
+
+        if isinstance(error, JobRefused):
+            log.warning("job %s refused: %s", job.id, error)
+            reason = str(error)
+        else:
+            if isinstance(error, BaseException):
+                log.error("job %s failed", job.id, exc_info=error)
+            else:
+                log.warning("job %s failed: %s", job.id, error)
+            reason = plain_error(error)
+            failed_write = write_failure(error)
+            if failed_write is not None:
+                self._after_failed_write(job, failed_write)
+        self._finish(job.id, state="failed", progress={"stage": "failed"}, error=reason)
+        self._unstage(job)
+
+    def _after_failed_write(self, job: JobRecord, reason: str) -> None:
+        """A write failed: new catalog connections, the job's half-written passages deleted (when the store can;
+        otherwise they stay invisible to search, as passages of a version the catalog does not have), and the
+        service unready until the data folder takes writes again."""
+        from kmh.diskspace import MB, free_bytes
+
+        self._reset_catalog()
+        self._write_failed(reason)
+        with self.rt.write_lock:
+            try:
+                doc = self.catalog.get(job.doc_id)
+                if job.doc_version is None or doc is not None and job.doc_version <= doc.version:
+                    return
+                # a delete is a write too: on a volume with no room at all, the store's mapped files could not take it
+                if self.rt.settings.store_backend == "edge" and free_bytes(self.rt.settings.index_path) < 16 * MB:
+                    log.warning("no room to delete the passages of the failed job %s now (left to recovery)", job.id)
+                    return
+                self.rt.store.delete(Filter(equals={"doc_id": job.doc_id, "doc_version": job.doc_version}))
+            except Exception:
+                log.exception("could not delete the passages of the failed job %s (left to recovery)", job.id)
+
+    def _catalog_failed(self, exc: Exception) -> None:
+        from api.errors import write_failure
+
+        reason = write_failure(exc)
+        if reason is not None:
+            self._reset_catalog()
+            self._write_failed(reason)
+
+    def _check_disk(self) -> str | None:
+        """Why the data folder cannot take a job's writes now, or None; the runtime's "disk" problem follows it."""
+        if hasattr(self.rt, "check_disk"):
+            return self.rt.check_disk()
+        from kmh.diskspace import low_space_problem  # a bare stand-in for the runtime has no problems to set
+
+        return low_space_problem(self.rt.settings)
+
+    def _write_failed(self, reason: str) -> None:
+        if hasattr(self.rt, "disk_write_failed"):
+            self.rt.disk_write_failed(reason)
+
+    def _reset_catalog(self) -> None:
+        """Close the catalog's pooled connections: the next use opens new ones (a connection that saw an I/O error
+        may keep failing)."""
+        try:
+            self.catalog.engine.dispose()
+        except Exception:
+            log.exception("could not reset the catalog connections")
+
+    def _finish(self, job_id: str, **values: Any) -> None:
+        """Save a job's final state; when the catalog cannot write it now, keep it and try again before the next
+        job (the job reads as running meanwhile)."""
+        try:
+            self.catalog.update_job(job_id, **values)
+        except Exception as exc:
+            log.exception("could not save the state of job %s; it will be saved when the catalog can write", job_id)
+            self._catalog_failed(exc)
+            self._unsaved[job_id] = values
+        else:
+            self._unsaved.pop(job_id, None)
+
+    def _save_unsaved(self) -> None:
+        for job_id, values in list(self._unsaved.items()):
+            self.catalog.update_job(job_id, **values)
+            del self._unsaved[job_id]
 
     def _unstage(self, job: JobRecord) -> None:
         """Remove the staged upload (a published one is kept under originals/)."""

@@ -392,9 +392,15 @@ def serve(
     The port opens at once; /readyz turns 200 once the models load.
     """
     from api.server import serve as run
+    from kmh.diskspace import index_room_problem
     from web.app import create_app
 
-    run(host=host, port=port, settings=_settings(), factory=create_app)
+    settings = _settings()
+    problem = index_room_problem(settings)  # checked before the index's files are mapped: no SIGBUS on a full volume
+    if problem is not None:
+        err.print(f"[red]error:[/red] {problem} (data folder {settings.data_dir})", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    run(host=host, port=port, settings=settings, factory=create_app)
 
 
 def _doc_json(d) -> dict:

@@ -119,9 +119,12 @@ class Settings(BaseSettings):
     # Web sign-in: how long a session cookie lasts, and whether it is sent over HTTPS only (set true behind TLS).
     session_hours: float = Field(12.0, gt=0)
     cookie_secure: bool = False
-    # Uploads waiting for the background worker (and kept when a job fails, for inspection) live in
-    # data_dir/staging; a job is tried this many times when the server stops in the middle of it.
+    # Uploads waiting for the background worker live in data_dir/staging (removed once their job is done or failed);
+    # a job is tried this many times when the server stops in the middle of it.
     job_max_attempts: int = Field(3, ge=1)
+    # A job is refused (and /readyz answers 503) while the data folder's volume has less free space than this, in MB;
+    # room the index's files have reserved but not yet filled (they are sparse) counts as used (kmh/diskspace.py).
+    min_free_mb: int = Field(200, ge=0)
     # With a Qdrant server several processes may run jobs: a running job without progress for this long is taken as
     # interrupted (its process died) and run again. Progress is reported at least every 64 passages.
     job_lease_seconds: float = Field(900.0, gt=0)

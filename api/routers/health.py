@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter
 
 from api.deps import ReadyDep
@@ -20,7 +21,9 @@ async def healthz() -> Health:
             responses=problem_responses(503))
 async def readyz(rt: ReadyDep) -> Readiness:
     """200 once models and store are loaded and nothing keeps the store from working (a full disk, a failed
-    consistency check): otherwise 503 with the reasons."""
+    consistency check): otherwise 503 with the reasons. The free space of the data folder is checked again on each
+    call, so a disk problem clears as soon as there is room."""
+    await anyio.to_thread.run_sync(rt.check_disk)
     reason = rt.problem_reason()
     if reason is not None:
         raise NotReady(reason, phase="degraded")
