@@ -30,8 +30,9 @@ SERVER_MAX_WORDS = 2000
 
 
 def pad_line(words: int) -> str:
-    """The report's file: one line, a sentence, then " pad" again and again without punctuation."""
-    return "Rapport annuel sur la réintégration." + " pad" * words
+    """The report's file: one line, a sentence, then " pad" again and again without punctuation. It reads as English,
+    whose segmenter rules took " pa" for an abbreviation and rewrote the whole text once for each "pad"."""
+    return "Annual report on reintegration." + " pad" * words
 
 
 # name -> (file name, text of about n words)
@@ -78,6 +79,23 @@ def test_cost_grows_linearly_with_the_size(shape):
     assert len(large) >= 3.5 * len(small)
     ratio = cpu_seconds(name, large) / max(cpu_seconds(name, small), 1e-3)
     assert ratio < 8, f"{shape}: 4 times the text cost {ratio:.1f} times the time"
+
+
+def test_a_pdf_paragraph_of_many_lines_is_joined_in_linear_time():
+    from ingest.parsers.pdf import _join_lines
+
+    def cpu(lines: list[str]) -> float:
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            joined = _join_lines(lines)
+            best = min(best, time.process_time() - start)
+        assert joined.startswith("réintégration ligne") and joined.endswith("ligne")
+        return best
+
+    lines = ["réinté-", "gration ligne"] + ["ligne"] * 20000
+    ratio = cpu(lines * 4) / max(cpu(lines), 1e-3)
+    assert ratio < 8, f"4 times the lines cost {ratio:.1f} times the time"
 
 
 def test_the_segmenter_sees_bounded_windows_and_each_character_once(monkeypatch):
