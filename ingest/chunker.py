@@ -5,11 +5,18 @@ A passage never spans two pages; it carries its page, its section trail (the hea
 above it) and its character span in the document's parsed text, so a citation can point
 exactly at it. Consecutive passages overlap by up to ``overlap_words`` words of whole
 sentences on the same page.
+
+Every step is linear in the size of the text: the sentence segmenter (pysbd, whose cost grows with the square of
+what it is given) only sees windows of at most ``SEGMENT_WINDOW`` characters, cut at a sentence end where there is
+one and at a word boundary otherwise; a run of text without sentence ends is cut into passages at word boundaries,
+and a "word" longer than a passage (``max_words * CHARS_PER_WORD`` characters) is cut hard. ``Chunker.split`` takes
+an optional deadline and raises ``ChunkingTimeout`` past it.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,8 +26,19 @@ from kmh.text import trim_spans
 BLOCK_SEPARATOR = "\n\n"
 SECTION_SEPARATOR = " › "
 _WORD = re.compile(r"\S+")
-# A sentence end followed by more text: without one, a block is a single sentence.
+# A sentence end followed by more text: without one, a block (or a window of it) is a single sentence.
 _INNER_BOUNDARY = re.compile(r"[.!?…:;][»\"')\]]*\s+\S")
+# Where a window handed to the segmenter may end: a sentence end after a word of two letters or more ("M. Diallo"
+# and "p. 12" are left alone), followed by more text.
+_WINDOW_END = re.compile(r"(?<=\w\w)[.!?…]+[»\"'’”)\]]*\s+(?=\S)")
+_SPACE = re.compile(r"\s+")
+SEGMENT_WINDOW = 2000  # characters the segmenter sees at most at once
+CHARS_PER_WORD = 10  # a passage holds at most max_words words and max_words * CHARS_PER_WORD characters
+MAX_LEADING_HEADINGS = 8  # headings kept in front of a passage's first sentence (a run of headings keeps its last)
+
+
+class ChunkingTimeout(TimeoutError):
+    """Splitting a document into passages ran past its deadline."""
 
 
 @dataclass
@@ -75,15 +93,52 @@ def _segmenter(language: str):
     return pysbd.Segmenter(language=lang, clean=False, char_span=True)
 
 
-def sentence_spans(text: str, language: str | None) -> list[tuple[int, int]]:
-    """Sentence (start, end) spans in ``text``, whitespace trimmed."""
-    if len(_WORD.findall(text)) <= 12 or not _INNER_BOUNDARY.search(text.rstrip()):
-        spans = [(0, len(text))]  # one sentence: skip the (slow) segmenter
-    else:
-        spans = [(s.start, s.end) for s in _segmenter(language or "en").segment(text)]
-        if not spans:
-            spans = [(0, len(text))]
-    return trim_spans(text, spans)
+def sentence_spans(text: str, language: str | None, deadline: float | None = None) -> list[tuple[int, int]]:
+    """Sentence (start, end) spans in ``text``, whitespace trimmed; time linear in its length."""
+    if len(text) <= SEGMENT_WINDOW:
+        return trim_spans(text, _segment(text, 0, len(text), language))
+    spans: list[tuple[int, int]] = []
+    joined = False  # the previous window was cut inside a sentence: its last span goes on in this window
+    for a, b, cut_in_sentence in _windows(text):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ChunkingTimeout
+        window = trim_spans(text, _segment(text, a, b, language))
+        if joined and spans and window:
+            spans[-1] = (spans[-1][0], window[0][1])
+            window = window[1:]
+        spans.extend(window)
+        joined = cut_in_sentence
+    return spans
+
+
+def _segment(text: str, a: int, b: int, language: str | None) -> list[tuple[int, int]]:
+    """Sentence spans of ``text[a:b]`` (offsets in ``text``); the segmenter runs only where a sentence may end."""
+    if not _INNER_BOUNDARY.search(text, a, b) or len(_WORD.findall(text, a, b)) <= 12:
+        return [(a, b)]  # one sentence: skip the (slow) segmenter
+    spans = [(a + s.start, a + s.end) for s in _segmenter(language or "en").segment(text[a:b])]
+    return spans or [(a, b)]
+
+
+def _windows(text: str):
+    """(start, end, cut_inside_a_sentence) windows of at most SEGMENT_WINDOW characters covering ``text``.
+
+    A window ends after the last sentence end in its second half; without one, at its last space (the sentence goes
+    on in the next window); without a space, at SEGMENT_WINDOW characters."""
+    pos, n = 0, len(text)
+    while n - pos > SEGMENT_WINDOW:
+        limit = pos + SEGMENT_WINDOW
+        cut = None
+        for m in _WINDOW_END.finditer(text, pos + SEGMENT_WINDOW // 2, limit):
+            cut = m.end()
+        if cut is not None:
+            yield pos, cut, False
+            pos = cut
+            continue
+        space = text.rfind(" ", pos + 1, limit)
+        cut = space + 1 if space > pos else limit
+        yield pos, cut, True
+        pos = cut
+    yield pos, n, False
 
 
 class Chunker:
@@ -97,79 +152,119 @@ class Chunker:
         self.min_words = min_words
         self.max_words = max_words
         self.overlap_words = overlap_words
+        self.max_chars = max_words * CHARS_PER_WORD
 
-    def units(self, blocks: list[Block], language: str | None) -> tuple[str, list[_Unit]]:
+    def units(self, blocks: list[Block], language: str | None,
+              deadline: float | None = None) -> tuple[str, list[_Unit]]:
         text, spans = join_blocks(blocks)
         units: list[_Unit] = []
         trail: list[tuple[int, str]] = []  # (level, heading)
-        for block, (b0, _b1) in zip(blocks, spans):
-            if block.kind == "title":
+        for block, (b0, b1) in zip(blocks, spans):
+            if deadline is not None and time.monotonic() > deadline:
+                raise ChunkingTimeout
+            if block.kind == "title" and self._fits(text, b0, b1):
                 trail = [t for t in trail if t[0] < block.level] + [(block.level, block.text.strip())]
                 # A heading belongs to the section it opens.
                 section = tuple(h for _, h in trail)
-                units.append(_Unit(b0, b0 + len(block.text), len(_WORD.findall(block.text)), block.page, section, True))
+                units.append(_Unit(b0, b1, len(_WORD.findall(block.text)), block.page, section, True))
                 continue
             section = tuple(h for _, h in trail)
-            if block.kind in ("list_item", "table"):
+            if block.kind in ("list_item", "table", "title"):  # a "heading" longer than a passage is text
                 pieces = [(0, len(block.text))]
             else:
-                pieces = sentence_spans(block.text, language)
+                pieces = sentence_spans(block.text, language, deadline)
             for a, b in pieces:
                 units.extend(self._split_long(text, b0 + a, b0 + b, block.page, section))
         return text, units
 
-    def _split_long(self, text: str, a: int, b: int, page, section) -> list[_Unit]:
-        """A sentence longer than max_words is cut at word boundaries."""
-        words = [(m.start() + a, m.end() + a) for m in _WORD.finditer(text[a:b])]
-        if len(words) <= self.max_words:
-            return [_Unit(a, b, len(words), page, section, False)]
-        step = self.max_words
-        return [
-            _Unit(words[i][0], words[min(i + step, len(words)) - 1][1], min(step, len(words) - i), page, section, False)
-            for i in range(0, len(words), step)
-        ]
+    def _fits(self, text: str, a: int, b: int) -> bool:
+        """Whether text[a:b] fits in one passage."""
+        return b - a <= self.max_chars and len(_WORD.findall(text, a, b)) <= self.max_words
 
-    def split(self, blocks: list[Block], language: str | None = None) -> tuple[str, list[Passage]]:
-        """Return the parsed text and its passages."""
-        text, units = self.units(blocks, language)
+    def _weight(self, words: int, chars: int) -> int:
+        """The size of a unit in words; a run of long words counts as the words its characters would make."""
+        return max(words, -(-chars * self.max_words // self.max_chars))
+
+    def _split_long(self, text: str, a: int, b: int, page, section) -> list[_Unit]:
+        """A sentence longer than a passage is cut at word boundaries, a word longer than a passage is cut hard."""
+        if self._fits(text, a, b):
+            return [_Unit(a, b, self._weight(len(_WORD.findall(text, a, b)), b - a), page, section, False)]
+        out: list[_Unit] = []
+        start = end = -1  # the piece being built
+        words = 0
+
+        def close() -> None:
+            if words:
+                out.append(_Unit(start, end, self._weight(words, end - start), page, section, False))
+
+        for m in _WORD.finditer(text, a, b):
+            w0, w1 = m.span()
+            while w1 - w0 > self.max_chars:  # a "word" longer than a passage
+                close()
+                start, end, words = w0, w0 + self.max_chars, 1
+                close()
+                w0 += self.max_chars
+                words = 0
+            if words and (words >= self.max_words or w1 - start > self.max_chars):
+                close()
+                words = 0
+            if not words:
+                start = w0
+            end, words = w1, words + 1
+        close()
+        return out
+
+    def split(self, blocks: list[Block], language: str | None = None,
+              deadline: float | None = None) -> tuple[str, list[Passage]]:
+        """Return the parsed text and its passages; ChunkingTimeout once ``time.monotonic()`` passes ``deadline``."""
+        text, units = self.units(blocks, language, deadline)
         groups: list[list[_Unit]] = []
         current: list[_Unit] = []
+        body_words = 0  # words of the sentences (not headings) in `current`
         carried = 0  # units at the head of `current` repeated from the previous passage
 
-        def words(us: list[_Unit]) -> int:
-            return sum(u.words for u in us)
+        def reset(us: list[_Unit]) -> None:
+            nonlocal current, body_words, carried
+            current = us
+            body_words = sum(u.words for u in us if not u.is_title)
+            carried = len(us)
 
         def flush() -> None:
-            nonlocal current, carried
             body = [u for u in current if not u.is_title]
             if body:
                 groups.append(current)
                 # Overlap: trailing whole sentences of this passage, same page, not headings.
                 tail: list[_Unit] = []
+                tail_words = 0
                 for u in reversed(body):
-                    if u.is_title or words(tail) + u.words > self.overlap_words:
+                    if tail_words + u.words > self.overlap_words:
                         break
-                    tail.insert(0, u)
-                current = tail
+                    tail.append(u)
+                    tail_words += u.words
+                reset(tail[::-1])
             else:
-                current = [u for u in current if u.is_title]
-            carried = len(current)
+                reset([u for u in current if u.is_title])
 
-        for unit in units:
+        for i, unit in enumerate(units):
+            if deadline is not None and not i % 1024 and time.monotonic() > deadline:
+                raise ChunkingTimeout
             if current and unit.page != current[-1].page:
                 flush()
-                current = [u for u in current if u.page == unit.page]  # never carry overlap across pages
-                carried = len(current)
+                reset([u for u in current if u.page == unit.page])  # never carry overlap across pages
             if unit.is_title and carried and len(current) == carried:
-                current, carried = [], 0  # a new section does not start with the last one's overlap
-            new_body = words([u for u in current if not u.is_title])
-            if current and new_body + unit.words > self.max_words:
+                reset([])  # a new section does not start with the last one's overlap
+            if current and body_words + unit.words > self.max_words:
                 flush()
-            elif current and unit.is_title and new_body >= self.min_words:
+            elif current and unit.is_title and body_words >= self.min_words:
                 # A new section starts: close a passage that is already long enough.
                 flush()
-                current, carried = [], 0
+                reset([])
+            if unit.is_title and not body_words and len(current) >= MAX_LEADING_HEADINGS:
+                del current[0]  # a long run of headings without text: keep the last ones
+                carried = max(carried - 1, 0)
             current.append(unit)
+            if not unit.is_title:
+                body_words += unit.words
         flush()
         groups = self._merge_short_tails(groups)
 

@@ -107,7 +107,8 @@ class Indexer:
         self.recordings = None  # ingest.recordings.RecordingPreparer, made on the first recording
         self._query_embedder = None  # embeds the topics (kmh.topics), loaded with the first taxonomy
         self._sandbox = None  # ingest.sandbox.ParseSandbox, started on the first document (KMH_PARSE_ISOLATION)
-        self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
+        self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words,
+                                      timeout_s=settings.parse_timeout_s)
         self.pipeline = Pipeline()
         self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
         self.pipeline.add_component("sparse", Bm25DocumentEncoder())

@@ -21,6 +21,8 @@ its French model) takes about 6 s.
   The worker exits by itself when the parent goes away.
 
 Every failure is an ``IngestError(path, reason)`` that says what happened and which setting applies.
+Cutting the parsed text into passages happens afterwards in the calling process: it is linear in the text (which
+the worker's cap already bounds) and has its own deadline of ``timeout_s`` (``ingest.components.chunker``).
 The worker bounds resources; it is not a security boundary (it runs as the same user).
 """
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from haystack import Document, component
 
-from ingest.chunker import Chunker
+from ingest.chunker import Chunker, ChunkingTimeout
 from ingest.components.sentences import SENTENCE_SPANS
-from ingest.model import ParsedDocument
+from ingest.model import IngestError, ParsedDocument
 
 POINT_NAMESPACE = uuid.UUID("6f1c1a9e-3b0e-4c55-9d7e-8a2f4b6c1d00")
 
@@ -21,15 +22,26 @@ def passage_id(doc_id: str, version: int, index: int) -> str:
 
 @component
 class PassageChunker:
-    """Cuts a ParsedDocument into passages; each becomes a Document whose meta cites it."""
+    """Cuts a ParsedDocument into passages; each becomes a Document whose meta cites it.
 
-    def __init__(self, min_words: int = 120, max_words: int = 250, overlap_words: int = 40):
+    Chunking runs in the calling process, after the parse worker: ``timeout_s`` (KMH_PARSE_TIMEOUT_S) bounds it too,
+    and a document that runs over fails with an IngestError instead of holding the ingestion queue. Its memory is
+    linear in the parsed text, which the worker's memory cap already bounds."""
+
+    def __init__(self, min_words: int = 120, max_words: int = 250, overlap_words: int = 40,
+                 timeout_s: float | None = None):
         self._chunker = Chunker(min_words, max_words, overlap_words)  # checks the arguments
+        self.timeout_s = timeout_s
 
     @component.output_types(documents=list[Document], text=str)
     def run(self, parsed: ParsedDocument, doc_meta: dict[str, Any]) -> dict[str, Any]:
         """``doc_meta`` holds doc_id, doc_version and the document's filterable fields."""
-        text, passages = self._chunker.split(parsed.blocks, doc_meta.get("language"))
+        deadline = time.monotonic() + self.timeout_s if self.timeout_s else None
+        try:
+            text, passages = self._chunker.split(parsed.blocks, doc_meta.get("language"), deadline)
+        except ChunkingTimeout:
+            raise IngestError(parsed.path, f"parsing took longer than {self.timeout_s:g} s (KMH_PARSE_TIMEOUT_S): "
+                                           "splitting the text into passages did not finish") from None
         docs = []
         for p in passages:
             meta = {

@@ -204,7 +204,9 @@ _WEB_DROP_PATTERNS = [
         r"\b(tous droits reserves|all rights reserved)\b",
     )
 ]
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# The lookbehind makes a match start only where a run of address characters starts: without it, a long run
+# with no "@" (a 200 KB "word") is rescanned from each of its positions, quadratic in its length.
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _COOKIE_RE = re.compile(r"\bcookies?\b")
 _COOKIE_CONTEXT_RE = re.compile(
     r"\b(accept|accepter|acceptez|refuser|utilis|use|uses|using|consent|parametr|settings|politique|policy|navigation|experience)"

@@ -132,49 +132,87 @@ def _text(el) -> str:
     return clean_line(el.text_content())
 
 
+_SHORT_TEXT_SCAN = 4096  # raw characters read at most to tell whether an element's text is short
+
+
+def _short_text(el, limit: int = 60) -> str | None:
+    """The element's cleaned text when it is at most ``limit`` characters, else None.
+
+    Reads at most ``_SHORT_TEXT_SCAN`` raw characters, so asking it of every element costs time linear in the page,
+    where ``text_content()`` of every element costs its size times its depth."""
+    parts, size = [], 0
+    for piece in el.itertext():
+        parts.append(piece[: _SHORT_TEXT_SCAN + 1 - size])
+        size += len(piece)
+        if size > _SHORT_TEXT_SCAN:
+            return None
+    text = clean_line("".join(parts))
+    return text if len(text) <= limit else None
+
+
 def _heading_rank(el) -> int | None:
     tag = el.tag.lower() if isinstance(el.tag, str) else ""
     return int(tag[1]) if tag in _HEADINGS else None
 
 
 def _drop_section_stops(body, *, flat: bool) -> None:
+    """Drop each section-stop heading with what follows it in its container (flat: up to the next heading of the
+    same or a higher rank). One pass in document order: what a stop removes is a contiguous run of that order,
+    which the pass skips."""
+    order = [el for el in body.iter() if isinstance(el.tag, str)]
+    position = {el: i for i, el in enumerate(order)}
+    # end[i]: the position just after the last element of order[i]'s subtree
+    end = list(range(1, len(order) + 1))
+    for i in range(len(order) - 1, -1, -1):
+        for child in order[i]:
+            j = position.get(child)
+            if j is not None and end[j] > end[i]:
+                end[i] = end[j]
+    i = 0
+    while i < len(order):
+        el = order[i]
+        i += 1
+        if el.tag.lower() not in _STOP_CANDIDATE_TAGS:
+            continue
+        text = _short_text(el)
+        if text is None or not boilerplate.is_section_stop(text):
+            continue
+        # the deepest element carrying the phrase
+        if any(isinstance(c.tag, str) and _short_text(c) == text for c in el):
+            continue
+        i = max(i, end[position[_drop_stop(body, el, text, flat=flat)]])
+
+
+def _drop_stop(body, stop, text: str, *, flat: bool):
+    """Drop ``stop`` and its section; returns the last element dropped."""
+    rank = _heading_rank(stop)
+    # climb out of wrappers that hold nothing but the heading (<div class="t"><h3>...</h3></div>)
+    node = stop
     while True:
-        stop = None
-        for el in body.iter():
-            if not isinstance(el.tag, str) or el.tag.lower() not in _STOP_CANDIDATE_TAGS:
-                continue
-            text = _text(el)
-            if len(text) > 60 or not boilerplate.is_section_stop(text):
-                continue
-            # the deepest element carrying the phrase
-            if any(isinstance(c.tag, str) and _text(c) == text for c in el):
-                continue
-            stop = el
-            break
-        if stop is None:
-            return
-        rank = _heading_rank(stop)
-        # climb out of wrappers that hold nothing but the heading (<div class="t"><h3>...</h3></div>)
-        node = stop
-        while True:
-            parent = node.getparent()
-            if parent is None or parent is body or parent.tag in _KEEP_ALWAYS:
-                break
-            if _text(parent) != _text(stop):
-                break
-            node = parent
         parent = node.getparent()
-        following = list(node.itersiblings())
-        node.tail = None  # loose text after the heading belongs to the dropped section
-        _drop(node)
-        for sibling in following:
-            if flat and rank is not None:
-                sib_rank = _heading_rank(sibling)
-                if sib_rank is not None and sib_rank <= rank:
-                    break
-            if sibling.getparent() is parent:
-                sibling.tail = None
-                _drop(sibling)
+        if parent is None or parent is body or parent.tag in _KEEP_ALWAYS:
+            break
+        if _short_text(parent) != text:
+            break
+        node = parent
+    parent = node.getparent()
+    following = []
+    for sibling in node.itersiblings():
+        if flat and rank is not None:
+            sib_rank = _heading_rank(sibling)
+            if sib_rank is not None and sib_rank <= rank:
+                break
+        following.append(sibling)
+    last = node
+    node.tail = None  # loose text after the heading belongs to the dropped section
+    _drop(node)
+    for sibling in following:
+        if sibling.getparent() is parent:
+            sibling.tail = None
+            _drop(sibling)
+            if isinstance(sibling.tag, str):
+                last = sibling
+    return last
 
 
 # ---------------------------------------------------------------------------------------------

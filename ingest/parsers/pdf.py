@@ -246,15 +246,17 @@ def _is_bullet_only(text: str) -> bool:
 
 
 def _join_lines(lines: list[str]) -> str:
-    out = ""
+    """The lines of a paragraph as one line, hyphenated words rejoined; joined once (not one concatenation per line)."""
+    parts: list[str] = []
     for line in lines:
-        if not out:
-            out = line
-        elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
-            out = out[:-1] + line  # "réinté-" + "gration"
+        last = parts[-1] if parts else ""
+        if len(parts) <= 1 and not last:  # nothing written yet
+            parts = [line]
+        elif last.endswith("-") and len(last) > 1 and last[-2].isalpha() and line[:1].islower():
+            parts[-1] = last[:-1] + line  # "réinté-" + "gration"
         else:
-            out = f"{out} {line}"
-    return out
+            parts.append(line)
+    return " ".join(parts)
 
 
 def _page_blocks(lines: list[_Line], number: int, body: float, heading_sizes: list[float], has_bold: bool) -> list[Block]:

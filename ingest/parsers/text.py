@@ -176,6 +176,7 @@ def _classify(paragraphs: list[_Para]) -> list[Block]:
     blocks: list[Block] = []
     headline_index: int | None = None
     seen_text = False  # narrative text seen (the headline must come before it)
+    any_title = False  # a title among ``blocks`` (kept as a flag: scanning them for each paragraph is quadratic)
     for i, para in enumerate(paragraphs):
         has_next = i + 1 < len(paragraphs)
         lines = para.lines
@@ -191,11 +192,13 @@ def _classify(paragraphs: list[_Para]) -> list[Block]:
                 if headline_index is None and not seen_text and not blocks and len(text.split()) >= 3:
                     headline_index = len(blocks)
                 blocks.append(Block(text=text, kind="title"))
+                any_title = True
                 continue
-            no_title_yet = not any(b.kind == "title" for b in blocks)
+            no_title_yet = not any_title
             if has_next and no_title_yet and not seen_text and _title_like(text, HEADLINE_MAX_WORDS):
                 headline_index = len(blocks)
                 blocks.append(Block(text=text, kind="title"))
+                any_title = True
                 continue
             blocks.append(Block(text=text, kind="text"))
             seen_text = True
@@ -215,6 +218,7 @@ def _classify(paragraphs: list[_Para]) -> list[Block]:
 def _list_blocks(lines: list[_Line]) -> list[Block]:
     blocks: list[Block] = []
     item: Block | None = None
+    item_parts: list[str] = []  # the lines of ``item``, joined once it is complete (not one concatenation per line)
     item_indent = 0
     text_lines: list[str] = []
 
@@ -223,11 +227,17 @@ def _list_blocks(lines: list[_Line]) -> list[Block]:
             blocks.append(Block(text=" ".join(text_lines), kind="text"))
             text_lines.clear()
 
+    def close_item() -> None:
+        if item is not None and len(item_parts) > 1:
+            item.text = " ".join(item_parts)
+
     for line in lines:
         text = line.text
         if _is_list_line(text):
             flush_text()
+            close_item()
             item = Block(text=strip_bullet(text), kind="list_item")
+            item_parts = [item.text]
             item_indent = line.indent
             blocks.append(item)
             continue
@@ -237,9 +247,9 @@ def _list_blocks(lines: list[_Line]) -> list[Block]:
             and not text_lines
             and line.indent >= item_indent
             and first.islower()
-            and not item.text.endswith(tuple(".!?:;"))
+            and not item_parts[-1].endswith(tuple(".!?:;"))
         ):
-            item.text = f"{item.text} {text}"  # wrapped item
+            item_parts.append(text)  # wrapped item
             continue
         if text_lines and first.islower():
             text_lines.append(text)  # wrapped text
@@ -249,6 +259,9 @@ def _list_blocks(lines: list[_Line]) -> list[Block]:
             continue
         flush_text()
         text_lines.append(text)
-        item = None if line.indent <= item_indent else item
+        if line.indent <= item_indent:
+            close_item()
+            item = None
     flush_text()
+    close_item()
     return blocks
