@@ -284,3 +284,25 @@ def copy_data(template: Path, dest: Path) -> Path:
 
     shutil.copytree(template, dest, symlinks=True)
     return dest
+
+
+# -- web sign-in ------------------------------------------------------------------------------------------
+
+
+def signin_token(client) -> str:
+    """The sign-in form's token (its cookie is now in the client's jar), as a browser gets it."""
+    import re
+
+    return re.search(r'name="signin_token" value="([^"]+)"', client.get("/signin").text).group(1)
+
+
+def signed_in(client, key: str):
+    """A client of the same app with its own cookie jar, signed in with ``key``."""
+    from fastapi.testclient import TestClient
+
+    other = TestClient(client.app)
+    r = other.post("/signin", data={"key": key, "next": "/", "signin_token": signin_token(other)},
+                   follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert "kmh_session" in other.cookies
+    return other

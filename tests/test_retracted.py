@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import RECORDING, REPORT_PDF, api_key, bearer, copy_data
+from tests.helpers import RECORDING, REPORT_PDF, api_key, bearer, copy_data, signed_in
 from web.app import create_app
 
 SEMINAR_ID = "2021-12-reintegration-developpement"
@@ -37,14 +37,6 @@ def site(web_template, tmp_path_factory):
         docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
         ids = {d["filename"]: d["id"] for d in docs}
         yield client, keys, ids
-
-
-def signed_in(client: TestClient, key: str) -> TestClient:
-    """A client of the same app with its own cookie jar, signed in with ``key`` (the web session)."""
-    other = TestClient(client.app)
-    r = other.post("/signin", data={"key": key, "next": "/"}, follow_redirects=False)
-    assert r.status_code == 303 and "kmh_session" in other.cookies, r.text
-    return other
 
 
 def routes(app):

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import MARKUP_TEXT, MARKUP_TITLE, REPORT_PDF, api_key, copy_data
+from tests.helpers import MARKUP_TEXT, MARKUP_TITLE, REPORT_PDF, api_key, copy_data, signed_in, signin_token
 from web.app import create_app
 from web.i18n import accept_language
 from web.messages import MESSAGES
@@ -32,21 +32,6 @@ def site(web_template, tmp_path_factory):
         docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
         ids = {d["filename"]: d["id"] for d in docs}
         yield client, keys, ids
-
-
-def signin_token(client: TestClient) -> str:
-    """The sign-in form's token (its cookie is now in the client's jar), as a browser gets it."""
-    return re.search(r'name="signin_token" value="([^"]+)"', client.get("/signin").text).group(1)
-
-
-def signed_in(client: TestClient, key: str) -> TestClient:
-    """A client of the same app with its own cookie jar, signed in with ``key``."""
-    other = TestClient(client.app)
-    r = other.post("/signin", data={"key": key, "next": "/", "signin_token": signin_token(other)},
-                   follow_redirects=False)
-    assert r.status_code == 303, r.text
-    assert "kmh_session" in other.cookies
-    return other
 
 
 def csrf_of(html: str) -> str:
