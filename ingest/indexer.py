@@ -108,6 +108,9 @@ class Indexer:
         self.recordings = None  # ingest.recordings.RecordingPreparer, made on the first recording
         self._query_embedder = None  # embeds the topics (kmh.topics), loaded with the first taxonomy
         self._sandbox = None  # ingest.sandbox.ParseSandbox, started on the first document (KMH_PARSE_ISOLATION)
+        # ingest.pending.PendingLog: the versions written but not yet catalogued, for `kmh ingest` to settle after a
+        # crash (the server's jobs say it themselves); None: not kept
+        self.pending = None
         self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
         self.pipeline = Pipeline()
         self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
@@ -519,6 +522,8 @@ class Indexer:
         for p in batch:
             self._pending_sha.pop(p.sha256, None)
         documents = [d for p in batch for d in p.documents]
+        if self.pending is not None:
+            self.pending.add((p.record["id"], p.record["version"]) for p in batch)
         step = min(64, self.batch_passages) if progress else len(documents)
         try:
             embedded: list[Document] = []
@@ -564,6 +569,8 @@ class Indexer:
             self._drop_version(p)
             return FileResult(p.path, "failed", reason=f"catalog update failed: {exc}")
         self.store.delete(Filter(equals={"doc_id": rec["id"]}, not_equals={"doc_version": rec["version"]}))
+        if self.pending is not None:
+            self.pending.done(rec["id"], rec["version"])
         return FileResult(p.path, "updated" if p.prior else "new", rec["id"], rec["title"], len(p.documents))
 
     def _carry_decisions(self, p: _Prepared) -> None:
@@ -689,6 +696,9 @@ class Indexer:
             self.store.delete(Filter(equals={"doc_id": p.record["id"], "doc_version": p.record["version"]}))
         except Exception:
             log.exception("could not remove the passages of a failed version of %s", p.path)
+            return  # left in the pending log: the next run removes them
+        if self.pending is not None:
+            self.pending.done(p.record["id"], p.record["version"])
 
 
 # Fields whose change (from an edited sidecar) re-indexes an unchanged file.

@@ -64,6 +64,13 @@ def repair(settings: Settings, catalog, store, report: Report, say: Say = log.in
         return indexer
 
     try:
+        from ingest.pending import recover
+
+        settled = recover(settings.data_dir, catalog, store)  # a killed `kmh ingest`: exactly what it left
+        for doc_id, version, what in settled:
+            say(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)")
+        if settled:
+            report = check(catalog, store, full=True)
         if any(f.kind == "catalog" for f in report.problems):
             _restore_catalog(settings, catalog, store, say)
         for doc_id, version, n in remove_uncommitted(catalog, store, exclusive=True):

@@ -122,6 +122,7 @@ def ingest(
     from rich.table import Table
 
     from ingest.indexer import Indexer
+    from ingest.pending import PendingLog
     from ingest.plan import plan
     from kmh.embedding import ModelMissingError
 
@@ -136,6 +137,7 @@ def ingest(
         _recover_ingest(settings, catalog, store)
         try:
             indexer = Indexer(settings, catalog, store)
+            indexer.pending = PendingLog(settings.data_dir)
             indexer.warm_up()
         except ModelMissingError as exc:
             err.print(f"[red]error:[/red] {exc}")
@@ -197,12 +199,11 @@ def ingest(
 def _recover_ingest(settings, catalog, store) -> None:
     """Remove the passages an earlier `kmh ingest` wrote but never catalogued (it was killed before its commit):
     the run that follows would otherwise add them a second time under new ids."""
-    from ingest.repair import remove_uncommitted
+    from ingest.pending import recover
 
-    removed = remove_uncommitted(catalog, store, exclusive=settings.store_backend == "edge")
-    for doc_id, version, n in removed:
-        err.print(f"removed {n} passages of document {doc_id}, version {version}: an earlier ingestion stopped "
-                  "before the catalog recorded them", highlight=False)
+    for doc_id, version, what in recover(settings.data_dir, catalog, store):
+        err.print(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command()
