@@ -84,6 +84,8 @@ class Runtime:
             problem = quick_check(catalog, store)
             if problem:
                 self.set_problem("check", problem)
+            else:
+                self.clear_problem("check")
         except Exception as exc:
             log.exception("the search service could not load")
             _close_quietly(store, catalog, when="after a failed load")

@@ -128,7 +128,8 @@ def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[tup
     if not docs and total:
         report.findings.append(Finding("catalog", f"the catalog lists no document but the index holds {total} "
                                                   f"passages of {len(per_doc)} documents: the catalog{where and ' '}"
-                                                  f"{where} was deleted or replaced"))
+                                                  f"{where} was deleted or replaced (or a first `kmh ingest` was "
+                                                  "killed before its catalog commit)"))
     elif expected and not total:
         report.findings.append(Finding("index", f"the index holds no passage but the catalog lists {expected} "
                                                 f"passages of {len(docs)} documents: the index was deleted or "
