@@ -351,3 +351,44 @@ def test_sketches_survive_float_rounding_and_tell_vectors_apart():
         assert not sketches_match(stored, vector_sketch(other))
     assert vector_sketch([float("nan")] * 384) == "nan" and vector_sketch([0.0] * 384) == "nan"
     assert not sketches_match(stored, "nan")
+
+
+def test_a_recording_is_embedded_again_from_its_transcript(isolated_data):
+    """A seminar recording's passages lost from the index come back from its kept transcript: same ids, texts,
+    sessions and seconds, with its organisers' confirmed topics still in their payload."""
+    from ingest.indexer import Indexer
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.store import Filter
+
+    settings = Settings(data_dir=isolated_data, models_dir=MODELS)
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    fields = ("text", "start", "end", "session", "section", "seminar_id", "topics", "kind")
+    try:
+        with Indexer(settings, catalog, store) as indexer:
+            indexer.warm_up()
+            results = indexer.run([CORPUS / "topics.yaml", CORPUS / "seminars"])
+        (rec,) = [r for r in results if r.path.suffix == ".mp3"]
+        assert rec.status == "new" and rec.passages > 3
+        doc = catalog.get(rec.doc_id)
+        ids = store.ids(Filter(equals={"doc_id": doc.id}))
+        first = next(h for h in store.retrieve(ids) if h.payload.get("session") == 1)
+        catalog.decide_link(first.id, catalog.topics()[0].id, "confirmed", doc_id=doc.id, doc_version=doc.version,
+                            by="test")
+        store.set_payload([first.id], {"topics": catalog.confirmed_topics(first.id)})
+        before = {h.id: {k: h.payload.get(k) for k in fields} for h in store.retrieve(ids)}
+        store.delete(Filter(equals={"doc_id": doc.id, "session": [1, 2]}))
+        assert store.count(Filter(equals={"doc_id": doc.id})) < len(ids)
+    finally:
+        store.close()
+        catalog.close()
+    code, out = kmh("check")
+    assert code == 1 and f"({doc.id}), version 1:" in out, out
+    code, out = kmh("check", "--repair")
+    assert code == 0, out
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        after = {h.id: {k: h.payload.get(k) for k in fields} for h in store.retrieve(ids)}
+        assert after == before and before[first.id]["topics"] == [catalog.topics()[0].id]
+    finally:
+        store.close()
+        catalog.close()
