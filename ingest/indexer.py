@@ -346,7 +346,7 @@ class Indexer:
         doc_meta = {
             "doc_id": doc_id,
             "doc_version": version,
-            "sha256": sha,  # which kept original the passages come from (lets `kmh check --repair` rebuild a lost catalog)
+            "sha256": sha,  # the kept original the passages come from: `kmh check --repair` rebuilds a lost catalog
             # Embedded in front of each passage with its section (the session): the seminar's title, not the
             # recording's description ("…four sessions, synthetic voices…"), which would pull every passage
             # towards questions about the recording itself. Hits show the catalog's title.
@@ -494,7 +494,7 @@ class Indexer:
         doc_meta = {
             "doc_id": doc_id,
             "doc_version": version,
-            "sha256": sha,  # which kept original the passages come from (lets `kmh check --repair` rebuild a lost catalog)
+            "sha256": sha,  # the kept original the passages come from: `kmh check --repair` rebuilds a lost catalog
             "title": record["title"],
             "filename": record["filename"],
             "doc_type": record["doc_type"],

@@ -114,10 +114,11 @@ def orphan_versions(catalog, store, docs: list[Any] | None = None, per_doc: dict
     return out
 
 
-def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[tuple[str, int]] = frozenset(),
+def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[str] = frozenset(),
           where: str = "") -> Report:
-    """Compare the catalog and the index. ``skip``: (doc id, version) pairs being written right now (running
-    jobs), not reported as orphans. ``where`` names the catalog and index in the messages."""
+    """Compare the catalog and the index. ``skip``: ids of documents with a job marked running (its passages
+    being written, or left for the job worker's recovery to settle), whose orphans are not reported. ``where``
+    names the catalog in the messages."""
     docs = _documents(catalog)
     report = Report(documents=len(docs), full=full)
     total = store.count()
@@ -138,9 +139,8 @@ def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[tup
     if unnamed > 0:
         report.findings.append(Finding("orphans", f"{unnamed} passages in the index have no document id"))
     # orphans: versions the catalog does not hold
-    for doc_id, versions in orphan_versions(catalog, store, docs, per_doc, exact=full).items():
-        extra = {v: c for v, c in versions.items() if (doc_id, v) not in skip}
-        if not extra:
+    for doc_id, extra in orphan_versions(catalog, store, docs, per_doc, exact=full).items():
+        if doc_id in skip:
             continue
         doc = by_id.get(doc_id)
         title = doc.title if doc else _payload_title(store, doc_id)
@@ -216,8 +216,9 @@ def _verify(report: Report, store, checks: list[Any], docs: dict[str, Any], skip
     known = {(f.doc_id, f.kind) for f in report.findings}
     for doc_id, ids in damaged.items():
         doc = docs.get(doc_id)
+        sampled = " (in a sample)" if skip_missing else ""
         report.findings.append(Finding("damaged", f"{len(ids)} passages no longer have the vector or text they were "
-                                                  f"written with, or cannot be read{' (in a sample)' if skip_missing else ''}",
+                                                  f"written with, or cannot be read{sampled}",
                                        doc_id, doc.title if doc else None, doc.version if doc else None,
                                        passages=ids))
     for doc_id, ids in missing.items():
@@ -291,7 +292,7 @@ def quick_check(catalog, store, sample: int = 32) -> str | None:
 
     log = logging.getLogger("kmh.check")
     try:
-        skip = {(j.doc_id, j.doc_version) for j in catalog.interrupted_jobs() if j.doc_version is not None}
+        skip = {j.doc_id for j in catalog.interrupted_jobs()}
         report = check(catalog, store, sample=sample, skip=skip)
     except Exception:
         log.exception("the start-up check of the index could not run")
