@@ -104,6 +104,14 @@ class Runtime:
             store = open_vector_store(self.settings)
             searcher = Searcher(self.settings, catalog, store)
             searcher.warm_up()
+            # a quick `kmh check` (counts and a sample of vectors): a damaged index is unready, not silently empty
+            from kmh.check import quick_check
+
+            problem = quick_check(catalog, store)
+            if problem:
+                self.set_problem("check", problem)
+            else:
+                self.clear_problem("check")
         except Exception as exc:
             log.exception("the search service could not load")
             _close_quietly(store, catalog, when="after a failed load")

@@ -88,6 +88,7 @@ class _Prepared:
     recording: Any = None  # RecordingRecord (doc_id filled at commit) for recordings
     suggestions: list[tuple[str, str, float]] = field(default_factory=list)  # (passage_id, topic_id, score)
     decisions: list[Any] = field(default_factory=list)  # organisers' topic decisions carried from the prior version
+    checks: list[Any] = field(default_factory=list)  # PassageCheckRecords of the passages written (kmh.catalog.checks)
 
 
 class Indexer:
@@ -107,6 +108,9 @@ class Indexer:
         self.recordings = None  # ingest.recordings.RecordingPreparer, made on the first recording
         self._query_embedder = None  # embeds the topics (kmh.topics), loaded with the first taxonomy
         self._sandbox = None  # ingest.sandbox.ParseSandbox, started on the first document (KMH_PARSE_ISOLATION)
+        # ingest.pending.PendingLog: the versions written but not yet catalogued, for `kmh ingest` to settle after a
+        # crash (the server's jobs say it themselves); None: not kept
+        self.pending = None
         self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words,
                                       timeout_s=settings.parse_timeout_s)
         self.pipeline = Pipeline()
@@ -343,6 +347,7 @@ class Indexer:
         doc_meta = {
             "doc_id": doc_id,
             "doc_version": version,
+            "sha256": sha,  # the kept original the passages come from: `kmh check --repair` rebuilds a lost catalog
             # Embedded in front of each passage with its section (the session): the seminar's title, not the
             # recording's description ("…four sessions, synthetic voices…"), which would pull every passage
             # towards questions about the recording itself. Hits show the catalog's title.
@@ -490,6 +495,7 @@ class Indexer:
         doc_meta = {
             "doc_id": doc_id,
             "doc_version": version,
+            "sha256": sha,  # the kept original the passages come from: `kmh check --repair` rebuilds a lost catalog
             "title": record["title"],
             "filename": record["filename"],
             "doc_type": record["doc_type"],
@@ -517,6 +523,8 @@ class Indexer:
         for p in batch:
             self._pending_sha.pop(p.sha256, None)
         documents = [d for p in batch for d in p.documents]
+        if self.pending is not None:
+            self.pending.add((p.record["id"], p.record["version"]) for p in batch)
         step = min(64, self.batch_passages) if progress else len(documents)
         try:
             embedded: list[Document] = []
@@ -529,6 +537,7 @@ class Indexer:
             if progress:
                 progress("committing", len(documents), len(documents))
             self._suggest(batch, embedded)
+            self._fingerprint(batch, embedded)
         except Exception as exc:
             log.exception("embedding or writing failed")
             for p in batch:
@@ -548,7 +557,8 @@ class Indexer:
                 original = store_original(self.settings.data_dir, p.data, p.path.suffix.lower())
             fields = {k: v for k, v in rec.items() if k != "version"}
             record = DocumentRecord(**fields, original_path=str(original), passage_count=len(p.documents))
-            extras = {"recording": p.recording, "suggestions": p.suggestions, "decisions": p.decisions}
+            extras = {"recording": p.recording, "suggestions": p.suggestions, "decisions": p.decisions,
+                      "checks": p.checks}
             if p.prior is None:
                 self.catalog.add(record, **extras)
             else:
@@ -560,6 +570,8 @@ class Indexer:
             self._drop_version(p)
             return FileResult(p.path, "failed", reason=f"catalog update failed: {exc}")
         self.store.delete(Filter(equals={"doc_id": rec["id"]}, not_equals={"doc_version": rec["version"]}))
+        if self.pending is not None:
+            self.pending.done(rec["id"], rec["version"])
         return FileResult(p.path, "updated" if p.prior else "new", rec["id"], rec["title"], len(p.documents))
 
     def _carry_decisions(self, p: _Prepared) -> None:
@@ -612,11 +624,82 @@ class Indexer:
                 found = self.topics.suggest(np.asarray([by_id[i] for i in ids], dtype=np.float32))
                 p.suggestions = [(pid, topic_id, score) for pid, best in zip(ids, found) for topic_id, score in best]
 
+    def _fingerprint(self, batch: list[_Prepared], embedded: list[Document]) -> None:
+        """Each passage's check (a sketch of the dense vector as written, a digest of its text), for the catalog."""
+        from kmh.catalog import passage_check
+
+        by_id = {d.id: d.embedding for d in embedded}
+        for p in batch:
+            rec = p.record
+            p.checks = [passage_check(d.id, rec["id"], rec["version"], by_id[d.id], d.content)
+                        for d in p.documents if by_id.get(d.id) is not None]
+
+    # ------------------------------------------------------------------ repair
+
+    def rebuild(self, doc) -> int:
+        """Embed and write again the passages of a catalogued document's current version (``doc``, a
+        DocumentRecord) from its kept original, under the same passage ids; its checks are replaced. Used by
+        `kmh check --repair` for passages missing or damaged in the index. Returns the number of passages."""
+        path = self.settings.data_dir / doc.original_path
+        if not path.is_file():
+            raise IngestError(path, f"the kept original of {doc.title!r} ({doc.id}) is missing")
+        doc_meta = {
+            "doc_id": doc.id,
+            "doc_version": doc.version,
+            "sha256": doc.sha256,
+            "title": doc.title,
+            "filename": doc.filename,
+            "doc_type": doc.doc_type,
+            "language": doc.language,
+            "countries": list(doc.countries),
+            "programme": doc.programme,
+            "published": doc.published_text,
+            "year": doc.published.year if doc.published else None,
+            "source_url": doc.source_url,
+            "status": doc.status,
+        }
+        rec = self.catalog.recording(doc.id) if doc.doc_type == "recording" else None
+        if rec is not None:
+            from ingest.recordings import RecordingPreparer
+
+            transcript = self.catalog.transcript(rec.transcript_id)
+            ctx = self._seminar_context(rec)
+            if ctx is not None:
+                doc_meta["title"] = ctx.title
+            if self.recordings is None:
+                self.recordings = RecordingPreparer(self.settings, self.catalog)
+            item = WorkItem("recording", path, language=rec.language, seminar=ctx)
+            documents = self.recordings.documents(item, transcript, doc_meta)
+        else:
+            parsed = self.parse(path)
+            documents = self.chunker.run(parsed=parsed, doc_meta=doc_meta)["documents"]
+        if not documents:
+            raise IngestError(path, "no text could be extracted")
+        confirmed: dict[str, list[str]] = {}
+        for lk in self.catalog.links_of_document(doc.id):
+            if lk.state == "confirmed" and lk.doc_version == doc.version:
+                confirmed.setdefault(lk.passage_id, []).append(lk.topic_id)
+        for d in documents:
+            if d.id in confirmed:
+                d.meta["topics"] = sorted(confirmed[d.id])
+        version = Filter(equals={"doc_id": doc.id, "doc_version": doc.version})
+        kept = {d.id for d in documents}
+        if any(i not in kept for i in self.store.ids(version)):  # a different cut (other chunk settings): start clean
+            self.store.delete(version)
+        out = self.pipeline.run({"embedder": {"documents": documents}}, include_outputs_from={"embedder"})
+        prepared = _Prepared(path, b"", doc.sha256, None, {"id": doc.id, "version": doc.version}, None, documents)
+        self._fingerprint([prepared], out["embedder"]["documents"])
+        self.catalog.replace_checks(doc.id, doc.version, prepared.checks, passage_count=len(documents))
+        return len(documents)
+
     def _drop_version(self, p: _Prepared) -> None:
         try:
             self.store.delete(Filter(equals={"doc_id": p.record["id"], "doc_version": p.record["version"]}))
         except Exception:
             log.exception("could not remove the passages of a failed version of %s", p.path)
+            return  # left in the pending log: the next run removes them
+        if self.pending is not None:
+            self.pending.done(p.record["id"], p.record["version"])
 
 
 # Fields whose change (from an edited sidecar) re-indexes an unchanged file.

@@ -127,6 +127,7 @@ def ingest(
     from rich.table import Table
 
     from ingest.indexer import Indexer
+    from ingest.pending import PendingLog
     from ingest.plan import plan
     from kmh.embedding import ModelMissingError
 
@@ -138,8 +139,10 @@ def ingest(
     catalog, store = _open(settings)
     indexer = None
     try:
+        _recover_ingest(settings, catalog, store)
         try:
             indexer = Indexer(settings, catalog, store)
+            indexer.pending = PendingLog(settings.data_dir)
             indexer.warm_up()
         except ModelMissingError as exc:
             err.print(f"[red]error:[/red] {exc}")
@@ -196,6 +199,100 @@ def ingest(
     console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
     if tally["failed"]:
         raise typer.Exit(1)
+
+
+def _recover_ingest(settings, catalog, store) -> None:
+    """Remove the passages an earlier `kmh ingest` wrote but never catalogued (it was killed before its commit):
+    the run that follows would otherwise add them a second time under new ids."""
+    from ingest.pending import recover
+
+    for doc_id, version, what in recover(settings.data_dir, catalog, store):
+        err.print(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)",
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
+def check(
+    full: Annotated[bool, typer.Option("--full", help="Compare every passage's vector and text with what was "
+                                                      "written (default: counts and a sample of 32).")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Remove orphan passages, embed missing or damaged ones "
+                                                          "again from the kept originals, record missing checks; "
+                                                          "with the server stopped.")] = False,
+) -> None:
+    """Compare the catalog with the index: passages per document version, orphans (passages of versions the
+    catalog does not hold), missing passages, vectors or texts no longer as written. Exit status 1 names what is
+    wrong, per document; --repair fixes it (stop the server first)."""
+    from kmh.check import check as run_check
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.store import StoreError, StoreLockedError
+
+    settings = _settings()
+    catalog = open_catalog(settings)
+    try:
+        try:
+            store = open_vector_store(settings)
+        except StoreLockedError:
+            catalog.close()
+            _open(settings)  # says who holds it, and exits
+            raise
+        except StoreError as exc:
+            err.print(f"[red]index:[/red] the index at {settings.index_path} cannot be opened: {exc}",
+                      highlight=False, soft_wrap=True)
+            if not repair or settings.store_backend != "edge":
+                err.print("run `kmh check --repair` (with the server stopped) to rebuild it from the kept originals",
+                          highlight=False)
+                raise typer.Exit(1) from exc
+            from ingest.repair import set_aside_index
+
+            moved = set_aside_index(settings)
+            err.print(f"moved it to {moved}; rebuilding the index from the kept originals", highlight=False)
+            store = open_vector_store(settings)
+        try:
+            report = run_check(catalog, store, full=full or repair, where=f"({settings.catalog_db_url})")
+            _print_report(report)
+            if repair and (report.problems or report.unverified):
+                from ingest.repair import repair as run_repair
+                from ingest.repair import set_aside_index
+
+                def say(line: str) -> None:
+                    console.print(f"repair: {line}", highlight=False)
+
+                edge = settings.store_backend == "edge"
+                # damaged vectors mean damaged segment files: the engine fails on writes to them too, so the
+                # embedded index is rebuilt whole (a lost catalog is restored from it first, never after)
+                whole = edge and any(f.kind == "damaged" for f in report.problems) and not any(
+                    f.kind == "catalog" for f in report.problems)
+                if not whole:
+                    report = run_repair(settings, catalog, store, report, say=say)
+                if edge and (whole or report.problems):
+                    store.close()
+                    say(f"rebuilding the whole index from the kept originals; the old one is kept at "
+                        f"{set_aside_index(settings)}")
+                    store = open_vector_store(settings)
+                    report = run_repair(settings, catalog, store, run_check(catalog, store, full=True), say=say)
+                console.print("after the repair:")
+                _print_report(report)
+        finally:
+            store.close()
+    finally:
+        catalog.close()
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _print_report(report) -> None:
+    for f in report.findings:
+        label = "[yellow]unverified[/yellow]" if f.kind == "unverified" else f"[red]{f.kind}[/red]"
+        console.print(f"{label}: {f.line()}", highlight=False, soft_wrap=True)
+    checked = f"{report.vectors_checked} vectors compared ({'all' if report.full else 'a sample'})"
+    state = "ok" if report.ok else f"{len(report.problems)} problems"
+    extra = f", {len(report.unverified)} documents unverified" if report.unverified else ""
+    console.print(f"{report.documents} documents, {report.passages} passages in the index, {checked}: "
+                  f"{state}{extra}", highlight=False)
+    if report.problems:
+        console.print("run `kmh check --repair` (with the server stopped) to repair it", highlight=False)
+    elif report.unverified:
+        console.print("run `kmh check --repair` to record the checks of the unverified documents", highlight=False)
 
 
 @app.command()

@@ -70,12 +70,12 @@ def head(cat: Catalog) -> str:
 
 def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
     cat = Catalog(url)  # creates the missing data folder and migrates
-    assert head(cat) == "0005"
-    assert cat.current_revision() == "0005"
+    assert head(cat) == "0006"
+    assert cat.current_revision() == "0006"
     assert set(inspect(cat.engine).get_table_names()) == {
         "alembic_version", "documents", "document_versions", "catalog_state", "topics", "seminars",
         "seminar_sessions", "transcripts", "recordings", "topic_links", "api_keys", "web_sessions", "audit_log",
-        "jobs"}
+        "jobs", "passage_checks"}
     with cat.engine.connect() as conn:
         if cat.is_sqlite:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -90,13 +90,13 @@ def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
 
     cat.migrate()
     cat.migrate()
-    assert cat.current_revision() == "0005"
+    assert cat.current_revision() == "0006"
     with cat.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     cat.close()
 
     again = Catalog(url)  # reopening migrates again: nothing to do, data kept
-    assert again.current_revision() == "0005"
+    assert again.current_revision() == "0006"
     assert again.get(doc.id) == doc
     again.close()
 
@@ -319,6 +319,33 @@ def test_save_new_version_bumps_and_keeps_history(catalog: Catalog) -> None:
     assert third.version == 3 and len(catalog.history(old.id)) == 3
     with pytest.raises(NotFound):
         catalog.save_new_version("000000000000", record(4))
+
+
+def test_passage_checks_follow_the_version_switch(catalog: Catalog) -> None:
+    """Each version's checks are written with it and replace the previous version's; a deleted document takes
+    its checks along; the counts and samples only see current versions."""
+    from kmh.catalog import passage_check
+
+    def checks(doc_id: str, version: int, n: int):
+        return [passage_check(f"00000000-0000-4000-8000-{version:06d}{i:06d}", doc_id, version,
+                              [float(i + 1)] * 8 + [0.5] * 376, f"text {version}.{i}") for i in range(n)]
+
+    doc = catalog.add(record(1, passage_count=3), checks=checks("", 1, 3))
+    assert [c.passage_id for c in catalog.checks_of(doc.id, 1)] == [c.passage_id for c in checks(doc.id, 1, 3)]
+    assert catalog.check_counts() == {doc.id: 3}
+    new = catalog.save_new_version(doc.id, record(2, passage_count=2), checks=checks(doc.id, 2, 2))
+    assert catalog.checks_of(doc.id, 1) == [] and len(catalog.checks_of(new.id, 2)) == 2
+    assert catalog.check_counts() == {doc.id: 2}
+    assert {c.passage_id for c in catalog.sample_checks(10)} == {c.passage_id for c in checks(doc.id, 2, 2)}
+    assert len(catalog.sample_checks(1)) == 1
+    assert catalog.replace_checks(doc.id, 2, checks(doc.id, 2, 4), passage_count=4) == 4
+    assert catalog.get(doc.id).passage_count == 4 and catalog.check_counts() == {doc.id: 4}
+    with pytest.raises(ValueError, match="version 2, not 1"):
+        catalog.replace_checks(doc.id, 1, [])
+    other = catalog.add(record(5), version=3, note="restored")
+    assert other.version == 3 and [v.version for v in catalog.history(other.id)] == [3]
+    assert catalog.delete(doc.id)
+    assert catalog.check_counts() == {} and catalog.sample_checks(10) == []
 
 
 def test_failed_new_version_leaves_old_intact(catalog: Catalog) -> None:

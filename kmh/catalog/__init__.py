@@ -26,6 +26,7 @@ from .catalog import (
     check_record,
     make_engine,
 )
+from .checks import PassageCheckRecord, passage_check, sketches_match, text_digest, vector_sketch
 from .jobs import DuplicateJob, JobRecord, UnknownJob
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
@@ -53,6 +54,7 @@ __all__ = [
     "DocumentRef",
     "DuplicateDocument",
     "NotFound",
+    "PassageCheckRecord",
     "RecordingRecord",
     "SeminarRecord",
     "SessionRecord",
@@ -64,6 +66,10 @@ __all__ = [
     "check_record",
     "make_engine",
     "original_relpath",
+    "passage_check",
+    "sketches_match",
+    "text_digest",
+    "vector_sketch",
     "sha256_bytes",
     "sha256_file",
     "store_original",

@@ -22,6 +22,7 @@ from kmh.dates import PRECISIONS, partial_date_text
 
 from .access import AccessMixin
 from .archive import ArchiveMixin
+from .checks import ChecksMixin
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
 from .visibility import Audience
@@ -198,7 +199,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
+class Catalog(ArchiveMixin, AccessMixin, JobsMixin, ChecksMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.
@@ -352,11 +353,13 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
     # -- writing ----------------------------------------------------------------------------
 
     def add(self, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
-            suggestions: Iterable[tuple[str, str, float]] = (), decisions: Iterable[Any] = ()) -> DocumentRecord:
-        """Store a new document as version 1 (history included) and return it as stored.
+            suggestions: Iterable[tuple[str, str, float]] = (), decisions: Iterable[Any] = (),
+            checks: Iterable[Any] = (), version: int = 1) -> DocumentRecord:
+        """Store a new document as ``version`` (1, or the version of a document restored from the index by
+        `kmh check --repair`; history included) and return it as stored.
 
-        ``recording`` (a RecordingRecord) and topic ``suggestions`` (passage_id, topic_id, score) are written in
-        the same transaction. Raises DuplicateDocument if its sha256 is already catalogued, ValueError on bad values.
+        ``recording`` (a RecordingRecord), topic ``suggestions`` (passage_id, topic_id, score) and the passages'
+        ``checks`` (PassageCheckRecords) are written in the same transaction. Raises DuplicateDocument if its sha256 is already catalogued, ValueError on bad values.
         """
         check_record(record)
         now = utcnow()
@@ -366,7 +369,7 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
                 raise DuplicateDocument(record.sha256, dup)
             values = {name: getattr(record, name) for name in _DOC_FIELDS}
             values["id"] = record.id or self._fresh_id(s)
-            values["version"] = 1
+            values["version"] = int(version)
             values["ingested_at"] = record.ingested_at or now
             values["updated_at"] = record.updated_at or values["ingested_at"]
             values["countries"] = builtins.list(record.countries)
@@ -376,16 +379,18 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
             s.add(doc)
             s.flush()
             self._write_extras(s, doc, recording, suggestions, decisions)
+            self._write_checks(s, doc, checks)
             return _record(doc)
 
     def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
                          suggestions: Iterable[tuple[str, str, float]] = (),
-                         decisions: Iterable[Any] = ()) -> DocumentRecord:
+                         decisions: Iterable[Any] = (), checks: Iterable[Any] = ()) -> DocumentRecord:
         """Replace a document's content and metadata with ``record`` as its next version, in one transaction.
 
         The id and status are kept (use set_status to change it); the version goes up by one and is
-        appended to the history; topic links of older versions are dropped, ``recording``, ``suggestions`` and the
-        organisers' ``decisions`` carried to the new passages (TopicLinkRecords) written. On any error nothing
+        appended to the history; topic links and passage checks of older versions are dropped, ``recording``,
+        ``suggestions``, the organisers' ``decisions`` carried to the new passages (TopicLinkRecords) and the new
+        passages' ``checks`` written. On any error nothing
         changes. Raises NotFound, DuplicateDocument, ValueError.
         """
         check_record(record)
@@ -407,6 +412,7 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin):
             doc.versions.append(_version_row(doc, note))
             s.flush()
             self._write_extras(s, doc, recording, suggestions, decisions)
+            self._write_checks(s, doc, checks)
             return _record(doc)
 
     def set_status(self, doc_id: str, status: str) -> DocumentRecord:

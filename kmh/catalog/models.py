@@ -152,6 +152,22 @@ class CatalogState(Base):
 
 
 
+class PassageCheck(Base):
+    """What one passage of a document version was written with: a sketch of its dense vector and a digest of its
+    text (kmh.catalog.checks), compared with the index by `kmh check`."""
+
+    __tablename__ = "passage_checks"
+    __table_args__ = (Index("ix_passage_checks_doc", "doc_id", "doc_version"),)
+
+    passage_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    doc_version: Mapped[int] = mapped_column(Integer)
+    # Projections of the normalised dense vector on fixed directions, as integers (checks.vector_sketch).
+    dense: Mapped[str] = mapped_column(String(96))
+    # sha256 of the passage's text.
+    text_sha256: Mapped[str] = mapped_column(String(64))
+
+
 class Topic(Base):
     """One topic of the bilingual taxonomy (corpus/topics.yaml)."""
 
