@@ -114,9 +114,13 @@ class Runtime:
                 self.clear_problem("check")
         except Exception as exc:
             log.exception("the search service could not load")
+            error = f"{exc}"
+            if catalog is not None and store is None:  # the catalog opened, the index did not: damaged?
+                error += "; `kmh check` says whether the index is damaged and `kmh check --repair` rebuilds it"
+                log.error("the index could not be opened: run `kmh check --repair` (with the server stopped)")
             _close_quietly(store, catalog, when="after a failed load")
             with self._lock:
-                self.phase, self.error = "failed", f"{exc}"
+                self.phase, self.error = "failed", error
             return
         # The ~300k objects loaded so far (model runtime, libraries) live as long as the process: move them out of
         # the collector's reach, so a full collection (about 180 ms over them) never lands inside a request.
