@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -86,25 +84,6 @@ def recording(language: str, folder: Path) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def normalise(text: str) -> list[str]:
-    """Lowercased words, apostrophes and hyphens split, other punctuation dropped."""
-    text = unicodedata.normalize("NFC", text.lower()).replace("’", "'")
-    text = re.sub(r"['\-]", " ", text)
-    text = re.sub(r"[^\w\s]", " ", text)
-    return text.split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: word edit distance over the number of reference words."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(len(ref), 1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--beams", default="5,1", help="beam sizes, the first is the one judged (default: %(default)s)")
@@ -121,6 +100,7 @@ def main() -> None:
     if not shutil.which("espeak-ng"):
         sys.exit("espeak-ng not found: install it (make setup does it)")
     from ingest.media.transcribe import Transcriber
+    from ingest.media.wer import word_error_rate
 
     settings = Settings()
     model = args.model or settings.whisper_model_path
@@ -139,7 +119,7 @@ def main() -> None:
             runs = [transcriber.run(audio=audio[lang], language=lang) for _ in range(args.runs)]
             rtf = statistics.median(r["elapsed"] / seconds for r in runs)
             text = " ".join(c.text for c in runs[0]["cues"])
-            err = wer(" ".join(TEXTS[lang]), text)
+            err = word_error_rate(" ".join(TEXTS[lang]), text)
             figures.append({"language": lang, "beam_size": beam, "audio_seconds": round(seconds, 1),
                             "rtf_median": round(rtf, 3), "rtf_runs": [round(r["elapsed"] / seconds, 3) for r in runs],
                             "wer": round(err, 3)})  # fmt: skip

@@ -120,6 +120,19 @@ def _opened(settings: Settings, catalog: Any, store: Any) -> Iterator[tuple[Any,
 # -- backup ------------------------------------------------------------------------------------------------------
 
 
+def _archive_path(file: Path | str, overwrite: bool) -> Path:
+    """The archive file to write, absolute, checked before anything is read: not a folder, in a folder that
+    exists, not replacing an archive unless ``overwrite``."""
+    file = Path(file).expanduser().absolute()
+    if file.is_dir():
+        raise BackupError(f"{file} is a folder: give the name of the archive file to write")
+    if not file.parent.is_dir():
+        raise BackupError(f"cannot write {file}: the folder {file.parent} does not exist")
+    if file.exists() and not overwrite:
+        raise BackupError(f"{file} already exists: choose another name, or use --force to replace it")
+    return file
+
+
 def backup(settings: Settings, file: Path | str, *, catalog: Any = None, store: Any = None,
            progress: Progress | None = None, overwrite: bool = False) -> BackupSummary:
     """Write the catalog, the index and the kept originals of the data folder to the archive ``file``.
@@ -130,14 +143,8 @@ def backup(settings: Settings, file: Path | str, *, catalog: Any = None, store: 
     """
     progress = progress or _quiet
     started = time.perf_counter()
-    file = Path(file).expanduser().absolute()
+    file = _archive_path(file, overwrite)
     originals = settings.originals_dir
-    if file.is_dir():
-        raise BackupError(f"{file} is a folder: give the name of the archive file to write")
-    if not file.parent.is_dir():
-        raise BackupError(f"cannot write {file}: the folder {file.parent} does not exist")
-    if file.exists() and not overwrite:
-        raise BackupError(f"{file} already exists: choose another name, or use --force to replace it")
     if file.resolve().is_relative_to(originals.resolve()):
         raise BackupError(f"cannot write {file} inside the originals folder it backs up ({originals})")
     with _opened(settings, catalog, store) as (catalog, store):
@@ -874,13 +881,7 @@ def download(server: str, key: str, file: Path | str, *, overwrite: bool = False
 
     progress = progress or _quiet
     started = time.perf_counter()
-    file = Path(file).expanduser().absolute()
-    if file.is_dir():
-        raise BackupError(f"{file} is a folder: give the name of the archive file to write")
-    if not file.parent.is_dir():
-        raise BackupError(f"cannot write {file}: the folder {file.parent} does not exist")
-    if file.exists() and not overwrite:
-        raise BackupError(f"{file} already exists: choose another name, or use --force to replace it")
+    file = _archive_path(file, overwrite)
     base = server.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise BackupError(f"--server {server!r}: give the server's URL, e.g. http://127.0.0.1:8000")

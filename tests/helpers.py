@@ -116,27 +116,10 @@ def write_wav(path: Path, samples) -> Path:
 # -- recognised speech: what recognition varies on (case, punctuation, possessives, a word or two) ----------
 
 
-def spoken_words(text: str) -> list[str]:
-    """Lower-case words of a transcript, without punctuation or possessives ("Village's" -> "village")."""
-    import re
-
-    words = re.findall(r"[\w'’]+", text.lower())
-    return [re.sub(r"(['’]s|['’])$", "", w) for w in words if w.strip("'’")]
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level edit distance over the reference's length (substitutions, insertions, deletions)."""
-    ref, hyp = spoken_words(reference), spoken_words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
-
-
 def words_heard(expected: set[str], transcript: str) -> set[str]:
     """Which of ``expected`` the transcript contains (as words, possessives and plurals aside)."""
+    from ingest.media.wer import spoken_words
+
     heard = set(spoken_words(transcript))
     heard |= {w[:-1] for w in heard if w.endswith("s")}
     return {w for w in expected if w in heard or w.rstrip("s") in heard}
@@ -176,7 +159,9 @@ class ServerProcess:
         self.env, self.log = env, log
         self.proc = None
 
-    def start(self, timeout: float = 180.0) -> "ServerProcess":
+    def start(self, timeout: float = 180.0, *, loaded: bool = False) -> "ServerProcess":
+        """Start and wait until /readyz is 200; with ``loaded``, until it has loaded, ready or not (a 503 that is
+        not "loading"), keeping that answer in ``self.readyz``."""
         import os
         import subprocess
         import sys
@@ -193,12 +178,15 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                r = httpx.get(self.url + "/readyz", timeout=2)
+                if r.status_code == 200 or loaded and "loading" not in r.text and "not started" not in r.text:
+                    self.readyz = r
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise AssertionError(f"the server was not ready in {timeout} s:\n{self.log.read_text()[-3000:]}")
+        raise AssertionError(f"the server was not {'loaded' if loaded else 'ready'} in {timeout} s:\n"
+                             f"{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
@@ -306,3 +294,14 @@ def signed_in(client, key: str):
     assert r.status_code == 303, r.text
     assert "kmh_session" in other.cookies
     return other
+
+
+def app_routes(app) -> list:
+    """Every route of an app (API and web pages), the routers FastAPI keeps as wrappers opened."""
+
+    def walk(items):
+        for route in items:
+            inner = getattr(route, "original_router", None)
+            yield from walk(inner.routes) if inner is not None else [route]
+
+    return list(walk(app.routes))

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -124,32 +123,10 @@ DAMAGES = {
 }
 
 
-class CheckedServer(ServerProcess):
-    """A server started on a store that may be damaged: waits until it has loaded (ready or not)."""
-
-    def start(self, timeout: float = 180.0) -> "CheckedServer":
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", str(self.port)],
-            env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                r = httpx.get(self.url + "/readyz", timeout=2)
-                if r.status_code == 200 or "loading" not in r.text and "not started" not in r.text:
-                    self.readyz = r
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"the server did not load in {timeout} s:\n{self.log.read_text()[-3000:]}")
-
-
 def served_readiness(data: Path, tmp_path: Path) -> tuple[httpx.Response, str]:
-    server = CheckedServer({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, tmp_path / "server.log")
+    server = ServerProcess({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, tmp_path / "server.log")
     try:
-        server.start()
+        server.start(loaded=True)
     finally:
         server.stop()
     return server.readyz, (tmp_path / "server.log").read_text()

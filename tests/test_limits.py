@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import tarfile
-from pathlib import Path
 
 import httpx
 import psutil
@@ -18,7 +17,7 @@ from api.uploads import LARGE_BODIES, MULTIPART_MARGIN, SMALL_BODY_BYTES
 from kmh.cli import app as cli
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import ServerProcess, api_key, bearer, wait_for_job
+from tests.helpers import ServerProcess, api_key, app_routes, bearer, wait_for_job
 
 MAX_FILE_MB = 1
 # The routes whose bodies may be large; every other route, and any added later, takes SMALL_BODY_BYTES.
@@ -57,12 +56,7 @@ def body_routes(url: str, settings: Settings) -> list[tuple[str, str]]:
     routes = [(m.upper(), path) for path, ops in httpx.get(url + "/openapi.json").json()["paths"].items()
               for m in ops if m in ("post", "put", "patch", "delete")]
 
-    def walk(items):
-        for route in items:
-            inner = getattr(route, "original_router", None)
-            yield from walk(inner.routes) if inner is not None else [route]
-
-    for route in walk(create_app(settings).routes):  # built, not started: only its routes are read
+    for route in app_routes(create_app(settings)):  # built, not started: only its routes are read
         if "POST" in (getattr(route, "methods", None) or ()) and is_page(route.path):
             routes.append(("POST", route.path))
     return sorted(set(routes))

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import RECORDING, REPORT_PDF, api_key, bearer, copy_data, signed_in
+from tests.helpers import RECORDING, REPORT_PDF, api_key, app_routes, bearer, copy_data, signed_in
 from web.app import create_app
 
 SEMINAR_ID = "2021-12-reintegration-developpement"
@@ -39,20 +39,6 @@ def site(web_template, tmp_path_factory):
         yield client, keys, ids
 
 
-def routes(app):
-    """Every route of the app (API and web pages), included routers opened."""
-
-    def walk(items):
-        for route in items:
-            inner = getattr(route, "original_router", None)  # FastAPI keeps included routers as wrappers
-            if inner is not None:
-                yield from walk(inner.routes)
-            else:
-                yield route
-
-    return list(walk(app.routes))
-
-
 def gate(route) -> str | None:
     """The role a route requires (api.auth.Allow or web.deps.Need among its dependencies), or None."""
     from api.auth import Allow
@@ -71,7 +57,7 @@ def id_routes(app) -> list:
     """GET routes with a path parameter naming a document, a passage or a recording; an unknown path parameter
     fails, so that a route added later is sorted into one kind or the other here."""
     out = []
-    for route in routes(app):
+    for route in app_routes(app):
         if "GET" not in (getattr(route, "methods", None) or ()):
             continue
         params = re.findall(r"{(\w+)(?::\w+)?}", route.path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,8 @@ from ingest.model import IngestError
 from kmh.embedding import ModelMissingError
 
 from tests.conftest import MODELS
-from tests.helpers import SR, ffmpeg, speak, word_error_rate, words_heard, write_wav
+from ingest.media.wer import word_error_rate
+from tests.helpers import SR, ffmpeg, speak, words_heard, write_wav
 
 WHISPER = MODELS / "whisper-base"
 INTRO = "Welcome to the seminar on return and reintegration. Our first speaker works in Senegal."

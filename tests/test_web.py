@@ -13,7 +13,16 @@ from fastapi.testclient import TestClient
 
 from kmh.settings import Settings
 from tests.conftest import MODELS
-from tests.helpers import MARKUP_TEXT, MARKUP_TITLE, REPORT_PDF, api_key, copy_data, signed_in, signin_token
+from tests.helpers import (
+    MARKUP_TEXT,
+    MARKUP_TITLE,
+    REPORT_PDF,
+    api_key,
+    app_routes,
+    copy_data,
+    signed_in,
+    signin_token,
+)
 from web.app import create_app
 from web.i18n import accept_language
 from web.messages import MESSAGES
@@ -293,16 +302,8 @@ def form_routes(app) -> list[tuple[str, str]]:
     """Every POST route of the web pages (not the API), with sample path parameters."""
     from web.app import is_page
 
-    def walk(routes):
-        for route in routes:
-            inner = getattr(route, "original_router", None)  # FastAPI keeps included routers as wrappers
-            if inner is not None:
-                yield from walk(inner.routes)
-            else:
-                yield route
-
     out = []
-    for route in walk(app.routes):
+    for route in app_routes(app):
         methods = getattr(route, "methods", None) or set()
         if "POST" in methods and is_page(route.path) and route.path not in ("/signin",):
             out.append(route.path)
