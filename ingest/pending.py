@@ -56,6 +56,8 @@ def _alive(name: str) -> bool:
     host, _, pid = name.rpartition("-")
     if host != socket.gethostname() or not pid.isdigit():
         return True
+    if int(pid) == os.getpid():  # recovery runs before this process writes: an earlier process had our pid
+        return False              # (a container starts every run with the same pids)
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -65,14 +67,17 @@ def _alive(name: str) -> bool:
     return True
 
 
-def recover(data_dir: Path, catalog, store) -> list[tuple[str, int, str]]:
-    """Settle the logs of `kmh ingest` processes that died; returns (doc id, version, what was done)."""
+def recover(data_dir: Path, catalog, store, *, exclusive: bool = False) -> list[tuple[str, int, str]]:
+    """Settle the logs of `kmh ingest` processes that died; returns (doc id, version, what was done).
+
+    ``exclusive``: this process alone may write the index (the embedded store's lock), so every log left is a dead
+    process's, whatever its pid says."""
     folder = Path(data_dir) / FOLDER
     if not folder.is_dir():
         return []
     out = []
     for path in sorted(folder.glob("*.json")):
-        if _alive(path.stem):
+        if not exclusive and _alive(path.stem):
             continue
         try:
             versions = [(str(d), int(v)) for d, v in json.loads(path.read_text())]

@@ -66,7 +66,8 @@ def repair(settings: Settings, catalog, store, report: Report, say: Say = log.in
     try:
         from ingest.pending import recover
 
-        settled = recover(settings.data_dir, catalog, store)  # a killed `kmh ingest`: exactly what it left
+        # a killed `kmh ingest`: exactly what it left (the embedded store is locked by us: every log left is dead)
+        settled = recover(settings.data_dir, catalog, store, exclusive=settings.store_backend == "edge")
         for doc_id, version, what in settled:
             say(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)")
         if settled:

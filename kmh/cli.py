@@ -206,7 +206,8 @@ def _recover_ingest(settings, catalog, store) -> None:
     the run that follows would otherwise add them a second time under new ids."""
     from ingest.pending import recover
 
-    for doc_id, version, what in recover(settings.data_dir, catalog, store):
+    exclusive = settings.store_backend == "edge"  # the embedded store is locked by this process
+    for doc_id, version, what in recover(settings.data_dir, catalog, store, exclusive=exclusive):
         err.print(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)",
                   highlight=False, soft_wrap=True)
 

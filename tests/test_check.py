@@ -369,3 +369,18 @@ def test_a_recording_is_embedded_again_from_its_transcript(isolated_data):
     finally:
         store.close()
         catalog.close()
+
+
+def test_a_pending_log_is_a_dead_run_unless_its_process_still_runs():
+    """A log named after this very process is an earlier run's that had the same pid (containers start every run
+    with the same pids): recovery, which runs before this process writes its own, settles it."""
+    import socket
+
+    from ingest.pending import _alive
+
+    host = socket.gethostname()
+    assert not _alive(f"{host}-{os.getpid()}")
+    assert _alive(f"{host}-{os.getppid()}")  # the process that started this one runs
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert not _alive(f"{host}-{int(gone.stdout)}")
+    assert _alive(f"other-host-{os.getpid()}")  # another host's: left to it
