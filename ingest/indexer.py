@@ -547,14 +547,17 @@ class Indexer:
 
     def _commit(self, p: _Prepared) -> FileResult:
         """Switch the catalog to the new version, then drop the passages of older versions."""
-        from kmh.catalog import DocumentRecord, store_original, store_original_file
+        from kmh.catalog import DocumentRecord, original_relpath, store_original, store_original_file
 
         rec = p.record
+        suffix = p.path.suffix.lower()
+        kept = original_relpath(p.sha256, suffix)
+        new_original = not (self.settings.data_dir / kept).is_file()  # else another version or document keeps it
         try:
             if p.recording is not None:  # media: copied from the file, not held in memory
-                original = store_original_file(self.settings.data_dir, p.path, p.sha256, p.path.suffix.lower())
+                original = store_original_file(self.settings.data_dir, p.path, p.sha256, suffix)
             else:
-                original = store_original(self.settings.data_dir, p.data, p.path.suffix.lower())
+                original = store_original(self.settings.data_dir, p.data, suffix)
             fields = {k: v for k, v in rec.items() if k != "version"}
             record = DocumentRecord(**fields, original_path=str(original), passage_count=len(p.documents))
             extras = {"recording": p.recording, "suggestions": p.suggestions, "decisions": p.decisions,
@@ -568,6 +571,8 @@ class Indexer:
         except Exception as exc:
             log.exception("catalog update failed for %s", p.path)
             self._drop_version(p)
+            if new_original:  # kept for this version only, which the catalog never recorded
+                (self.settings.data_dir / kept).unlink(missing_ok=True)
             return FileResult(p.path, "failed", reason=f"catalog update failed: {exc}")
         self.store.delete(Filter(equals={"doc_id": rec["id"]}, not_equals={"doc_version": rec["version"]}))
         if self.pending is not None:

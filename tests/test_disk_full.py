@@ -213,6 +213,7 @@ def test_a_catalog_write_failing_fails_the_job_plainly_and_the_next_job_works(tm
             assert client.get(r.json()["document_url"]).status_code == 404
             assert rt.store.count(Filter(equals={"doc_id": job["doc_id"]})) == 0
             assert staged_files(settings.data_dir) == []
+            assert not list(settings.originals_dir.rglob("*.pdf"))  # nor its kept original
 
             # search and the job list answer; the probe write succeeds, so /readyz is 200 again
             assert client.get("/api/search", params={"q": "car mechanics"}).status_code == 200
