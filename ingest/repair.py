@@ -45,6 +45,28 @@ def set_aside_index(settings: Settings) -> Path:
     return dest
 
 
+def repair_store(settings: Settings, catalog, store, report: Report, say: Say = log.info) -> tuple[Report, Any]:
+    """Fix what ``report`` found, as `kmh check --repair` does; returns the full check made afterwards and the store
+    (opened anew when the embedded index was rebuilt: ``store`` is then closed).
+
+    Damaged vectors mean damaged segment files, and the engine fails on writes to them too: the embedded index is
+    then rebuilt whole from the kept originals (the old folder set aside), as it is when a repair in place leaves
+    problems. A lost catalog is restored from the index first, never after it is rebuilt."""
+    from kmh.runtime import open_vector_store
+
+    edge = settings.store_backend == "edge"
+    whole = edge and any(f.kind == "damaged" for f in report.problems) and not any(
+        f.kind == "catalog" for f in report.problems)
+    if not whole:
+        report = repair(settings, catalog, store, report, say=say)
+    if edge and (whole or report.problems):
+        store.close()
+        say(f"rebuilding the whole index from the kept originals; the old one is kept at {set_aside_index(settings)}")
+        store = open_vector_store(settings)
+        report = repair(settings, catalog, store, check(catalog, store, full=True), say=say)
+    return report, store
+
+
 def repair(settings: Settings, catalog, store, report: Report, say: Say = log.info,
            indexer_factory: Callable[[], Any] | None = None) -> Report:
     """Fix what ``report`` found; returns a full check made afterwards. ``indexer_factory`` makes the (warmed up)

@@ -252,25 +252,10 @@ def check(
             report = run_check(catalog, store, full=full or repair, where=f"({settings.catalog_db_url})")
             _print_report(report)
             if repair and (report.problems or report.unverified):
-                from ingest.repair import repair as run_repair
-                from ingest.repair import set_aside_index
+                from ingest.repair import repair_store
 
-                def say(line: str) -> None:
-                    console.print(f"repair: {line}", highlight=False)
-
-                edge = settings.store_backend == "edge"
-                # damaged vectors mean damaged segment files: the engine fails on writes to them too, so the
-                # embedded index is rebuilt whole (a lost catalog is restored from it first, never after)
-                whole = edge and any(f.kind == "damaged" for f in report.problems) and not any(
-                    f.kind == "catalog" for f in report.problems)
-                if not whole:
-                    report = run_repair(settings, catalog, store, report, say=say)
-                if edge and (whole or report.problems):
-                    store.close()
-                    say(f"rebuilding the whole index from the kept originals; the old one is kept at "
-                        f"{set_aside_index(settings)}")
-                    store = open_vector_store(settings)
-                    report = run_repair(settings, catalog, store, run_check(catalog, store, full=True), say=say)
+                report, store = repair_store(settings, catalog, store, report,
+                                             say=lambda line: console.print(f"repair: {line}", highlight=False))
                 console.print("after the repair:")
                 _print_report(report)
         finally:
