@@ -217,20 +217,15 @@ class Indexer:
 
         from kmh.store import Filter
 
-        done, offset = 0, 0
-        while self.topics is not None:
-            docs, total = self.catalog.list(limit=200, offset=offset, status=None)
-            for doc in docs:
-                ids = self.store.ids(Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
-                vectors = self.store.dense_vectors(ids)
-                ids = [i for i in ids if i in vectors]
-                found = self.topics.suggest(np.asarray([vectors[i] for i in ids], dtype=np.float32)) if ids else []
-                self.catalog.replace_suggestions(doc.id, doc.version, [
-                    (pid, topic_id, score) for pid, best in zip(ids, found) for topic_id, score in best])
-                done += len(ids)
-            offset += len(docs)
-            if not docs or offset >= total:
-                break
+        done = 0
+        for doc in self.catalog.every(page=200) if self.topics is not None else ():
+            ids = self.store.ids(Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
+            vectors = self.store.dense_vectors(ids)
+            ids = [i for i in ids if i in vectors]
+            found = self.topics.suggest(np.asarray([vectors[i] for i in ids], dtype=np.float32)) if ids else []
+            self.catalog.replace_suggestions(doc.id, doc.version, [
+                (pid, topic_id, score) for pid, best in zip(ids, found) for topic_id, score in best])
+            done += len(ids)
         log.info("topics suggested again for %d passages", done)
         return done
 

@@ -81,23 +81,13 @@ class Report:
         return f"{text}; {REPAIR_HINT}"
 
 
-def _documents(catalog) -> list[Any]:
-    docs, offset = [], 0
-    while True:
-        page, total = catalog.list(limit=500, offset=offset, status=None)
-        docs += page
-        offset += len(page)
-        if not page or offset >= total:
-            return docs
-
-
 def orphan_versions(catalog, store, docs: list[Any] | None = None, per_doc: dict[Any, int] | None = None,
                     exact: bool = True) -> dict[str, dict[int, int]]:
     """Passages in the index whose document version the catalog does not hold: doc id -> {version: count}.
     Versions older than the current one are left behind by a switch whose clean-up did not run; newer ones, and
     unknown documents, by an ingestion stopped before its catalog commit. Without ``exact`` (the quick check) a
     document with as many passages as the catalog lists is not looked at further (one count fewer each)."""
-    current = {d.id: d for d in (_documents(catalog) if docs is None else docs)}
+    current = {d.id: d for d in (catalog.every() if docs is None else docs)}
     if per_doc is None:
         per_doc = store.facet("doc_id", limit=max(1000, 2 * len(current) + 100))
     out: dict[str, dict[int, int]] = {}
@@ -119,7 +109,7 @@ def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[str
     """Compare the catalog and the index. ``skip``: ids of documents with a job marked running (its passages
     being written, or left for the job worker's recovery to settle), whose orphans are not reported. ``where``
     names the catalog in the messages."""
-    docs = _documents(catalog)
+    docs = list(catalog.every())
     report = Report(documents=len(docs), full=full)
     total = store.count()
     report.passages = total
@@ -151,12 +141,9 @@ def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[str
     # missing passages, by count
     complete = set()
     for doc in docs:
-        n = per_doc.get(doc.id, 0)
-        if n >= doc.passage_count:
-            current = n if n == doc.passage_count else store.count(
-                Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
-        else:
-            current = store.count(Filter(equals={"doc_id": doc.id, "doc_version": doc.version})) if n else 0
+        n = per_doc.get(doc.id, 0)  # all versions: counted by version only when it differs from the catalog's
+        current = n if n in (0, doc.passage_count) else store.count(
+            Filter(equals={"doc_id": doc.id, "doc_version": doc.version}))
         if current < doc.passage_count:
             report.findings.append(Finding("missing", f"{doc.passage_count - current} of {doc.passage_count} "
                                                       "passages missing from the index", doc.id, doc.title,
@@ -281,7 +268,6 @@ def _verify_finite(report: Report, store, doc: Any | None, ids: list[str] | None
                                                   "cannot be read",
                                        doc_id or None, d.title if d else None, d.version if d else None,
                                        passages=pids))
-
 
 
 def quick_check(catalog, store, sample: int = 32) -> str | None:

@@ -47,12 +47,17 @@ def is_disk_failure(error: BaseException | str | None) -> bool:
     return False
 
 
-def free_bytes(path: Path) -> int:
-    """Free space (for this user) on the volume of ``path``, or of its nearest existing parent."""
+def _existing(path: Path) -> Path:
+    """``path``, or its nearest parent that exists (a data folder not made yet is on its parent's volume)."""
     path = Path(path)
     while not path.exists() and path.parent != path:
         path = path.parent
-    return shutil.disk_usage(path).free
+    return path
+
+
+def free_bytes(path: Path) -> int:
+    """Free space (for this user) on the volume of ``path``, or of its nearest existing parent."""
+    return shutil.disk_usage(_existing(path)).free
 
 
 def reserved_bytes(folder: Path) -> int:
@@ -128,13 +133,8 @@ def low_space_problem(settings: Settings) -> str | None:
 
 
 def _same_volume(a: Path, b: Path) -> bool:
-    def device(p: Path) -> int:
-        while not p.exists() and p.parent != p:
-            p = p.parent
-        return p.stat().st_dev
-
     try:
-        return device(a) == device(b)
+        return _existing(a).stat().st_dev == _existing(b).stat().st_dev
     except OSError:
         return True
 

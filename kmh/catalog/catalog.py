@@ -472,6 +472,16 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin, ChecksMixin):
 
     # -- listing (last: the method name shadows the builtin inside the class) ---------------
 
+    def every(self, *, page: int = 500) -> Iterator[DocumentRecord]:
+        """Every document, retracted ones too, read a page at a time (newest ingestion first)."""
+        offset = 0
+        while True:
+            docs, total = self.list(limit=page, offset=offset, status=None)
+            yield from docs
+            offset += len(docs)
+            if not docs or offset >= total:
+                return
+
     def list(
         self,
         limit: int = 50,
