@@ -139,7 +139,7 @@ class JobWorker:
             with self.rt.write_lock:
                 if not path.is_file():
                     raise JobRefused(f"the uploaded file {job.filename} is no longer in the staging folder")
-                no_room = self._check_disk()
+                no_room = self.rt.check_disk()
                 if no_room is not None:
                     raise JobRefused(no_room)
                 indexer = self.rt.indexer()
@@ -189,7 +189,7 @@ class JobWorker:
         from kmh.diskspace import MB, free_bytes
 
         self._reset_catalog()
-        self._write_failed(reason)
+        self.rt.disk_write_failed(reason)
         with self.rt.write_lock:
             try:
                 doc = self.catalog.get(job.doc_id)
@@ -209,18 +209,6 @@ class JobWorker:
         reason = write_failure(exc)
         if reason is not None:
             self._reset_catalog()
-            self._write_failed(reason)
-
-    def _check_disk(self) -> str | None:
-        """Why the data folder cannot take a job's writes now, or None; the runtime's "disk" problem follows it."""
-        if hasattr(self.rt, "check_disk"):
-            return self.rt.check_disk()
-        from kmh.diskspace import low_space_problem  # a bare stand-in for the runtime has no problems to set
-
-        return low_space_problem(self.rt.settings)
-
-    def _write_failed(self, reason: str) -> None:
-        if hasattr(self.rt, "disk_write_failed"):
             self.rt.disk_write_failed(reason)
 
     def _reset_catalog(self) -> None:

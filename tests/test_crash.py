@@ -7,14 +7,13 @@ each interrupted job is resumed (or failed with a reason), and what was searchab
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
 
+from api.state import Runtime
 from kmh.settings import Settings
 from tests.conftest import CORPUS, MODELS
 from tests.helpers import ServerProcess, api_key, bearer, make_pdf
@@ -89,8 +88,7 @@ def reference(baseline, tmp_path_factory):
 
         indexer = Indexer(settings, catalog, store)
         indexer.warm_up()
-        rt = SimpleNamespace(settings=settings, catalog=catalog, store=store, write_lock=threading.Lock(),
-                             indexer=lambda: indexer)
+        rt = Runtime(settings, catalog=catalog, store=store, _indexer=indexer)  # loaded here, not by load()
         for path in batch:
             staged = settings.staging_dir / path.name
             staged.parent.mkdir(parents=True, exist_ok=True)
@@ -224,8 +222,7 @@ def runtime(shared_embedders, tmp_path):
     catalog, store = open_catalog(settings), open_vector_store(settings)
     indexer = Indexer(settings, catalog, store)
     indexer.warm_up()
-    rt = SimpleNamespace(settings=settings, catalog=catalog, store=store, write_lock=threading.Lock(),
-                         indexer=lambda: indexer)
+    rt = Runtime(settings, catalog=catalog, store=store, _indexer=indexer)  # loaded here, not by load()
     yield rt
     indexer.close()
     store.close()
