@@ -7,8 +7,11 @@ from haystack import Document, component
 from ingest.components.sentences import SENTENCE_SPANS, SENTENCE_VECTORS
 from kmh.store import SparseVector, StoredPassage, VectorStore
 
-# Meta used by ingestion only, not stored in the payload.
+# Meta used by ingestion only, not stored in the payload as is.
 NOT_IN_PAYLOAD = (SENTENCE_SPANS, SENTENCE_VECTORS)
+# Payload field: the sentence spans of the passage text, flat (start0, end0, start1, end1, ...), in the order of
+# the multivector's sentence vectors (which follow the passage's own vector); the snippet of a hit is cut from them.
+SPANS_FIELD = "sentence_spans"
 
 
 @component
@@ -29,7 +32,8 @@ class PassageWriter:
                     id=doc.id,
                     dense=doc.embedding,
                     sparse=SparseVector(doc.sparse_embedding.indices, doc.sparse_embedding.values),
-                    payload={**{k: v for k, v in doc.meta.items() if k not in NOT_IN_PAYLOAD}, "text": doc.content},
+                    payload={**{k: v for k, v in doc.meta.items() if k not in NOT_IN_PAYLOAD}, "text": doc.content,
+                             SPANS_FIELD: [int(x) for span in doc.meta.get(SENTENCE_SPANS) or () for x in span]},
                     sentences=doc.meta.get(SENTENCE_VECTORS),
                 )
             )
