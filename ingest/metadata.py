@@ -25,17 +25,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 
 from ingest.model import DOC_TYPES, Block, DocMeta, IngestError
+from kmh.language import LANGUAGES as CATALOG_LANGUAGES
+from kmh.language import guess_language
 
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml")
 SIDECAR_MAX_BYTES = 64 * 1024
 ALLOWED_FIELDS = ("title", "type", "date", "country", "countries", "programme", "source", "language")
-LANGUAGES = ("fr", "en", "es", "pt", "ar", "de", "it")
+LANGUAGES = CATALOG_LANGUAGES
 TITLE_MAX_CHARS = 200
 DATE_SCAN_CHARS = 2000
 LANGUAGE_SCAN_CHARS = 5000
@@ -289,15 +290,6 @@ def infer_title(blocks: list[Block]) -> str | None:
     return _trim(blocks[0].text.split("\n", 1)[0])
 
 
-@lru_cache(maxsize=1)
-def _identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(LANGUAGES))
-    return identifier
-
-
 def detect_language(blocks: Iterable[Block] | str) -> str | None:
     """ISO 639-1 code of the text (among fr, en, es, pt, ar, de, it), None when too little text."""
     if isinstance(blocks, str):
@@ -308,10 +300,7 @@ def detect_language(blocks: Iterable[Block] | str) -> str | None:
         text = "\n".join(body)[:LANGUAGE_SCAN_CHARS]
         if len(text) < 40:
             text = "\n".join(b.text for b in blocks)[:LANGUAGE_SCAN_CHARS]
-    if sum(ch.isalpha() for ch in text) < 10:
-        return None
-    language, _confidence = _identifier().classify(text)
-    return language if language in LANGUAGES else None
+    return guess_language(text, LANGUAGES)
 
 
 def _leading_text(blocks: list[Block], limit: int) -> str:

@@ -352,40 +352,78 @@ def synth_seminar(
 
 @app.command("eval")
 def eval_(
-    queries: Annotated[Path, typer.Argument(help="JSONL file: one {\"q\": ..., \"relevant\": list of filenames or doc_ids} "
-                                                 "per line.", show_default=False, exists=True, dir_okay=False)],
+    queries: Annotated[Path, typer.Argument(help="JSONL file: one {\"q\": ..., \"relevant\": list of filenames, doc_ids "
+                                                 "or patterns like F10009_*} per line; an empty list marks a "
+                                                 "question nothing answers; optional \"lang\".",
+                                            show_default=False, exists=True, dir_okay=False)],
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Cut-off of recall@k, MRR and nDCG.")] = 10,
+    variants: Annotated[str | None, typer.Option(help="Comma-separated columns to run (default: all), e.g. "
+                                                      "'hybrid,dense,keyword'.", show_default=False)] = None,
+    no_floor: Annotated[bool, typer.Option("--no-floor", help="Rank every passage, ignoring the relevance floor "
+                                                              "(KMH_RELEVANCE_FLOOR).")] = False,
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Also pick the relevance floor from these questions "
+                                                                "(needs off-topic ones) and print it with "
+                                                                "cross-validated figures.")] = False,
+    max_lost: Annotated[float, typer.Option(help="--calibrate: the share of answers found in the top k that the floor "
+                                                 "may take out.", min=0.0, max=0.5)] = 0.02,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
-    """Measure retrieval quality: recall@1/5/10, MRR@10 and nDCG@10 for hybrid, dense and keyword search
-    and for hybrid variants (RRF k=60, RRF k=10, DBSF, weighted, with and without the sentence ranking),
-    document-level relevance.
+    """Measure retrieval quality: recall@1/5/10, MRR@10 and nDCG@10 for hybrid, dense and keyword search and
+    hybrid variants, document-level relevance, over all questions and per direction (FR→FR, EN→FR, FR→EN,
+    EN→EN: question language → answer language), and the no-match rates (off-topic questions told so, answers
+    lost to the relevance floor).
 
     Searches the index of the data folder (KMH_DATA_DIR): run `kmh ingest corpus/` (or your documents) first.
+    tests/eval/build_library.py builds the bilingual library and its questions (docs/evaluation.md).
     """
-    from search.evaluation import evaluate, load_queries, table
+    from search.evaluation import VARIANTS, Answers, calibrate as calibrate_floor, evaluate, floor_data, \
+        load_queries, report
+    from search.searcher import Searcher
 
     try:
         items = load_queries(queries)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    chosen = VARIANTS
+    if variants:
+        names = [n.strip() for n in variants.split(",") if n.strip()]
+        known = {v.name: v for v in VARIANTS}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            err.print(f"[red]error:[/red] unknown --variants {', '.join(unknown)}: use {', '.join(known)}")
+            raise typer.Exit(2)
+        chosen = tuple(known[n] for n in names)
     settings = _settings()
+    if no_floor:
+        settings = settings.model_copy(update={"relevance_floor": 0.0})
     catalog, store = _open(settings)
     try:
         if store.count() == 0:
             err.print("[red]error:[/red] the index is empty: run `kmh ingest corpus/` first")
             raise typer.Exit(1)
-        results = evaluate(settings, catalog, store, items, k=k)
+        results = evaluate(settings, catalog, store, items, k=k, variants=chosen)
+        calibration = None
+        if calibrate:
+            searcher = Searcher(settings, catalog, store)
+            searcher.warm_up()
+            calibration = calibrate_floor(floor_data(searcher, items, Answers(catalog), k), max_lost)
     finally:
         store.close()
         catalog.close()
     if as_json:
-        print(json.dumps({"queries": len(items), "k": k, "results": results}, indent=2))
+        print(json.dumps({"queries": len(items), "k": k, "relevance_floor": settings.relevance_floor,
+                          "results": results, "calibration": calibration}, indent=2, ensure_ascii=False))
         return
     print(f"{len(items)} questions, document-level relevance, k={k}; hybrid = the configured default "
-          f"({settings.fusion}{f' k={settings.rrf_k}' if settings.fusion == 'rrf' else ''})\n")
-    print(table(results))
+          f"({settings.fusion}{f' k={settings.rrf_k}' if settings.fusion == 'rrf' else ''}); relevance floor "
+          f"{settings.relevance_floor or 'off'}\n")
+    print(report(results))
+    if calibration:
+        print(f"\ncalibrated floor (at most {max_lost:.0%} of the answers found lost): {calibration['floor']}")
+        for name in ("in_sample", "cross_validated"):
+            print(f"  {name.replace('_', ' ')}: " + ", ".join(f"{key} {value:.3f}"
+                                                           for key, value in calibration[name].items()))
 
 
 keys_app = typer.Typer(help="API keys: who may publish (staff), curate seminars (organiser) or manage keys (admin).",

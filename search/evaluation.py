@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from kmh.language import guess_language
 from kmh.settings import Settings
 from search.searcher import Searcher, SearchQuery
 
@@ -46,7 +49,12 @@ VARIANTS = (
 
 
 def load_queries(path: Path | str) -> list[dict[str, Any]]:
-    """The questions of a JSONL file; blank lines and lines starting with # are skipped."""
+    """The questions of a JSONL file; blank lines and lines starting with # are skipped.
+
+    Each line: {"q": ..., "relevant": [...]} and optionally "lang" (the question's language, guessed when absent)
+    and "need" (an id shared by the same question asked in several languages). ``relevant`` lists file names, doc
+    ids or file-name patterns (``F10009_*``), each one answer; an empty list marks a question nothing answers.
+    """
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
@@ -56,10 +64,12 @@ def load_queries(path: Path | str) -> list[dict[str, Any]]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{n}: not JSON: {exc}") from None
-        if not isinstance(item, dict) or not str(item.get("q", "")).strip() or not item.get("relevant"):
-            raise ValueError(f'{path}:{n}: each line needs "q" and a non-empty "relevant" list')
+        if not isinstance(item, dict) or not str(item.get("q", "")).strip() or "relevant" not in item:
+            raise ValueError(f'{path}:{n}: each line needs "q" and a "relevant" list (empty: nothing answers it)')
         rel = item["relevant"]
-        item["relevant"] = [rel] if isinstance(rel, str) else list(rel)
+        item["relevant"] = [rel] if isinstance(rel, str) else [x if isinstance(x, str) else tuple(x) for x in rel]
+        if not item.get("lang"):
+            item["lang"] = guess_language(item["q"], ("fr", "en")) or "fr"
         out.append(item)
     if not out:
         raise ValueError(f"{path}: no questions")
@@ -78,11 +88,13 @@ def ranked_documents(hits) -> list[tuple[str, str | None]]:
 
 
 def metrics(docs: list[tuple[str, str | None]], relevant: list[str], k: int = 10) -> dict[str, float]:
-    """Binary relevance metrics of one ranked document list."""
+    """Binary relevance metrics of one ranked document list (``relevant``: doc ids or file names)."""
     wanted = set(relevant)
     gains = [1.0 if (doc_id in wanted or (name is not None and name in wanted)) else 0.0 for doc_id, name in docs]
-    n_rel = len(wanted)
+    return _metrics(gains, len(wanted), k)
 
+
+def _metrics(gains: list[float], n_rel: int, k: int) -> dict[str, float]:
     def recall(n: int) -> float:
         return min(1.0, sum(gains[:n]) / n_rel)
 
@@ -91,6 +103,46 @@ def metrics(docs: list[tuple[str, str | None]], relevant: list[str], k: int = 10
     idcg = sum(1.0 / math.log2(i + 2) for i in range(min(n_rel, k)))
     return {"recall@1": recall(1), "recall@5": recall(5), "recall@10": recall(k), "mrr@10": mrr,
             "ndcg@10": dcg / idcg if idcg else 0.0}
+
+
+class Answers:
+    """Which documents each ``relevant`` entry names, and their language, from the catalog."""
+
+    def __init__(self, catalog):
+        self.docs = [(d.id, d.filename, d.language) for d in catalog.every()]
+        self._cache: dict[str, tuple[frozenset[str], str | None]] = {}
+
+    def resolve(self, entry: str | tuple[str, ...]) -> tuple[frozenset[str], str | None]:
+        """(doc ids, language) of one answer: a doc id, a file name or a file-name pattern, or a tuple of them
+        (alternatives: any of them answers)."""
+        if entry not in self._cache:
+            names = (entry,) if isinstance(entry, str) else entry
+            ids = frozenset(i for i, name, _ in self.docs for e in names
+                            if e == i or e == name or (name and fnmatchcase(name, e)))
+            langs = Counter(lang for i, _, lang in self.docs if i in ids)
+            self._cache[entry] = (ids, langs.most_common(1)[0][0] if langs else None)
+        return self._cache[entry]
+
+
+def judge(ranked: list[str], wanted: list[frozenset[str]], ignored: frozenset[str], k: int) -> dict[str, float]:
+    """Metrics of a ranked list of doc ids against answers that are each a set of documents (one fiche's pages):
+    an answer counts once, at its first document; ``ignored`` documents (answers in another language than the
+    direction measured) are taken out of the ranking."""
+    gains, seen = [], set()
+    for doc_id in ranked:
+        if doc_id in ignored:
+            continue
+        found = next((i for i, ids in enumerate(wanted) if doc_id in ids), None)
+        if found is None:
+            gains.append(0.0)
+        elif found not in seen:
+            seen.add(found)
+            gains.append(1.0)
+    return _metrics(gains, len(wanted), k)
+
+
+def direction(q_lang: str, doc_lang: str | None) -> str:
+    return f"{q_lang.upper()}→{(doc_lang or '?').upper()}"
 
 
 def evaluate(
@@ -103,11 +155,15 @@ def evaluate(
     variants=VARIANTS,
     text_embedder=None,
     sparse=None,
-) -> dict[str, dict[str, float]]:
-    """Mean metrics per variant (variant name -> metric -> value), plus per-query ranks under "_per_query"."""
+) -> dict[str, Any]:
+    """Per variant: mean metrics over every (question, answer language) pair ("all") and per direction
+    ("FR→EN": French questions, English answers), with the relevance floor applied ("floor", hybrid and dense
+    search) and without; and the no-match figures ("no_match": off-topic questions told so, per language, and
+    answerable ones whose answer the floor took out of the top ``k``)."""
+    answers = Answers(catalog)
     base = Searcher(settings, catalog, store, text_embedder=text_embedder, sparse=sparse)
     base.warm_up()
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, Any] = {}
     for v in variants:
         searcher = base
         if v.settings:
@@ -115,14 +171,53 @@ def evaluate(
                                 text_embedder=base.embedder, sparse=base.sparse)
             searcher._embed_cached = base._embed_cached  # share the query-embedding cache
             searcher.reranker = base.reranker
-        sums = dict.fromkeys(METRICS, 0.0)
-        for item in queries:
-            res = searcher.search(SearchQuery(q=item["q"], k=max(k, 10), mode=v.mode, group_by_document=True))
-            m = metrics(ranked_documents(res.hits), item["relevant"], k)
-            for name in METRICS:
-                sums[name] += m[name]
-        out[v.name] = {name: sums[name] / len(queries) for name in METRICS}
+        out[v.name] = _run(searcher, v, queries, answers, k)
     return out
+
+
+def _run(searcher: Searcher, v: Variant, queries, answers: Answers, k: int) -> dict[str, Any]:
+    sums: dict[str, dict[str, dict[str, float]]] = {"plain": {}, "floor": {}}
+    counts: Counter = Counter()
+    off: Counter = Counter()
+    off_told: Counter = Counter()
+    lost: Counter = Counter()
+    for item in queries:
+        res = searcher.search(SearchQuery(q=item["q"], k=max(3 * k, 30), mode=v.mode, group_by_document=True,
+                                          include_weak=True))
+        lang = item["lang"]
+        if not item["relevant"]:
+            off[lang] += 1
+            off_told[lang] += res.no_match
+            continue
+        ranked = [d for d, _ in ranked_documents(res.hits)]
+        strong = [d for d, _ in ranked_documents(h for h in res.hits if not h.weak)]
+        by_lang: dict[str | None, list[frozenset[str]]] = {}
+        for entry in item["relevant"]:
+            ids, doc_lang = answers.resolve(entry)
+            by_lang.setdefault(doc_lang, []).append(ids)
+        for doc_lang, wanted in by_lang.items():
+            ignored = frozenset().union(*(ids for other, sets in by_lang.items() if other != doc_lang for ids in sets))
+            for key in (direction(lang, doc_lang), "all"):
+                counts[key] += 1
+                for name, ranking in (("plain", ranked), ("floor", strong)):
+                    m = judge(ranking, wanted, ignored, k)
+                    acc = sums[name].setdefault(key, dict.fromkeys(METRICS, 0.0))
+                    for metric in METRICS:
+                        acc[metric] += m[metric]
+            top = judge(ranked, wanted, ignored, k)["recall@10"]
+            kept = judge(strong, wanted, ignored, k)["recall@10"]
+            lost["answers"] += 1
+            lost["lost"] += top > kept
+    result: dict[str, Any] = {}
+    for name in ("plain", "floor"):
+        result[name] = {key: {m: acc[m] / counts[key] for m in METRICS} for key, acc in sums[name].items()}
+        result[name]["_n"] = dict(counts)
+    result["no_match"] = {
+        **{f"off-topic {lang.upper()}": off_told[lang] / off[lang] for lang in sorted(off)},
+        "answers lost": lost["lost"] / lost["answers"] if lost["answers"] else 0.0,
+        "_n": {**{f"off-topic {lang.upper()}": off[lang] for lang in sorted(off)}, "answers lost": lost["answers"]},
+    }
+    return result
 
 
 def table(results: dict[str, dict[str, float]]) -> str:
@@ -132,3 +227,88 @@ def table(results: dict[str, dict[str, float]]) -> str:
     for m in METRICS:
         lines.append(f"| {m} | " + " | ".join(f"{results[n][m]:.3f}" for n in names) + " |")
     return "\n".join(lines)
+
+
+def report(results: dict[str, Any], *, floor: bool = True) -> str:
+    """Markdown: every metric over all questions, then nDCG@10, recall@1 and recall@10 per direction, then the
+    no-match rates; with the relevance floor applied unless ``floor`` is False."""
+    which = "floor" if floor else "plain"
+    names = list(results)
+    parts = [table({n: results[n][which]["all"] for n in names})]
+    keys = sorted({key for n in names for key in results[n][which] if key not in ("all", "_n")}, key=_direction_order)
+    for metric in ("ndcg@10", "recall@1", "recall@10"):
+        lines = [f"| {metric} | questions | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+        for key in keys + ["all"]:
+            n = results[names[0]][which]["_n"].get(key, 0)
+            cells = [results[v][which].get(key, {}).get(metric) for v in names]
+            lines.append(f"| {key} | {n} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells) + " |")
+        parts.append("\n".join(lines))
+    rows = [key for key in results[names[0]]["no_match"] if key != "_n"]
+    lines = ["| no match | questions | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+    for key in rows:
+        n = results[names[0]]["no_match"]["_n"].get(key, 0)
+        lines.append(f"| {key} | {n} | " + " | ".join(f"{results[v]['no_match'][key]:.3f}" for v in names) + " |")
+    parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _direction_order(key: str) -> tuple[int, str]:
+    order = {"FR→FR": 0, "EN→FR": 1, "FR→EN": 2, "EN→EN": 3}
+    return order.get(key, 9), key
+
+
+def floor_data(searcher: Searcher, queries, answers: Answers, k: int = 10) -> list[dict[str, Any]]:
+    """For each question: its need, whether it is off-topic, the best relevance in its pool, and for each of its
+    answers found in the top ``k`` documents the best relevance among that answer's passages (hybrid search)."""
+    rows = []
+    for item in queries:
+        res = searcher.search(SearchQuery(q=item["q"], k=searcher.settings.search_pool, include_weak=True))
+        best: dict[str, float] = {}
+        for h in res.hits:
+            if h.relevance is not None:
+                best[h.doc_id] = max(best.get(h.doc_id, -1.0), h.relevance)
+        top = [d for d, _ in ranked_documents(res.hits)][:k]
+        found = []
+        for entry in item["relevant"]:
+            ids, _ = answers.resolve(entry)
+            inside = [best.get(d, -1.0) for d in top if d in ids]
+            if inside:
+                found.append(max(inside))
+        rows.append({"need": item.get("need") or item["q"], "off": not item["relevant"],
+                     "answers": len(item["relevant"]), "best": max(best.values(), default=-1.0), "found": found})
+    return rows
+
+
+def pick_floor(rows: list[dict[str, Any]], max_lost: float = 0.02) -> float:
+    """The highest floor that takes at most ``max_lost`` of the answers found in the top k out of it."""
+    found = sorted(v for r in rows if not r["off"] for v in r["found"])
+    if not found:
+        raise ValueError("no answerable question found its answer: nothing to calibrate on")
+    allowed = int(max_lost * len(found))
+    return round(found[allowed] - 1e-4, 4) if allowed < len(found) else 0.0
+
+
+def floor_figures(rows: list[dict[str, Any]], floor: float) -> dict[str, float]:
+    """Off-topic questions told "no match" and answers (found in the top k) lost, at this floor."""
+    off = [r for r in rows if r["off"]]
+    found = [v for r in rows if not r["off"] for v in r["found"]]
+    return {"off-topic no match": sum(r["best"] < floor for r in off) / len(off) if off else 0.0,
+            "answers lost": sum(v < floor for v in found) / len(found) if found else 0.0,
+            "answerable told no match": (sum(r["best"] < floor for r in rows if not r["off"])
+                                         / max(1, sum(not r["off"] for r in rows)))}
+
+
+def calibrate(rows: list[dict[str, Any]], max_lost: float = 0.02, folds: int = 2) -> dict[str, Any]:
+    """The floor from all questions, and cross-validated figures: the floor picked on all needs but one fold's,
+    measured on that fold (needs keep their languages together), averaged over folds."""
+    import zlib
+
+    floor = pick_floor(rows, max_lost)
+    held: list[dict[str, float]] = []
+    for f in range(folds):
+        part = [zlib.crc32(str(r["need"]).encode()) % folds == f for r in rows]
+        train = [r for r, p in zip(rows, part) if not p]
+        test = [r for r, p in zip(rows, part) if p]
+        held.append(floor_figures(test, pick_floor(train, max_lost)))
+    cross = {key: sum(h[key] for h in held) / folds for key in held[0]}
+    return {"floor": floor, "in_sample": floor_figures(rows, floor), "cross_validated": cross}

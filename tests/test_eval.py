@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kmh.cli import app
-from search.evaluation import METRICS, load_queries, metrics
+from search.evaluation import METRICS, calibrate, floor_figures, judge, load_queries, metrics, pick_floor
 from tests.conftest import CORPUS, ROOT
 
 QUERIES = ROOT / "tests" / "eval" / "queries.jsonl"
@@ -42,6 +42,39 @@ def test_bad_query_file_is_refused(tmp_path):
     bad.write_text('{"q": "sans cible"}\n')
     result = runner.invoke(app, ["eval", str(bad)])
     assert result.exit_code == 2 and "relevant" in result.stderr
+    result = runner.invoke(app, ["eval", str(QUERIES), "--variants", "hybrid,nope"])
+    assert result.exit_code == 2 and "nope" in result.stderr and "dense" in result.stderr
+
+
+def test_answers_are_judged_once_per_fiche_and_other_languages_are_left_out():
+    # Two pages of one fiche answer once; the English answer is left out when French answers are measured.
+    fiche, english = frozenset({"fr1", "fr2"}), frozenset({"en1"})
+    m = judge(["x", "fr1", "fr2", "y"], [fiche], english, 10)
+    assert m["recall@1"] == 0 and m["mrr@10"] == 0.5 and m["recall@10"] == 1
+    m = judge(["en1", "fr2", "x"], [fiche], english, 10)
+    assert m["recall@1"] == 1 and m["ndcg@10"] == 1
+    m = judge(["fr1", "x", "en1"], [english], fiche, 10)
+    assert m["mrr@10"] == 0.5
+
+
+def test_off_topic_lines_and_alternatives_load(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"q": "Quelle est la recette de la tarte Tatin ?", "relevant": []}\n'
+                    '{"q": "How do I renew my passport?", "relevant": [["F1_*", "F2_*"], "F1.en.md"]}\n')
+    off, need = load_queries(path)
+    assert off["relevant"] == [] and off["lang"] == "fr"
+    assert need["relevant"] == [("F1_*", "F2_*"), "F1.en.md"] and need["lang"] == "en"
+
+
+def test_floor_calibration_by_hand():
+    rows = [{"need": f"n{i}", "off": False, "answers": 1, "best": 0.85 + i / 1000, "found": [0.85 + i / 1000]}
+            for i in range(100)]
+    rows += [{"need": f"o{i}", "off": True, "answers": 0, "best": 0.80 + i / 1000, "found": []} for i in range(40)]
+    floor = pick_floor(rows, 0.02)
+    assert 0.851 < floor <= 0.852  # two answers of 100 below it
+    figures = floor_figures(rows, floor)
+    assert figures["answers lost"] == 0.02 and figures["off-topic no match"] == 1.0
+    assert calibrate(rows)["cross_validated"]["off-topic no match"] == 1.0
 
 
 def test_eval_needs_an_index():
@@ -60,8 +93,13 @@ def test_kmh_eval_prints_every_metric_for_every_variant():
     for col in ("hybrid", "dense", "keyword", "rrf k=60", "rrf k=10", "dbsf", "rrf k=60 w=2:1", "no sentences",
                 "sentences w=3"):
         assert f" {col} |" in header
-    as_json = json.loads(runner.invoke(app, ["eval", str(QUERIES), "--json", "--k", "5"]).stdout)
+    for direction in ("FR\u2192FR", "EN\u2192FR"):
+        assert f"| {direction} |" in out
+    assert "| answers lost |" in out
+    as_json = json.loads(runner.invoke(app, ["eval", str(QUERIES), "--json", "--k", "5", "--variants",
+                                             "hybrid,dense"]).stdout)
     assert as_json["queries"] == len(load_queries(QUERIES)) and as_json["k"] == 5
-    hybrid = as_json["results"]["hybrid"]
+    assert set(as_json["results"]) == {"hybrid", "dense"}
+    hybrid = as_json["results"]["hybrid"]["floor"]["all"]
     assert set(hybrid) == set(METRICS) and hybrid["recall@5"] >= 0.9 and hybrid["mrr@10"] >= 0.85
     assert "kmh ingest" in runner.invoke(app, ["eval", "--help"]).stdout

@@ -53,11 +53,17 @@ class StoredPassage:
 
 @dataclass
 class Hit:
-    """One point read back: id, score (0.0 where there is none) and payload."""
+    """One point read back: id, score (0.0 where there is none) and payload.
+
+    signals (hybrid search only): the passage's own score in each fused ranking, "dense" (cosine), "keyword"
+    (BM25) and "sentences" (MaxSim), the ones it appears in; and "dense_last", the cosine of the last passage
+    of the dense ranking (the question's background similarity to the library).
+    """
 
     id: str
     score: float
     payload: dict[str, Any]
+    signals: dict[str, float] | None = None
 
 
 @dataclass
@@ -122,6 +128,19 @@ def dbsf(lists: list[list[Hit]], weights: Sequence[float] | None = None) -> list
         for h, v in zip(hits, normed):
             scores[h.id] = scores.get(h.id, 0.0) + w * v
     return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+
+def _signals(lists: list[list[Hit]], names: list[str], ids: set[str]) -> dict[str, dict[str, float]]:
+    """Each of ``ids``' scores in the rankings it appears in, by ranking name (see Hit.signals)."""
+    out: dict[str, dict[str, float]] = {i: {} for i in ids}
+    for name, hits in zip(names, lists):
+        for h in hits:
+            if h.id in out:
+                out[h.id][name] = h.score
+    if lists and lists[0]:
+        for found in out.values():
+            found["dense_last"] = lists[0][-1].score
+    return out
 
 
 class StoreError(RuntimeError):
@@ -218,7 +237,8 @@ class VectorStore(ABC):
         fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
         page = fused[offset : offset + limit]
         payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page], fields=payload_fields)}
-        return [Hit(i, score, payloads[i]) for i, score in page if i in payloads]
+        signals = _signals(lists, [("dense", "keyword", "sentences")[i] for i in used], {i for i, _ in page})
+        return [Hit(i, score, payloads[i], signals[i]) for i, score in page if i in payloads]
 
     def _by_sentences(self, dense: list[float], lists: list[list[Hit]]) -> list[Hit]:
         """The candidates of these lists by MaxSim against their sentence vectors (those without any left out)."""
