@@ -103,6 +103,15 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(2.0, ge=0)
     # How many of the best dense and of the best keyword candidates (each) the sentence ranking scores.
     sentence_candidates: int = Field(50, ge=1)
+    # Folder of the FreeDict English-French and French-English dictionaries (dictd files, Debian's
+    # dict-freedict-eng-fra / dict-freedict-fra-eng): the keyword query of a question also gets the other language's
+    # translations of its words, weighted KMH_TRANSLATION_WEIGHT (0 turns it off; so does a folder without them).
+    dictionary_dir: Path = Path("/usr/share/dictd")
+    translation_weight: float = Field(0.5, ge=0.0, le=1.0)
+    # Relevance floor: a passage whose relevance (its best cosine to the question among its own vector and its
+    # sentences', see search.relevance) is below it is not an answer; when no passage clears it the search says
+    # "no match". Calibrated on tests/eval's library (docs/evaluation.md, "No match"); 0 turns it off.
+    relevance_floor: float = Field(0.0, ge=0.0, le=1.0)
     # Optional sentence-transformers CrossEncoder folder that re-scores the best candidates (loaded by path).
     reranker_model: Path | None = None
     # How many of the best candidates the reranker re-scores.

@@ -23,9 +23,11 @@ from kmh.catalog.cache import RefCache
 from kmh.catalog.catalog import DocumentRef
 from kmh.catalog.visibility import PUBLIC, Audience
 from kmh.settings import Settings
-from kmh.sparse import Bm25Encoder
-from kmh.store import Filter, Hit, VectorStore
+from kmh.language import guess_language
+from kmh.sparse import Bm25Encoder, term_index
+from kmh.store import Filter, Hit, SparseVector, VectorStore
 from kmh.text import trim_spans
+from search.translate import QueryTranslator
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class SearchQuery:
     topic: str | None = None
     seminar: str | None = None
     group_by_document: bool = False
+    # Also return the passages below the relevance floor (flagged ``weak``), e.g. when nothing matched.
+    include_weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +102,10 @@ class SearchHit:
     highlight: str
     score: float
     citation: Citation
+    # Best cosine of the question to the passage or one of its sentences (None in keyword mode); below the
+    # relevance floor the hit is ``weak`` (returned only with include_weak).
+    relevance: float | None = None
+    weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,10 +122,12 @@ class SearchResults(Sequence):
     facets: dict[str, dict[str, int]]
     total: int
     query: SearchQuery
+    # True when no passage clears the relevance floor (``hits`` is then empty unless include_weak).
+    no_match: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"hits": [h.to_dict() for h in self.hits], "facets": self.facets, "total": self.total,
-                "query": self.query.to_dict()}
+                "no_match": self.no_match, "query": self.query.to_dict()}
 
     def __getitem__(self, i):  # type: ignore[override]
         return self.hits[i]
@@ -287,6 +297,7 @@ class Searcher:
         self.embedder = text_embedder or make_text_embedder(settings)
         self.sparse = sparse or Bm25Encoder()
         self.highlighter = Highlighter(self.sparse)
+        self.translator = QueryTranslator(settings.dictionary_dir, self.sparse, weight=settings.translation_weight)
         self.refs = RefCache(catalog)
         self.reranker = None
         self._embed_lock = threading.Lock()
@@ -301,6 +312,11 @@ class Searcher:
         configure_torch(self.settings)  # KMH_TORCH_THREADS, before the model loads
         self.embedder.warm_up()
         self.refs.prime()
+        if self.settings.translation_weight:
+            self.translator.warm_up()
+            if not self.translator.available("en", "fr"):
+                log.warning("no bilingual dictionary in %s (dict-freedict-eng-fra, dict-freedict-fra-eng): keyword "
+                            "search does not translate questions", self.settings.dictionary_dir)
         if self.settings.sentence_ranking and not self.store.has_sentences:
             log.warning("the vector store has no sentence vectors (it was created before they existed): hybrid "
                         "search fuses the dense and keyword rankings only; re-create the index to use them")
@@ -319,6 +335,23 @@ class Searcher:
     def embed_query(self, text: str) -> list[float]:
         """The query's dense vector, from the LRU cache when the same text was asked before."""
         return list(self._embed_cached(text))
+
+    def keyword_query(self, q: str) -> SparseVector:
+        """The BM25 query: the question's terms (weight 1, stemmed in French and in English) and, with a dictionary,
+        the other language's translations of its words (``translation_weight``, shared among a word's senses)."""
+        sparse = self.sparse.encode_query(q)
+        if not self.settings.translation_weight:
+            return sparse
+        source = guess_language(q, ("fr", "en")) or "fr"
+        extra = self.translator.translate(q, source, "en" if source == "fr" else "fr").terms
+        if not extra:
+            return sparse
+        weights = dict(zip(sparse.indices, sparse.values))
+        for term, value in extra.items():
+            i = term_index(term)
+            weights[i] = max(weights.get(i, 0.0), value)
+        ordered = sorted(weights)
+        return SparseVector(indices=ordered, values=[weights[i] for i in ordered])
 
     def cache_info(self):
         return self._embed_cached.cache_info() if hasattr(self._embed_cached, "cache_info") else None
@@ -342,29 +375,45 @@ class Searcher:
             raise ValueError("year_from is after year_to")
 
         pool = self._pool(q, query.mode, query.to_filter())
-        facets = facet_counts(h.payload for h, _ in pool)
+        strong = [x for x in pool if not self._weak(x[0], query.mode)]
+        no_match = not strong
+        if not query.include_weak:
+            pool = strong
+        facets = facet_counts(h.payload for h, _ in (pool if no_match else strong))
         if self.reranker is not None and pool:
-            top = [self._hit(h, ref) for h, ref in pool[: self.settings.rerank_top]]
+            top = [self._hit(h, ref, mode=query.mode) for h, ref in pool[: self.settings.rerank_top]]
             self._fill_text(top)
-            hits = self._rerank(q, top) + [self._hit(h, ref) for h, ref in pool[self.settings.rerank_top:]]
+            hits = self._rerank(q, top) + [self._hit(h, ref, mode=query.mode)
+                                           for h, ref in pool[self.settings.rerank_top:]]
         else:
             hits = pool  # (hit, ref) pairs: only the page becomes SearchHits
         if query.group_by_document:
             seen: set[str] = set()
             hits = [h for h in hits if not (_doc_id(h) in seen or seen.add(_doc_id(h)))]
-        total = len(hits)
-        page = [h if isinstance(h, SearchHit) else self._hit(*h) for h in hits[query.offset: query.offset + query.k]]
+        total = sum(1 for h in hits if not self._weak(h, query.mode))
+        page = [h if isinstance(h, SearchHit) else self._hit(*h, mode=query.mode)
+                for h in hits[query.offset: query.offset + query.k]]
         self._fill_text(page)
         terms = self.highlighter.query_terms(q)
         for h in page:
             h.highlight = self.highlighter.highlight(h.text, terms)
-        return SearchResults(hits=page, facets=facets, total=total, query=query)
+            h.weak = self._weak(h, query.mode)
+        return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match)
+
+    def _weak(self, item: Hit | SearchHit | tuple[Hit, Any], mode: Mode) -> bool:
+        """Below the relevance floor (never in keyword mode, which has no cosine to compare)."""
+        floor = self.settings.relevance_floor
+        if not floor or mode == "keyword":
+            return False
+        hit = item[0] if isinstance(item, tuple) else item
+        value = hit.relevance if isinstance(hit, SearchHit) else relevance(hit, mode)
+        return value is None or value < floor
 
     def _pool(self, q: str, mode: Mode, flt: Filter) -> list[tuple[Hit, Any]]:
         """The candidate pool: (hit, catalog record) of current-version passages, best first."""
         s = self.settings
         dense = self.embed_query(q) if mode != "keyword" else None
-        sparse = self.sparse.encode_query(q) if mode != "dense" else None
+        sparse = self.keyword_query(q) if mode != "dense" else None
         wanted = s.search_pool
         fetch = wanted
         sentences = s.sentence_ranking and mode == "hybrid"
@@ -400,7 +449,8 @@ class Searcher:
             for h in missing:
                 h.text = texts.get(h.passage_id, "")
 
-    def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None) -> SearchHit:
+    def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None, mode: Mode | None = None
+             ) -> SearchHit:
         p = h.payload
         return SearchHit(
             passage_id=h.id,
@@ -414,6 +464,7 @@ class Searcher:
             highlight=highlight,
             score=h.score if score is None else score,
             citation=_citation(doc, p),
+            relevance=relevance(h, mode) if mode is not None else None,
         )
 
     def _rerank(self, q: str, hits: list[SearchHit]) -> list[SearchHit]:
@@ -462,6 +513,19 @@ class Searcher:
         hit = self._hit(h, doc, score=0.0)
         hit.highlight = html.escape(hit.text)
         return hit
+
+
+def relevance(hit: Hit, mode: Mode) -> float | None:
+    """How well a pooled passage answers the question, comparable across questions: its MaxSim (the best cosine
+    among its own vector and its sentences') where it was ranked by sentences, else its dense cosine; None when
+    neither was computed (keyword mode, or a passage only the keyword ranking found beyond the scored ones)."""
+    if mode == "keyword":
+        return None
+    if mode == "dense":
+        return hit.score
+    signals = hit.signals or {}
+    found = signals.get("sentences", signals.get("dense"))
+    return None if found is None else float(found)
 
 
 def _doc_id(item: SearchHit | tuple[Hit, DocumentRef]) -> str:
