@@ -35,11 +35,13 @@ $(MODELS)/.built: $(VENV)/.deps kmh/modelkit.py kmh/e5_reference.json
 
 # Debian packages for recordings: ffmpeg decodes audio and video, espeak-ng speaks the test and bench clips;
 # postgresql's server binaries (/usr/lib/postgresql/NN/bin) run the throwaway catalog database of the tests (tests/pg.py);
-# chromium is the browser the web tests drive with Playwright (tests/test_browser.py).
+# chromium is the browser the web tests drive with Playwright (tests/test_browser.py);
+# the FreeDict English-French dictionaries translate questions for keyword search (search/translate.py).
 # Skipped when all are there; `apt-get update` only when the first install fails.
-SYSTEM_PACKAGES := espeak-ng ffmpeg postgresql chromium
+SYSTEM_PACKAGES := espeak-ng ffmpeg postgresql chromium dict-freedict-eng-fra dict-freedict-fra-eng
 system-packages:
 	@if [ -x /usr/bin/espeak-ng ] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && [ -x /usr/bin/chromium ] \
+	  && [ -f /usr/share/dictd/freedict-eng-fra.index ] && [ -f /usr/share/dictd/freedict-fra-eng.index ] \
 	  && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; \
 	then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
