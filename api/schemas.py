@@ -37,6 +37,9 @@ class Hit(BaseModel):
     highlight: str = Field(description="The text, HTML-escaped, query terms in <mark>, best sentence in <b>")
     score: float
     citation: Citation
+    relevance: float | None = Field(None, description="Best cosine of the question to the passage or one of its "
+                                    "sentences (hybrid and dense search); compared with the relevance floor")
+    weak: bool = Field(False, description="Below the relevance floor: not an answer (only with include_weak=true)")
 
 
 class QueryEcho(BaseModel):
@@ -52,6 +55,7 @@ class QueryEcho(BaseModel):
     topic: str | None
     seminar: str | None
     group_by_document: bool
+    include_weak: bool = False
 
 
 class Facets(BaseModel):
@@ -66,7 +70,9 @@ class Facets(BaseModel):
 
 class SearchResponse(BaseModel):
     query: QueryEcho
-    total: int = Field(description="Hits in the candidate pool (after grouping); page through them with offset")
+    no_match: bool = Field(description="True when no passage clears the relevance floor: nothing in the library "
+                           "answers the question; hits is then empty unless include_weak=true")
+    total: int = Field(description="Hits above the relevance floor (after grouping); page through them with offset")
     hits: list[Hit]
     facets: Facets
 

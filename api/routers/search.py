@@ -40,6 +40,8 @@ async def search(
     topic: Annotated[str | None, Query(max_length=100)] = None,
     seminar: Annotated[str | None, Query(max_length=100, description="Seminar id")] = None,
     group_by_document: Annotated[bool, Query(description="At most one hit (the best) per document")] = False,
+    include_weak: Annotated[bool, Query(description="Also return the passages below the relevance floor, flagged "
+                                                    "weak (the closest passages when nothing matches)")] = False,
 ) -> SearchResponse:
     if not q.strip():
         raise InvalidParameter("q", "must contain more than whitespace")
@@ -48,6 +50,7 @@ async def search(
     query = SearchQuery(
         q=q.strip(), k=k, offset=offset, mode=mode, lang=lang, doc_type=doc_type, country=country,
         year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
+        include_weak=include_weak,
     )
     results = await anyio.to_thread.run_sync(searcher.search, query, limiter=limiter)
     metrics.searches.labels(mode).inc()
@@ -56,7 +59,9 @@ async def search(
         query=QueryEcho(
             q=query.q, k=k, offset=offset, mode=mode, lang=lang, type=doc_type, country=country,
             year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
+            include_weak=include_weak,
         ),
+        no_match=results.no_match,
         total=results.total,
         hits=[Hit.model_validate(h.to_dict()) for h in results.hits],
         facets=Facets.model_validate(facets),
