@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from ingest.metadata import LANGUAGES
 from ingest.model import DOC_TYPES
 
-# Filter fields with free values -> where their stored values are read (the store's payload index, or the catalog).
+# Payload fields whose filter values are free text, matched to their stored values.
 OPEN_FIELDS = ("countries", "topics", "seminar_id")
 _LETTERS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "œ": "oe", "æ": "ae"})
 _SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2012\u2013_]+")
@@ -78,8 +78,8 @@ class FilterValues:
         self.loads = 0  # fields read from the store or catalog (for tests)
 
     def matching(self, field: str, value: str | None) -> list[str]:
-        """The stored values of ``field`` (one of OPEN_FIELDS) that ``value`` folds to, in stored order; the value
-        as given when none does; [] for no value."""
+        """The stored values of ``field`` (one of OPEN_FIELDS) that ``value`` folds to, sorted; the value as given
+        when none does; [] for no value."""
         if field not in OPEN_FIELDS:
             raise ValueError(f"{field!r} is not a free filter field; use one of {', '.join(OPEN_FIELDS)}")
         if value is None or not value.strip():
@@ -94,11 +94,6 @@ class FilterValues:
     def doc_type(value: str | None) -> str | None:
         """The document type ``value`` names (``News`` -> ``news``); UnknownFilterValue("type", ...) otherwise."""
         return pick("type", value, DOC_TYPES)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tables.clear()
-            self._generation = None
 
     def _table(self, field: str) -> dict[str, list[str]]:
         generation = self.catalog.generation()
