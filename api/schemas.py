@@ -59,13 +59,15 @@ class QueryEcho(BaseModel):
 
 
 class Facets(BaseModel):
-    """Passage counts in the whole candidate pool, by value, most frequent first."""
+    """Document counts in the whole candidate pool, by value, most frequent first: a document with several
+    matching passages counts once (``total`` counts passages)."""
 
-    type: dict[str, int] = Field(default_factory=dict)
-    language: dict[str, int] = Field(default_factory=dict)
-    country: dict[str, int] = Field(default_factory=dict)
-    year: dict[str, int] = Field(default_factory=dict)
-    topic: dict[str, int] = Field(default_factory=dict)
+    type: dict[str, int] = Field(default_factory=dict, description="Documents by type")
+    language: dict[str, int] = Field(default_factory=dict, description="Documents with passages in the language")
+    country: dict[str, int] = Field(default_factory=dict, description="Documents by country (a document may name "
+                                    "several)")
+    year: dict[str, int] = Field(default_factory=dict, description="Documents by year of publication")
+    topic: dict[str, int] = Field(default_factory=dict, description="Documents with passages confirmed for the topic")
 
 
 class SearchResponse(BaseModel):
@@ -74,7 +76,8 @@ class SearchResponse(BaseModel):
                            "answers the question; hits is then empty unless include_weak=true")
     total: int = Field(description="Hits above the relevance floor (after grouping); page through them with offset")
     hits: list[Hit]
-    facets: Facets
+    facets: Facets = Field(description="Counts of documents (not passages) in the candidate pool, by type, language, "
+                           "country, year and topic; the filter parameters take these values")
 
 
 class PassageResponse(Hit):

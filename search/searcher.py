@@ -2,7 +2,7 @@
 
 One query = one candidate pool: the fused dense + keyword ranking (hybrid: also the candidates' ranking by their
 best-matching sentence, ``settings.sentence_ranking``), up to ``settings.search_pool``
-passages of each document's current version, matching the filters. Facets count the pool;
+passages of each document's current version, matching the filters. Facets count the pool's documents;
 pages are cut from it (after the optional reranker and the optional grouping by document).
 All methods are synchronous and safe to call from several threads at once.
 """
@@ -13,7 +13,6 @@ import html
 import logging
 import re
 import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -27,6 +26,7 @@ from kmh.language import guess_language
 from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
 from kmh.text import trim_spans
+from search.filters import FilterValues
 from search.translate import QueryTranslator
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,21 @@ class SearchQuery:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def to_filter(self) -> Filter:
-        """The store filter of this query; always status == "published": search lists what the public sees."""
+    def to_filter(self, values: FilterValues | None = None) -> Filter:
+        """The store filter of this query; always status == "published": search lists what the public sees.
+
+        With ``values``, filter values match in any case and accents (search.filters): a country, topic or seminar
+        becomes the stored values it folds to, an unknown language or type is an UnknownFilterValue (a ValueError).
+        """
         equals: dict[str, Any] = {"status": "published"}
-        for key, value in (("language", self.lang), ("doc_type", self.doc_type), ("countries", self.country),
-                           ("topics", self.topic), ("seminar_id", self.seminar)):
+        given = {"language": self.lang, "doc_type": self.doc_type, "countries": self.country, "topics": self.topic,
+                 "seminar_id": self.seminar}
+        if values is not None:
+            given["language"], given["doc_type"] = values.language(self.lang), values.doc_type(self.doc_type)
+            for key in ("countries", "topics", "seminar_id"):
+                stored = values.matching(key, given[key])
+                given[key] = stored[0] if len(stored) == 1 else stored or None  # several: any of them
+        for key, value in given.items():
             if value is not None and value != "":
                 equals[key] = value
         ranges = {}
@@ -299,6 +309,7 @@ class Searcher:
         self.highlighter = Highlighter(self.sparse)
         self.translator = QueryTranslator(settings.dictionary_dir, self.sparse, weight=settings.translation_weight)
         self.refs = RefCache(catalog)
+        self.filters = FilterValues(catalog, store)
         self.reranker = None
         self._embed_lock = threading.Lock()
         self._rerank_lock = threading.Lock()
@@ -374,7 +385,7 @@ class Searcher:
         if query.year_from is not None and query.year_to is not None and query.year_from > query.year_to:
             raise ValueError("year_from is after year_to")
 
-        pool = self._pool(q, query.mode, query.to_filter())
+        pool = self._pool(q, query.mode, query.to_filter(self.filters))
         strong = [x for x in pool if not self._weak(x[0], query.mode)]
         no_match = not strong
         if not query.include_weak:
@@ -533,14 +544,17 @@ def _doc_id(item: SearchHit | tuple[Hit, DocumentRef]) -> str:
 
 
 def facet_counts(payloads) -> dict[str, dict[str, int]]:
-    """Passage counts by doc_type, language, country, year and topic; most frequent first, ties by value."""
-    counters = {name: Counter() for name in FACETS}
+    """Document counts by doc_type, language, country, year and topic: a document counts once for each value its
+    passages in the pool have, however many they are; most frequent first, ties by value."""
+    docs: dict[str, dict[str, set]] = {name: {} for name in FACETS}
     for item in payloads:
         p = item.payload if hasattr(item, "payload") else item
+        doc = p.get("doc_id") or id(p)  # a payload without its document counts as one
         for name, key in FACET_FIELDS.items():
             value = p.get(key)
             values = value if isinstance(value, (list, tuple)) else [value]
             for v in values:
                 if v is not None and v != "":
-                    counters[name][str(v)] += 1
-    return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counters.items()}
+                    docs[name].setdefault(str(v), set()).add(doc)
+    return {name: dict(sorted(((v, len(d)) for v, d in by_value.items()), key=lambda kv: (-kv[1], kv[0])))
+            for name, by_value in docs.items()}

@@ -126,13 +126,14 @@ def test_facets_are_present_and_add_up(client):
     body = search(client, q="réintégration des migrants de retour")
     facets = body["facets"]
     assert set(facets) == {"type", "language", "country", "year", "topic"}
-    total = body["total"]
-    # every passage has exactly one type and one language; countries and years are optional
-    assert sum(facets["type"].values()) == total == sum(facets["language"].values())
-    assert sum(facets["year"].values()) <= total and sum(facets["country"].values()) <= total
+    # facets count documents: every document has one type and one language; countries and years are optional
+    documents = search(client, q="réintégration des migrants de retour", group_by_document=True)["total"]
+    assert sum(facets["type"].values()) == documents == sum(facets["language"].values()) < body["total"]
+    assert sum(facets["year"].values()) <= documents and sum(facets["country"].values()) <= documents
     assert set(facets["type"]) >= {"news", "handbook"}
-    assert facets["language"] == {"fr": total}
-    assert set(facets["country"]) >= {"Senegal", "Morocco", "Togo"}
+    assert facets["language"] == {"fr": documents}
+    assert {name: facets["country"].get(name) for name in ("Senegal", "Morocco", "Togo")} == {
+        "Senegal": 1, "Morocco": 1, "Togo": 1}
     assert "2024" in facets["year"]
 
 
@@ -141,7 +142,7 @@ def test_filters_narrow_the_results(client):
     everything = search(client, q=q, k=50)
     news = search(client, q=q, k=50, type="news")
     assert 0 < news["total"] < everything["total"]
-    assert news["total"] == everything["facets"]["type"]["news"]
+    assert len({h["doc_id"] for h in news["hits"]}) == everything["facets"]["type"]["news"] == 3
     assert {h["doc_type"] for h in news["hits"]} == {"news"}
     assert news["query"]["type"] == "news"
 
@@ -150,15 +151,49 @@ def test_filters_narrow_the_results(client):
     assert search(client, q=q, lang="en")["total"] == 0
 
     senegal = search(client, q=q, k=50, country="Senegal")
-    assert 0 < senegal["total"] == everything["facets"]["country"]["Senegal"]
+    assert 0 < senegal["total"] and everything["facets"]["country"]["Senegal"] == 1
     assert {h["filename"] for h in senegal["hits"]} == {SENEGAL}
 
     recent = search(client, q=q, k=50, year_from=2024)
     assert recent["hits"] and all(h["published"].startswith("2024") for h in recent["hits"])
     old = search(client, q=q, k=50, year_from=2019, year_to=2019)
     assert old["hits"] and all(h["published"].startswith("2019") for h in old["hits"])
-    assert old["total"] == everything["facets"]["year"]["2019"]
+    assert len({h["doc_id"] for h in old["hits"]}) == everything["facets"]["year"]["2019"]
     assert search(client, q=q, year_to=1999)["total"] == 0
+
+
+def test_filter_values_match_in_any_case_and_accents(client):
+    q = "réintégration des migrants de retour"
+    senegal = search(client, q=q, k=50, country="Senegal")
+    assert senegal["hits"] and {h["filename"] for h in senegal["hits"]} == {SENEGAL}
+    for typed in ("senegal", "Sénégal", "SENEGAL"):
+        body = search(client, q=q, k=50, country=typed)
+        assert [h["passage_id"] for h in body["hits"]] == [h["passage_id"] for h in senegal["hits"]], typed
+        assert body["facets"] == senegal["facets"] and body["query"]["country"] == typed
+    nowhere = search(client, q=q, country="Atlantis")  # no document names it: nothing, not an error
+    assert nowhere["total"] == 0 and nowhere["hits"] == []
+
+    news = search(client, q=q, k=50, type="news")
+    upper = search(client, q=q, k=50, type="News", lang="FR")
+    assert [h["passage_id"] for h in upper["hits"]] == [h["passage_id"] for h in news["hits"]]
+    assert upper["query"]["type"] == "news" and upper["query"]["lang"] == "fr"  # echoed as the facets name them
+
+
+@pytest.mark.parametrize("params, name, allowed", [
+    ({"lang": "xx"}, "lang", "ar, de, en, es, fr, it, pt"),
+    ({"lang": "french"}, "lang", "ar, de, en, es, fr, it, pt"),
+    ({"type": "novel"}, "type", "handbook, knowledge_paper, news, other, recording, report, seminar_page"),
+])
+def test_unknown_language_or_type_is_a_422_naming_the_allowed_values(client, params, name, allowed):
+    body = assert_problem(client.get("/api/search", params={"q": "retour", **params}), 422)
+    value = params[name]
+    assert body["detail"] == f"parameter '{name}': must be one of: {allowed} (not '{value}')"
+    assert body["invalid_params"] == [{"name": name, "location": "query",
+                                       "reason": f"must be one of: {allowed} (not '{value}')"}]
+    # the document list takes the same values
+    listed = {"language" if name == "lang" else name: value}
+    body = assert_problem(client.get("/api/documents", params=listed), 422)
+    assert f"must be one of: {allowed}" in body["detail"] and f"'{next(iter(listed))}'" in body["detail"]
 
 
 def test_paging_and_grouping(client):
@@ -241,6 +276,7 @@ def test_documents_are_paged_and_filtered(client, doc_ids):
     assert client.get("/api/documents", params={"offset": 7}).json()["items"] == []
     news = client.get("/api/documents", params={"type": "news"}).json()
     assert news["total"] == 3 and {d["doc_type"] for d in news["items"]} == {"news"}
+    assert client.get("/api/documents", params={"type": "NEWS", "language": "Fr"}).json() == news
     assert client.get("/api/documents", params={"language": "en"}).json()["total"] == 0
     for bad in ({"limit": 0}, {"limit": 201}, {"offset": -1}, {"type": "novel"}):
         body = assert_problem(client.get("/api/documents", params=bad), 422)
@@ -407,4 +443,6 @@ def test_openapi_lists_every_route(client):
     assert params == {"q", "k", "offset", "mode", "lang", "type", "country", "year_from", "year_to", "topic",
                       "seminar", "group_by_document"}
     assert "application/problem+json" in schema["paths"]["/api/search"]["get"]["responses"]["422"]["content"]
+    facets = schema["components"]["schemas"]["SearchResponse"]["properties"]["facets"]
+    assert "documents (not passages)" in facets["description"]
     assert client.get("/docs").status_code == 200

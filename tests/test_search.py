@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ingest.indexer import Indexer
+from ingest.model import DOC_TYPES
 from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
+from search.filters import UnknownFilterValue, fold, pick
 from search.searcher import Searcher, SearchQuery, facet_counts
 from tests.conftest import CORPUS, MODELS
 from tests.helpers import HANDBOOK, MOROCCO, RECORDING, SEMINAR, SENEGAL, TOGO
 
 XSS = "rapport-xss.txt"
+RECORDING_SEMINAR = "2021-12-reintegration-developpement"
 
 
 @pytest.fixture(scope="module")
@@ -77,23 +81,117 @@ def test_each_filter_narrows_the_results(env):
     assert env.search(SearchQuery(q=q, k=50, topic="gouvernance")).total == 0
 
 
-def test_facets_count_the_whole_pool_and_follow_filters(env):
+def test_facets_count_the_documents_of_the_whole_pool_and_follow_filters(env):
     q = SearchQuery(q="réintégration des migrants de retour", k=3)
     res = env.search(q)
     payloads = pool_payloads(env, q)
     assert res.total == len(payloads) > len(res.hits)
+    docs = {p["doc_id"]: p for p in payloads}  # one payload per document: they share its metadata
+    assert len(docs) < len(payloads)  # some documents have several passages in the pool: they count once
     assert set(res.facets) == {"doc_type", "language", "country", "year", "topic"}
-    assert res.facets["doc_type"] == dict(Counter(p["doc_type"] for p in payloads))
-    assert res.facets["country"] == dict(Counter(c for p in payloads for c in p["countries"]))
-    assert res.facets["year"] == dict(Counter(str(p["year"]) for p in payloads if p["year"] is not None))
-    assert sum(res.facets["language"].values()) == res.total
+    assert res.facets["doc_type"] == dict(Counter(p["doc_type"] for p in docs.values()))
+    assert res.facets["country"] == dict(Counter(c for p in docs.values() for c in p["countries"]))
+    assert res.facets["year"] == dict(Counter(str(p["year"]) for p in docs.values() if p["year"] is not None))
+    assert sum(res.facets["language"].values()) == sum(res.facets["doc_type"].values()) == len(docs)
+    assert env.search(replace(q, group_by_document=True)).total == len(docs)
     assert res.facets["topic"] == {}
     assert res.facets == facet_counts(payloads)
 
     news = env.search(SearchQuery(q=q.q, k=3, doc_type="news"))
     assert set(news.facets["doc_type"]) == {"news"}
-    assert news.facets["doc_type"]["news"] == res.facets["doc_type"]["news"] == news.total
+    assert news.facets["doc_type"]["news"] == res.facets["doc_type"]["news"] == 3 < news.total
     assert news.facets != res.facets
+
+
+def test_facet_counts_count_a_document_once_per_value():
+    payloads = [{"doc_id": "a", "doc_type": "news", "language": "fr", "countries": ["Mali", "Senegal"], "year": 2024},
+                {"doc_id": "a", "doc_type": "news", "language": "en", "countries": ["Mali", "Senegal"], "year": 2024},
+                {"doc_id": "a", "doc_type": "news", "language": "fr", "countries": ["Mali", "Senegal"], "year": 2024},
+                {"doc_id": "b", "doc_type": "report", "language": "fr", "countries": ["Mali"], "year": None,
+                 "topics": ["avrr"]}]
+    assert facet_counts(payloads) == {
+        "doc_type": {"news": 1, "report": 1}, "language": {"fr": 2, "en": 1}, "country": {"Mali": 2, "Senegal": 1},
+        "year": {"2024": 1}, "topic": {"avrr": 1}}
+    assert list(facet_counts(payloads)["language"]) == ["fr", "en"]  # most documents first
+
+
+# ------------------------------------------------------------------------------- filter values as typed
+
+
+def test_fold_makes_one_form_of_the_spellings_of_a_value():
+    assert {fold(v) for v in ("Senegal", "senegal", "Sénégal", "SÉNÉGAL", "  SENEGAL ", "Se\u0301ne\u0301gal")} == {
+        "senegal"}
+    assert fold("Côte d’Ivoire") == fold("COTE D'IVOIRE") == "cote d'ivoire"
+    assert fold("Guinea-Bissau") == fold("guinea  bissau") and fold("knowledge_paper") == fold("Knowledge paper")
+    assert fold("Mali") != fold("Malawi") and fold("Niger") != fold("Nigeria")
+
+
+def test_pick_takes_a_closed_value_in_any_case_and_names_the_allowed_ones():
+    assert pick("type", "News", DOC_TYPES) == "news" and pick("type", " HANDBOOK ", DOC_TYPES) == "handbook"
+    assert pick("type", None, DOC_TYPES) is None and pick("type", "", DOC_TYPES) is None
+    assert pick("lang", "NL", ("fr", "en"), lambda: ["nl"]) == "nl"
+    with pytest.raises(UnknownFilterValue) as err:
+        pick("lang", "xx", ("fr", "en"), lambda: ["nl"])
+    assert err.value.param == "lang" and err.value.allowed == ["en", "fr", "nl"]
+    assert str(err.value) == "lang must be one of: en, fr, nl (not 'xx')"
+    assert isinstance(err.value, ValueError)
+
+
+def test_filter_values_resolve_to_what_the_index_holds(env):
+    values = env.filters
+    assert values.matching("countries", "SENEGAL") == ["Senegal"] == values.matching("countries", "sénégal")
+    assert values.matching("countries", "Atlantis") == ["Atlantis"]  # nothing stored: kept, and finds nothing
+    assert values.matching("countries", "") == [] and values.matching("countries", None) == []
+    assert values.matching("topics", "Integrated-Approach") == ["integrated-approach"]
+    assert values.matching("seminar_id", "2021-12-Réintégration-Développement") == [RECORDING_SEMINAR]
+    assert values.language("FR") == "fr" and values.language("en") == "en" and values.doc_type("NEWS") == "news"
+    with pytest.raises(UnknownFilterValue, match=r"^lang must be one of: ar, de, en, es, fr, it, pt \(not 'xx'\)$"):
+        values.language("xx")
+    with pytest.raises(UnknownFilterValue, match=r"type must be one of: handbook, knowledge_paper, news, other, "):
+        values.doc_type("novel")
+    with pytest.raises(ValueError, match="year"):
+        values.matching("year", "2024")
+    loads = values.loads
+    values.matching("countries", "togo")
+    assert values.loads == loads  # read once, until the catalog changes
+
+
+def test_filters_match_in_any_case_and_accents(env):
+    q = "réintégration des migrants de retour"
+    exact = env.search(SearchQuery(q=q, k=50, country="Senegal"))
+    assert exact.total > 0 and {h.filename for h in exact.hits} == {SENEGAL}
+    for typed in ("senegal", "Sénégal", "SENEGAL", " sénégal "):
+        res = env.search(SearchQuery(q=q, k=50, country=typed))
+        assert [h.passage_id for h in res.hits] == [h.passage_id for h in exact.hits], typed
+    assert env.search(SearchQuery(q=q, k=50, country="Atlantis")).total == 0
+
+    news = env.search(SearchQuery(q=q, k=50, doc_type="news"))
+    assert [h.passage_id for h in env.search(SearchQuery(q=q, k=50, doc_type="News")).hits] == [
+        h.passage_id for h in news.hits]
+    assert env.search(SearchQuery(q=q, k=50, lang="FR")).total == env.search(SearchQuery(q=q, k=50)).total
+    seminar = env.search(SearchQuery(q=q, k=50, seminar=RECORDING_SEMINAR.upper()))
+    assert seminar.total > 0 and {h.filename for h in seminar.hits} == {RECORDING}
+
+
+def test_a_country_stored_with_accents_is_found_by_every_spelling(env):
+    """Documents name countries as their metadata does: one says Senegal, another Sénégal; a filter finds both,
+    and the stored values are re-read when the catalog changes."""
+    from ingest.editing import edit_document
+
+    q = "réintégration des migrants de retour"
+    doc_id = env.catalog.documents_by_filename([XSS])[XSS]
+    assert env.filters.matching("countries", "senegal") == ["Senegal"]
+    edit_document(env.catalog, env.store, doc_id, {"countries": ["Sénégal"]})
+    try:
+        assert env.filters.matching("countries", "SENEGAL") == ["Senegal", "Sénégal"]
+        for typed in ("senegal", "Sénégal", "SENEGAL", "Senegal"):
+            res = env.search(SearchQuery(q=q, k=50, country=typed))
+            assert {h.filename for h in res.hits} == {SENEGAL, XSS}, typed
+            assert res.facets["country"] == {"Senegal": 1, "Sénégal": 1}, typed
+    finally:
+        edit_document(env.catalog, env.store, doc_id, {"countries": ["Mali"]})
+    assert env.filters.matching("countries", "sénégal") == ["Senegal"]
+    assert {h.filename for h in env.search(SearchQuery(q=q, k=50, country="sénégal")).hits} == {SENEGAL}
 
 
 def test_group_by_document_gives_one_passage_per_document(env):
@@ -118,7 +216,8 @@ def test_offset_paging_continues_the_first_page(env):
 
 def test_bad_queries_are_refused(env):
     for bad in (SearchQuery(q="  "), SearchQuery(q="x", mode="fuzzy"), SearchQuery(q="x", k=0),  # type: ignore[arg-type]
-                SearchQuery(q="x", year_from=2024, year_to=2020)):
+                SearchQuery(q="x", year_from=2024, year_to=2020), SearchQuery(q="x", lang="xx"),
+                SearchQuery(q="x", doc_type="novel")):
         with pytest.raises(ValueError):
             env.search(bad)
 

@@ -171,9 +171,10 @@ def test_search_page_with_filters_as_query_parameters(site):
     rec_id = ids["seminaire-2021-12-reintegration-developpement.mp3"]
     assert f'href="/recordings/{rec_id}?t=381"' in html
     assert "Play from 00:06:21" in html
-    # facets with counts, each a link that adds its filter
+    # facets with counts of documents, each a link that adds its filter
     assert re.search(r'href="/search\?q=community-based\+reintegration\+projects&amp;type=recording">Recording</a> '
-                     r'<span class="count">\((\d+) passages\)</span>', html)
+                     r'<span class="count">\(one document\)</span>', html)
+    assert "The numbers count documents: one with several matching passages counts once." in html
     filtered = client.get("/search", params={"q": "community-based reintegration projects", "type": "news"},
                           headers={"Accept-Language": "en"}).text
     cites = re.findall(r'<p class="cite">\s*(.*?)\s*</p>', filtered, re.S)
@@ -187,6 +188,59 @@ def test_search_page_with_filters_as_query_parameters(site):
     assert "2019" not in re.sub(r"<aside.*?</aside>", "", years, flags=re.S)
     guinea = client.get("/search", params={"q": "apiculture", "country": "Guinea"}).text
     assert "Rapport Kindia 2023" in guinea and "Togo" not in re.sub(r"<aside.*?</aside>", "", guinea, flags=re.S)
+
+
+def passages_of(html: str) -> list[str]:
+    """The passages a results page cites, in order."""
+    return re.findall(r'href="/documents/[0-9a-f]+#(p-[0-9a-f-]+)"', html)
+
+
+def test_facet_counts_are_documents(site):
+    client = site[0]
+    html = client.get("/search", params={"q": "réintégration des migrants", "type": "handbook"},
+                      headers={"Accept-Language": "fr"}).text
+    assert len(set(passages_of(html))) > 1  # the handbook answers with several passages...
+    assert re.search(r'aria-current="true" class="active">Manuel</a> <span class="count">\(un document\)</span>', html)
+    assert "Les nombres comptent des documents" in html
+
+
+def test_filter_values_are_taken_in_any_case_and_accents(site):
+    client = site[0]
+    q = "formation en apiculture et maraîchage"
+    stored = client.get("/search", params={"q": q, "country": "Guinea"}, headers={"Accept-Language": "fr"}).text
+    assert passages_of(stored)
+    for typed in ("guinea", "GUINEA", "Guînea"):
+        html = client.get("/search", params={"q": q, "country": typed}, headers={"Accept-Language": "fr"}).text
+        assert passages_of(html) == passages_of(stored), typed
+        # the chip and the facet name the country as the documents do, in the reader's language
+        assert 'class="chip">Pays: Guinée <span' in html, typed
+        assert re.search(r'aria-current="true" class="active">Guinée</a>', html), typed
+    nowhere = client.get("/search", params={"q": q, "country": "Atlantis"}, headers={"Accept-Language": "en"})
+    assert nowhere.status_code == 200 and passages_of(nowhere.text) == [] and "No passage matches" in nowhere.text
+
+    news = client.get("/search", params={"q": q, "type": "news"}, headers={"Accept-Language": "en"}).text
+    upper = client.get("/search", params={"q": q, "type": "News", "lang": "FR"}, headers={"Accept-Language": "en"}).text
+    assert passages_of(upper) == passages_of(news) and passages_of(news)
+    assert re.search(r'aria-current="true" class="active">News</a>', upper)
+    assert re.search(r'aria-current="true" class="active">French</a>', upper)
+
+
+def test_unknown_language_or_type_names_the_allowed_values(site):
+    client = site[0]
+    r = client.get("/search", params={"q": "retour", "lang": "xx", "country": "Senegal"},
+                   headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert "The Language filter has no value “xx”. Choose one of these:" in html
+    assert re.search(r'href="/search\?q=retour&amp;lang=fr&amp;country=Senegal">French <span lang="en">\(fr\)</span>',
+                     html)
+    assert len(re.findall(r'<a href="/search\?q=retour&amp;lang=[a-z]{2}&amp;country=Senegal">', html)) == 7
+    assert 'href="/search?q=retour&amp;country=Senegal">Search without this filter</a>' in html
+    assert 'name="q" type="search" value="retour"' in html and 'value="xx"' not in html  # the form drops it
+    r = client.get("/search", params={"q": "retour", "type": "roman"}, headers={"Accept-Language": "fr"})
+    assert r.status_code == 422
+    assert "Le filtre Type n'a pas de valeur « roman ». Choisissez parmi celles-ci :" in texts(r.text).parts
+    assert re.search(r'href="/search\?q=retour&amp;type=news">Actualité <span lang="en">\(news\)</span>', r.text)
 
 
 def test_pdf_hit_opens_the_file_at_its_page(site):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, Uploa
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import StaffDep
-from api.deps import AudienceDep, CatalogDep, ReadyDep, SettingsDep
+from api.deps import AudienceDep, CatalogDep, ReadyDep, SearcherDep, SettingsDep
 from api.errors import Conflict, DocumentNotFound, InvalidParameter, problem_responses
 from api.schemas import (
     DocType,
@@ -25,8 +25,10 @@ from api.schemas import (
     OutlineEntry,
     VersionEntry,
 )
+from ingest.model import DOC_TYPES
 from kmh.catalog import DocumentRecord
 from kmh.dates import parse_partial_date
+from search.filters import UnknownFilterValue
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
@@ -51,15 +53,22 @@ def _summary_fields(doc: DocumentRecord) -> dict:
             responses=problem_responses(422, 503))
 def list_documents(
     catalog: CatalogDep,
+    searcher: SearcherDep,
     audience: AudienceDep,
     limit: Annotated[int, Query(ge=1, le=200, description="Documents per page")] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-    doc_type: Annotated[DocType | None, Query(alias="type", description="Document type")] = None,
-    language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")] = None,
+    doc_type: Annotated[str | None, Query(alias="type", max_length=40, description=f"Document type, in any case: "
+                                          f"{', '.join(DOC_TYPES)}")] = None,
+    language: Annotated[str | None, Query(max_length=20, description="ISO 639-1 code, in any case")] = None,
     status: Annotated[Literal["published", "retracted", "any"], Query(
         description="Retracted documents are listed to staff and admins only (for anyone else the list is empty)")]
     = "published",
 ) -> DocumentPage:
+    try:  # the values search takes (search.filters): type=News is news, language=FR is fr
+        doc_type = searcher.filters.doc_type(doc_type)
+        language = searcher.filters.language(language)
+    except UnknownFilterValue as exc:
+        raise InvalidParameter("language" if exc.param == "lang" else exc.param, exc.reason) from None
     rows, total = catalog.list(limit=limit, offset=offset, doc_type=doc_type, language=language,
                                status=None if status == "any" else status, audience=audience)
     return DocumentPage(total=total, limit=limit, offset=offset,

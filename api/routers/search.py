@@ -9,8 +9,11 @@ from fastapi import APIRouter, Query
 
 from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
 from api.errors import InvalidParameter, problem_responses
-from api.schemas import DocType, Facets, Hit, Mode, QueryEcho, SearchResponse
-from search.searcher import SearchQuery
+from api.schemas import Facets, Hit, Mode, QueryEcho, SearchResponse
+from ingest.metadata import LANGUAGES
+from ingest.model import DOC_TYPES
+from search.filters import UnknownFilterValue
+from search.searcher import SearchQuery, SearchResults
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -32,13 +35,16 @@ async def search(
     k: Annotated[int, Query(ge=1, le=50, description="Hits per page")] = 10,
     offset: Annotated[int, Query(ge=0, description="Hits to skip (paging)")] = 0,
     mode: Annotated[Mode, Query(description="hybrid (dense + BM25, fused), dense or keyword")] = "hybrid",
-    lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$", description="Passage language (ISO 639-1)")] = None,
-    doc_type: Annotated[DocType | None, Query(alias="type", description="Document type")] = None,
-    country: Annotated[str | None, Query(max_length=100, description="Country, e.g. Senegal")] = None,
+    lang: Annotated[str | None, Query(max_length=20, description=f"Passage language, ISO 639-1, in any case: "
+                                      f"{', '.join(LANGUAGES)} or any other a document was given")] = None,
+    doc_type: Annotated[str | None, Query(alias="type", max_length=40, description=f"Document type, in any case: "
+                                          f"{', '.join(DOC_TYPES)}")] = None,
+    country: Annotated[str | None, Query(max_length=100, description="Country, e.g. Senegal (any case and accents: "
+                                         "senegal, Sénégal and SENEGAL are the same)")] = None,
     year_from: Annotated[int | None, Query(ge=1000, le=9999, description="Published in or after")] = None,
     year_to: Annotated[int | None, Query(ge=1000, le=9999, description="Published in or before")] = None,
-    topic: Annotated[str | None, Query(max_length=100)] = None,
-    seminar: Annotated[str | None, Query(max_length=100, description="Seminar id")] = None,
+    topic: Annotated[str | None, Query(max_length=100, description="Topic id (any case)")] = None,
+    seminar: Annotated[str | None, Query(max_length=100, description="Seminar id (any case)")] = None,
     group_by_document: Annotated[bool, Query(description="At most one hit (the best) per document")] = False,
     include_weak: Annotated[bool, Query(description="Also return the passages below the relevance floor, flagged "
                                                     "weak (the closest passages when nothing matches)")] = False,
@@ -47,17 +53,25 @@ async def search(
         raise InvalidParameter("q", "must contain more than whitespace")
     if year_from is not None and year_to is not None and year_from > year_to:
         raise InvalidParameter("year_from", f"must not be after year_to ({year_from} > {year_to})")
-    query = SearchQuery(
-        q=q.strip(), k=k, offset=offset, mode=mode, lang=lang, doc_type=doc_type, country=country,
-        year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
-        include_weak=include_weak,
-    )
-    results = await anyio.to_thread.run_sync(searcher.search, query, limiter=limiter)
+
+    def run() -> tuple[SearchQuery, SearchResults]:
+        # lang and type as the searcher knows them (lang=FR is fr); an unknown one is an UnknownFilterValue
+        query = SearchQuery(
+            q=q.strip(), k=k, offset=offset, mode=mode, lang=searcher.filters.language(lang),
+            doc_type=searcher.filters.doc_type(doc_type), country=country, year_from=year_from, year_to=year_to,
+            topic=topic, seminar=seminar, group_by_document=group_by_document, include_weak=include_weak,
+        )
+        return query, searcher.search(query)
+
+    try:
+        query, results = await anyio.to_thread.run_sync(run, limiter=limiter)
+    except UnknownFilterValue as exc:
+        raise InvalidParameter(exc.param, exc.reason) from None
     metrics.searches.labels(mode).inc()
     facets = {_FACET_NAMES.get(name, name): counts for name, counts in results.facets.items()}
     return SearchResponse(
         query=QueryEcho(
-            q=query.q, k=k, offset=offset, mode=mode, lang=lang, type=doc_type, country=country,
+            q=query.q, k=k, offset=offset, mode=mode, lang=query.lang, type=query.doc_type, country=country,
             year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
             include_weak=include_weak,
         ),

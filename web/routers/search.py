@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query
 
 from api.deps import CatalogDep, CpuLimiterDep, MetricsDep, SearcherDep
-from api.schemas import DocType
+from search.filters import UnknownFilterValue, fold
 from web.deps import PageDep
 from web.templating import render
 
@@ -46,8 +46,8 @@ async def search_page(
     metrics: MetricsDep,
     limiter: CpuLimiterDep,
     q: Annotated[str, Query(max_length=500)] = "",
-    doc_type: Annotated[DocType | None, Query(alias="type")] = None,
-    lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
+    doc_type: Annotated[str | None, Query(alias="type", max_length=40)] = None,
+    lang: Annotated[str | None, Query(max_length=20)] = None,
     country: Annotated[str | None, Query(max_length=100)] = None,
     year_from: Annotated[str | None, Query(max_length=8)] = None,
     year_to: Annotated[str | None, Query(max_length=8)] = None,
@@ -65,14 +65,25 @@ async def search_page(
               "year_to": year_to, "topic": topic, "seminar": seminar}
     params = {k: v for k, v in params.items() if v not in (None, "")}
     labels = await anyio.to_thread.run_sync(_labels, catalog, page.lang)
+    try:  # type=News is news, lang=FR is fr (search.filters)
+        doc_type, lang = await anyio.to_thread.run_sync(_closed_values, searcher, doc_type, lang)
+    except UnknownFilterValue as exc:
+        bad = BadFilter(exc.param, exc.value, [(v, url_for(params, **{exc.param: v})) for v in exc.allowed],
+                        url_for(params, **{exc.param: None}))
+        kept = {k: v for k, v in params.items() if k != exc.param}  # the form searches without it
+        return render(page.request, page, "search.html", status_code=422, q=params.get("q", ""), params=kept,
+                      results=None, facets=[], active=[], labels=labels, pages=None, bad_filter=bad)
+    params.update({k: v for k, v in (("type", doc_type), ("lang", lang)) if v})
     if not params.get("q"):
         return render(page.request, page, "search.html", q="", params=params, results=None, facets=[],
-                      active=[], labels=labels, pages=None)
+                      active=[], labels=labels, pages=None, bad_filter=None)
     results = await api_search(
         searcher=searcher, metrics=metrics, limiter=limiter, q=params["q"], k=PAGE_SIZE, offset=offset,
         mode="hybrid", lang=lang, doc_type=doc_type, country=country, year_from=year_from, year_to=year_to,
         topic=topic, seminar=seminar, group_by_document=False)
-    facets = _facets(results.facets.model_dump(), params, labels)
+    raw_facets = results.facets.model_dump()
+    labels["country"] = {v: v for v in raw_facets["country"]}  # country=senegal is shown as the documents spell it
+    facets = _facets(raw_facets, params, labels)
     active = [(name, _label(labels, name, str(params[name])), url_for(params, **{name: None}))
               for name in FILTERS if name in params]
     pages = {
@@ -81,7 +92,22 @@ async def search_page(
         "next": url_for(params, offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < results.total else None,
     }
     return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
-                  facets=facets, active=active, labels=labels, pages=pages)
+                  facets=facets, active=active, labels=labels, pages=pages, bad_filter=None)
+
+
+@dataclass
+class BadFilter:
+    """A language or type the search does not know: the page names it and links each allowed value."""
+
+    name: str  # the query parameter: lang or type
+    value: str
+    choices: list[tuple[str, str]]  # (allowed value, url of the search with it)
+    without: str  # url of the search without this filter
+
+
+def _closed_values(searcher, doc_type: str | None, lang: str | None) -> tuple[str | None, str | None]:
+    """The type and language as search knows them; UnknownFilterValue for one it does not."""
+    return searcher.filters.doc_type(doc_type), searcher.filters.language(lang)
 
 
 def _year(name: str, value: str | None) -> int | None:
@@ -116,9 +142,12 @@ def _labels(catalog, lang: str) -> dict[str, dict[str, str]]:
 
 
 def _label(labels: dict, name: str, value: str) -> str:
-    """The display label of a facet value that is an id (topics, seminars); types and languages are translated
-    in the template."""
-    return labels.get(name, {}).get(value, value)
+    """The display label of a facet value that is an id (topics, seminars) or of a country as the documents spell
+    it, in any case and accents; types and languages are translated in the template."""
+    known = labels.get(name, {})
+    if value in known:
+        return known[value]
+    return next((label for key, label in known.items() if fold(key) == fold(value)), value)
 
 
 # facet name in the API -> query parameter of the page
@@ -135,8 +164,8 @@ def _facets(raw: dict[str, dict[str, int]], params: dict, labels: dict) -> list[
                 active = params.get("year_from") == int(value) and params.get("year_to") == int(value)
                 url = url_for(params, year_from=None, year_to=None) if active else url_for(
                     params, year_from=int(value), year_to=int(value))
-            else:
-                active = str(params.get(param)) == value
+            else:  # country=senegal is the facet value Senegal
+                active = param in params and fold(str(params[param])) == fold(value)
                 url = url_for(params, **{param: None if active else value})
             values.append((value, _label(labels, param, value), count, active, url))
         if param == "year":
