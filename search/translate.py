@@ -8,7 +8,6 @@ below its own terms; a French question gets English ones. Loaded once, on first 
 
 from __future__ import annotations
 
-import base64
 import gzip
 import logging
 import re
