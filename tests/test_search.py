@@ -309,10 +309,14 @@ def test_sustainable_reintegration_definition(env):
     q = "When can reintegration be considered sustainable?"
     top = env.search(SearchQuery(q=q, k=1)).hits[0]
     assert top.filename == HANDBOOK and "autosuffisance économique" in top.text
-    without = Searcher(env.settings.model_copy(update={"sentence_ranking": False}), env.catalog, env.store,
-                       text_embedder=env.embedder, sparse=env.sparse)
+    without = Searcher(env.settings.model_copy(update={"sentence_ranking": False, "translation_weight": 0.0}),
+                       env.catalog, env.store, text_embedder=env.embedder, sparse=env.sparse)
     res = without.search(SearchQuery(q=q, k=10, group_by_document=True))
     assert HANDBOOK in [h.filename for h in res.hits[:5]] and res.hits[0].filename != HANDBOOK
+    # With the dictionary translation of the keyword query (considérer, regarder, maintenir...) it comes first too.
+    translated = Searcher(env.settings.model_copy(update={"sentence_ranking": False}), env.catalog, env.store,
+                          text_embedder=env.embedder, sparse=env.sparse)
+    assert translated.search(SearchQuery(q=q, k=1)).hits[0].filename == HANDBOOK
     top = env.search(SearchQuery(q=q, k=1, doc_type="handbook")).hits[0]
     assert top.filename == HANDBOOK and "autosuffisance économique" in top.text
     top = env.search(SearchQuery(q="Quand la réintégration est-elle considérée comme durable ?", k=1)).hits[0]
