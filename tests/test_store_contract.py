@@ -469,6 +469,21 @@ def test_dense_vectors_are_returned_by_id(shared):
     assert shared.dense_vectors([]) == {}
 
 
+def test_sentence_vectors_are_returned_by_id_in_one_read(shared):
+    with_three = next(p for i, p in enumerate(PASSAGES) if i % 3 == 2 and p.sentences)
+    without = PASSAGES[9]
+    assert without.sentences is None
+    asked = [with_three.id, PASSAGES[0].id, without.id, "00000000-0000-0000-0000-00000000beef", PASSAGES[0].id]
+    got = shared.sentence_vectors(asked)
+    assert set(got) == {with_three.id, PASSAGES[0].id}  # none for a passage without, nor for an unknown id
+    for p in (with_three, PASSAGES[0]):
+        assert got[p.id] == p.sentences  # every vector, in the order written (basis vectors: exact in half precision)
+    assert len(got[with_three.id]) == 3
+    assert shared.sentence_vectors([]) == {}
+    with pytest.raises(ValueError, match="UUID"):
+        shared.sentence_vectors(["not-a-uuid"])
+
+
 def as_dict(sparse: SparseVector) -> dict[int, float]:
     return dict(zip(sparse.indices, sparse.values))
 
@@ -686,6 +701,7 @@ def test_a_store_without_sentence_vectors_keeps_working(backend, tmp_path):
         assert s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12, sentences=True) == two
         weighted = s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12, sentences=True, weights=(2, 1, 3))
         assert weighted == s.search(dense=dq, sparse=sq, limit=10, prefetch_limit=12, weights=(2, 1))
+        assert s.sentence_vectors([p.id for p in PASSAGES]) == {}
     with open_backend(backend, tmp_path) as again:  # reopened, still without
         assert not again.has_sentences and again.count() == len(PASSAGES)
 

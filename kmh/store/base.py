@@ -289,6 +289,13 @@ class VectorStore(ABC):
         """The dense vectors of these passages, by id (unknown ids left out)."""
 
     @abstractmethod
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, list[list[float]]]:
+        """The "sentences" multivectors of these passages, by id, in one read: the passage's own vector, then one
+        vector per sentence in the order of its ``sentence_spans``. Unknown ids and passages without one are left
+        out (all of them on a store created before the multivector existed). As the engine keeps them: normalised,
+        in half precision on the embedded store."""
+
+    @abstractmethod
     def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
         """Every passage with its vectors (dense, sparse, and its sentence vectors where it has them) and payload,
         in pages of at most ``batch``, in id order; what ``upsert`` takes to rebuild the store elsewhere.

@@ -238,6 +238,13 @@ class EdgeStore(VectorStore):
         records = self._call(self.shard.retrieve, wanted, False, [DENSE])
         return {str(r.id): list(r.vector[DENSE]) for r in records}
 
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, list[list[float]]]:
+        wanted = list(dict.fromkeys(point_id(i) for i in ids))
+        if not wanted or not self.has_sentences:
+            return {}
+        records = self._call(self.shard.retrieve, wanted, False, [SENTENCES])
+        return {str(r.id): r.vector[SENTENCES] for r in records if (r.vector or {}).get(SENTENCES)}
+
     def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
         if batch < 1:
             raise ValueError("batch must be at least 1")
