@@ -35,6 +35,10 @@ class Hit(BaseModel):
     published: str | None = Field(None, description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD")
     text: str
     highlight: str = Field(description="The text, HTML-escaped, query terms in <mark>, best sentence in <b>")
+    snippet: str = Field(description="The one to three sentences of the passage that best answer the question (at "
+                         "most about 320 characters; a longer sentence is cut, with '…'), HTML-escaped, query terms "
+                         "in <mark>, the best sentence in <b> (the same sentence as in highlight; found across "
+                         "languages, never a heading). A passage read without a question: its opening sentences")
     score: float
     citation: Citation
     relevance: float | None = Field(None, description="Best cosine of the question to the passage or one of its "

@@ -25,8 +25,8 @@ from kmh.settings import Settings
 from kmh.language import guess_language
 from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
-from kmh.text import trim_spans
 from search.filters import FilterValues
+from search.snippets import Snippets, best_by_terms, body_sentences
 from search.translate import QueryTranslator
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,10 @@ class SearchHit:
     filename: str | None
     published: str | None
     text: str
+    # The text HTML-escaped, query terms in <mark>, the best sentence in <b>.
     highlight: str
+    # One to three sentences around the best one, HTML like highlight (search.snippets).
+    snippet: str
     score: float
     citation: Citation
     # Best cosine of the question to the passage or one of its sentences (None in keyword mode); below the
@@ -180,8 +183,6 @@ def _citation(doc, p: dict[str, Any]) -> Citation:
 
 # Words, and numbers with their digit groups ("11.300", "11 300") or decimals, as the BM25 tokenizer reads them.
 _WORD = re.compile(r"\d{1,3}(?:([.,\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
-# A sentence ends at . ! ? … (then optional closing quotes/brackets) followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"»”’)\]]*(?=\s)|\n")
 
 
 class Highlighter:
@@ -202,6 +203,13 @@ class Highlighter:
         return frozenset(t for lang in self.LANGUAGES for t in self.encoder.terms(word, lang))
 
     def highlight(self, text: str, terms: frozenset[str]) -> str:
+        """The whole text, query terms in <mark>, the sentence holding the most of them (never a heading) in <b>."""
+        marks = self.marks(text, terms)
+        best = self._best_sentence(text, marks)
+        return self.render(text, marks, best)
+
+    def marks(self, text: str, terms: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
+        """(start, end, query terms) of each word of ``text`` that carries query terms, in text order."""
         marks: list[tuple[int, int, frozenset[str]]] = []
         if terms:
             word_terms = self._word_terms
@@ -209,19 +217,25 @@ class Highlighter:
                 found = word_terms(text[start:end].lower())
                 if not found.isdisjoint(terms):
                     marks.append((start, end, found & terms))
-        best = self._best_sentence(text, marks)
+        return marks
+
+    @staticmethod
+    def render(text: str, marks, best: tuple[int, int] | None = None, start: int = 0, end: int | None = None) -> str:
+        """text[start:end] HTML-escaped, the marks inside it in <mark>, ``best`` (clipped to it) in <b>."""
+        end = len(text) if end is None else end
         tags: list[tuple[int, int, str]] = []  # (position, order, tag): closing tags before opening ones
-        if best is not None:
-            tags += [(best[0], 1, "<b>"), (best[1], 0, "</b>")]
+        if best is not None and best[0] < end and best[1] > start:
+            tags += [(max(best[0], start), 1, "<b>"), (min(best[1], end), 0, "</b>")]
         for s, e, _ in marks:
-            tags += [(s, 2, "<mark>"), (e, -1, "</mark>")]
+            if s >= start and e <= end:
+                tags += [(s, 2, "<mark>"), (e, -1, "</mark>")]
         tags.sort()
-        out, pos = [], 0
+        out, pos = [], start
         for at, _, tag in tags:
             out.append(html.escape(text[pos:at]))
             out.append(tag)
             pos = at
-        out.append(html.escape(text[pos:]))
+        out.append(html.escape(text[pos:end]))
         return "".join(out)
 
     def _candidates(self, text: str, terms: frozenset[str]) -> Iterator[tuple[int, int]]:
@@ -235,27 +249,11 @@ class Highlighter:
         return (m.span() for m in pattern.finditer(lowered.translate(_fold_table())))
 
     @staticmethod
-    def _sentences(text: str) -> list[tuple[int, int]]:
-        spans, start = [], 0
-        for m in _SENTENCE_END.finditer(text):
-            spans.append((start, m.end()))
-            start = m.end()
-        spans.append((start, len(text)))
-        return trim_spans(text, spans)
-
-    def _best_sentence(self, text: str, marks) -> tuple[int, int] | None:
-        """The sentence holding the most distinct query terms (each weighs 1, as in the query vector); ties by
-        more marked words, then the first."""
-        if not marks:
-            return None
-        best, best_key = None, (0, 0)
-        for s, e in self._sentences(text):
-            inside = [m for m in marks if m[0] >= s and m[1] <= e]
-            distinct = set().union(*(m[2] for m in inside)) if inside else set()
-            key = (len(distinct), len(inside))
-            if key > best_key:
-                best, best_key = (s, e), key
-        return best
+    def _best_sentence(text: str, marks) -> tuple[int, int] | None:
+        """The sentence holding the most distinct query terms, headings left out (search.snippets.best_by_terms)."""
+        sentences = body_sentences(text)
+        best = best_by_terms(sentences, marks)
+        return sentences[best] if best is not None else None
 
 
 @lru_cache(maxsize=1)
@@ -308,6 +306,7 @@ class Searcher:
         self.sparse = sparse or Bm25Encoder()
         self.highlighter = Highlighter(self.sparse)
         self.translator = QueryTranslator(settings.dictionary_dir, self.sparse, weight=settings.translation_weight)
+        self.snippets = Snippets(store, self.highlighter)
         self.refs = RefCache(catalog)
         self.filters = FilterValues(catalog, store)
         self.reranker = None
@@ -404,10 +403,10 @@ class Searcher:
         total = sum(1 for h in hits if not self._weak(h, query.mode))
         page = [h if isinstance(h, SearchHit) else self._hit(*h, mode=query.mode)
                 for h in hits[query.offset: query.offset + query.k]]
-        self._fill_text(page)
-        terms = self.highlighter.query_terms(q)
+        spans = self._fill_text(page)
+        dense = self.embed_query(q) if query.mode != "keyword" else None  # cached: _pool embedded it
+        self.snippets.fill(page, self.highlighter.query_terms(q), dense, spans)
         for h in page:
-            h.highlight = self.highlighter.highlight(h.text, terms)
             h.weak = self._weak(h, query.mode)
         return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match)
 
@@ -451,14 +450,18 @@ class Searcher:
                 out.append((h, ref))
         return out
 
-    def _fill_text(self, hits: list[SearchHit]) -> None:
-        """Passage texts are left out of the pool's payloads (the heaviest field); fetch them for these hits."""
-        missing = [h for h in hits if not h.text]
-        if missing:
-            found = self.store.retrieve([h.passage_id for h in missing], fields=("text",))
-            texts = {x.id: x.payload.get("text", "") for x in found}
-            for h in missing:
-                h.text = texts.get(h.passage_id, "")
+    def _fill_text(self, hits: list[SearchHit]) -> dict[str, Any]:
+        """Passage texts and sentence spans are left out of the pool's payloads (the heaviest fields); fetch them for
+        these hits, in one read. Returns the payloads' sentence spans by passage id."""
+        from ingest.components.writer import SPANS_FIELD
+
+        if not hits:
+            return {}
+        found = {x.id: x.payload for x in self.store.retrieve([h.passage_id for h in hits], fields=("text", SPANS_FIELD))}
+        for h in hits:
+            if not h.text:
+                h.text = found.get(h.passage_id, {}).get("text", "")
+        return {i: p.get(SPANS_FIELD) for i, p in found.items()}
 
     def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None, mode: Mode | None = None
              ) -> SearchHit:
@@ -473,6 +476,7 @@ class Searcher:
             published=p.get("published"),
             text=p.get("text", ""),
             highlight=highlight,
+            snippet="",
             score=h.score if score is None else score,
             citation=_citation(doc, p),
             relevance=relevance(h, mode) if mode is not None else None,
@@ -521,8 +525,11 @@ class Searcher:
         return main, before, after
 
     def _plain(self, h: Hit, doc) -> SearchHit:
+        from ingest.components.writer import SPANS_FIELD
+
         hit = self._hit(h, doc, score=0.0)
         hit.highlight = html.escape(hit.text)
+        hit.snippet = self.snippets.lead(hit.text, h.payload.get(SPANS_FIELD), hit.citation.section)
         return hit
 
 

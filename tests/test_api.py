@@ -95,6 +95,10 @@ def test_sustainable_reintegration_question_cites_the_handbook_first(client):
     assert top["filename"] == HANDBOOK, [(h["filename"], h["text"][:60]) for h in body["hits"][:5]]
     assert "autosuffisance économique" in top["text"] and "bien-être psychosocial" in top["text"]
     assert "Principaux messages" in top["citation"]["section"]
+    # the snippet: the defining sentence in bold, not the headings the passage starts with
+    assert "<b>On peut considérer que la <mark>réintégration</mark> est durable" in top["snippet"]
+    assert "Principaux messages" not in top["snippet"] and "bien-être psychosocial" in top["snippet"]
+    assert top["highlight"].index("<b>") == top["highlight"].index("<b>On peut considérer")
     assert top["citation"]["url"] == f"/api/documents/{top['doc_id']}/file"  # a text file: no page anchor
     assert client.get(top["citation"]["url"]).status_code == 200
 

@@ -4,10 +4,12 @@ query cache and the reranker slot. Real e5 model, real embedded store, the sampl
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.indexer import Indexer
@@ -16,6 +18,7 @@ from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from search.filters import UnknownFilterValue, fold, pick
 from search.searcher import Searcher, SearchQuery, facet_counts
+from search.snippets import ELLIPSIS, SNIPPET_CHARS
 from tests.conftest import CORPUS, MODELS
 from tests.helpers import HANDBOOK, MOROCCO, RECORDING, SEMINAR, SENEGAL, TOGO
 
@@ -278,6 +281,168 @@ def test_highlight_prefilter_marks_exactly_what_a_full_scan_marks(env):
     assert compared == len(questions) * len(texts) and fast._prefixes.cache_info().currsize > 1
 
 
+# ----------------------------------------------------------------------------------------------- snippets
+
+DEFINITION = ("On peut considérer que la réintégration est durable lorsque les personnes de retour ont atteint un "
+              "niveau d’autosuffisance économique, de stabilité sociale et de bien-être psychosocial qui leur permet "
+              "de prendre de futures décisions en matière de migration par choix et non par nécessité.")
+
+
+def bold(marked: str) -> str:
+    """The text inside the single <b> of a highlight or snippet, tags removed and unescaped."""
+    assert marked.count("<b>") == 1 and marked.count("</b>") == 1, marked
+    return plain(marked[marked.index("<b>"): marked.index("</b>")])
+
+
+def plain(marked: str) -> str:
+    for tag in ("<mark>", "</mark>", "<b>", "</b>"):
+        marked = marked.replace(tag, "")
+    return html.unescape(marked)
+
+
+def test_snippet_is_the_defining_sentence_not_the_heading(env):
+    """The flagship question: the handbook passage starts with headings that hold "réintégration"; its snippet and
+    its highlight bold the defining sentence, the one whose vector is closest to the question."""
+    top = env.search(SearchQuery(q="When can reintegration be considered sustainable?", k=10)).hits[0]
+    assert top.filename == HANDBOOK and top.text.startswith("Module 1: UNE APPROCHE INTÉGRÉE DE LA RÉINTÉGRATION")
+    assert bold(top.snippet) == DEFINITION and bold(top.highlight) == DEFINITION
+    assert "Module 1" not in plain(top.snippet) and "Principaux messages" not in plain(top.snippet)
+    assert "<mark>réintégration</mark>" in top.snippet
+    assert plain(top.highlight) == top.text  # the highlight is still the whole passage
+    top = env.search(SearchQuery(q="Quand la réintégration est-elle considérée comme durable ?", k=1)).hits[0]
+    assert bold(top.snippet) == DEFINITION == bold(top.highlight)
+
+
+def test_snippets_are_short_whole_sentences_of_the_passage(env):
+    res = env.search(SearchQuery(q="réintégration des migrants de retour", k=20))
+    for h in res.hits:
+        text = plain(h.snippet)
+        assert 0 < len(text) <= SNIPPET_CHARS + 2, h.snippet  # + the ellipses of a cut sentence
+        squeezed = " ".join(h.text.split())
+        for piece in text.strip(ELLIPSIS).split(ELLIPSIS):
+            assert " ".join(piece.split()) in squeezed, (piece, h.text)  # sentences of the passage, in its order
+        assert bold(h.snippet) in bold(h.highlight)  # the same best sentence (cut when overlong)
+    assert any(h.snippet.endswith(ELLIPSIS) for h in res.hits)  # a sentence over the limit, cut at a word
+
+
+def test_snippet_escapes_html(env):
+    hit = next(h for h in env.search(SearchQuery(q="suivi de la réintégration à Kayes", k=3)).hits if h.filename == XSS)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hit.snippet and "<script>" not in hit.snippet
+    assert "&amp;" in hit.snippet and "<mark>Kayes</mark>" in hit.snippet
+    assert set(re.findall(r"<[^>]*>", hit.snippet)) <= {"<b>", "</b>", "<mark>", "</mark>"}
+
+
+def test_snippet_in_keyword_mode_is_the_sentence_with_most_terms_never_a_heading(env):
+    """Keyword search computes no question vector: the best sentence is the one holding the most query terms,
+    among the passage's stored sentences, which leave the headings out (the first heading holds all three)."""
+    q = SearchQuery(q="approche intégrée de la réintégration", k=5, mode="keyword", doc_type="handbook")
+    top = next(h for h in env.search(q).hits if h.text.startswith("Module 1: UNE APPROCHE INTÉGRÉE DE LA RÉINTÉGRATION"))
+    assert top.highlight.startswith("Module 1: UNE <mark>APPROCHE</mark> <mark>INTÉGRÉE</mark> DE LA "
+                                     "<mark>RÉINTÉGRATION</mark>\n")  # marked, not bold
+    first = ("La migration de retour peut s’effectuer dans des conditions variées, ce qui crée des difficultés et "
+             "ouvre des perspectives en ce qui concerne le processus de réintégration.")  # its first sentence
+    assert bold(top.snippet) == first == bold(top.highlight)
+    assert "UNE APPROCHE" not in plain(top.snippet)
+
+
+ENGLISH = "follow-up-gambia.txt"
+ENGLISH_TEXT = """Follow-up of returnees in the Gambia
+
+Monitoring visits
+
+The programme in the Gambia follows each returnee for twelve months after arrival. Case workers visit returnees at \
+home three times during that year. Each returnee who starts a small business receives a grant of 1,200 euros, paid \
+in two instalments. Surveys at six and twelve months record income, housing, health and the wish to migrate again. \
+Most returnees said that the visits helped them settle back into their communities. Community leaders were invited \
+to the final meeting of each group.
+"""
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory, shared_embedders):
+    """A store holding one short English report, ingested with the real pipeline."""
+    root = tmp_path_factory.mktemp("english")
+    folder = root / "docs"
+    folder.mkdir()
+    (folder / ENGLISH).write_text(ENGLISH_TEXT, encoding="utf-8")
+    (folder / "follow-up-gambia.meta.yaml").write_text("type: report\ndate: 2023\ncountry: Gambia\nlanguage: en\n")
+    settings = Settings(data_dir=root / "data", models_dir=MODELS)
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    with Indexer(settings, catalog, store) as indexer:
+        assert [r.status for r in indexer.run([folder])] == ["new"]
+    searcher = Searcher(settings, catalog, store, text_embedder=shared_embedders[1])
+    searcher.warm_up()
+    yield searcher
+    store.close()
+    catalog.close()
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("Quel montant reçoit chaque personne qui crée une petite entreprise ?",
+     "Each returnee who starts a small business receives a grant of 1,200 euros, paid in two instalments."),
+    ("Combien de fois les conseillers se rendent-ils au domicile des personnes revenues ?",
+     "Case workers visit returnees at home three times during that year."),
+])
+def test_french_question_marks_the_answering_sentence_of_an_english_passage(english, question, answer):
+    hit = english.search(SearchQuery(q=question, k=1)).hits[0]
+    assert hit.filename == ENGLISH and hit.language == "en"
+    assert "<mark>" not in hit.snippet  # no word in common: the sentence is found by its vector
+    assert bold(hit.snippet) == answer == bold(hit.highlight)
+    assert len(plain(hit.snippet)) > len(answer)  # with a neighbour, the next sentence first
+    assert plain(hit.snippet).startswith(answer)
+
+
+def test_snippet_without_stored_sentences_falls_back_to_terms_and_skips_headings(english):
+    """Passages indexed without sentence spans (older indexes, recordings without them) or without vectors: the
+    sentence holding the most query terms, the heading lines the passage starts with never counted."""
+    from ingest.components.writer import SPANS_FIELD
+
+    q = "follow-up of returnees in the Gambia"  # the title line holds every term
+    expected = "The programme in the Gambia follows each returnee for twelve months after arrival."
+    for mode in ("keyword", "hybrid"):
+        hit = english.search(SearchQuery(q=q, k=1, mode=mode)).hits[0]
+        assert bold(hit.snippet) == expected == bold(hit.highlight), mode
+    (pid,) = english.store.ids()
+    spans = english.store.retrieve([pid], fields=(SPANS_FIELD,))[0].payload[SPANS_FIELD]
+    assert len(spans) == 2 * 6  # six sentences, the two headings left out
+    english.store.set_payload([pid], {SPANS_FIELD: []})
+    try:
+        for mode in ("keyword", "hybrid"):
+            hit = english.search(SearchQuery(q=q, k=1, mode=mode)).hits[0]
+            assert bold(hit.snippet) == expected == bold(hit.highlight), mode
+            assert "Monitoring visits" not in plain(hit.snippet)
+        # a question no word of which is in the passage: its opening sentences, nothing in bold
+        hit = english.search(SearchQuery(q="Quel montant pour créer une petite entreprise ?", k=1)).hits[0]
+        assert "<b>" not in hit.snippet and plain(hit.snippet).startswith("The programme in the Gambia follows")
+    finally:
+        english.store.set_payload([pid], {SPANS_FIELD: spans})
+
+
+def test_snippet_pieces(env):
+    """The window takes the next sentence first, then the previous one, within the limit and never across a
+    heading; an overlong sentence is cut at a word, around its first marked word; bad spans are ignored."""
+    from search.snippets import best_by_vector, cut, stored_spans, window
+
+    text = "Titre\n\nUne phrase. Deux phrases ici. Trois.\n\nAutre titre\n\nQuatre phrases."
+    spans = [(text.index(s), text.index(s) + len(s)) for s in ("Une", "Deux", "Trois", "Quatre")]
+    spans = [(a, text.index(".", a) + 1) for a, _ in spans]
+    assert [text[a:b] for a, b in spans] == ["Une phrase.", "Deux phrases ici.", "Trois.", "Quatre phrases."]
+    assert window(text, spans, 1) == spans[0:3]
+    assert window(text, spans, 1, limit=25) == spans[1:3]  # the next one first
+    assert window(text, spans, 2) == spans[0:3]  # not across "Autre titre"
+    assert window(text, spans, 3) == spans[3:]
+    assert stored_spans([*spans[0], *spans[1]], text) == spans[:2]
+    for bad in (None, [], [7], [*spans[1], *spans[0]], [7, 999], ["7", "18"]):
+        assert stored_spans(bad, text) == []
+    long = "Le début " + "mot " * 100 + "Kayes est cité ici, " + "puis " * 60 + "la fin."
+    marks = env.highlighter.marks(long, env.highlighter.query_terms("Kayes"))
+    a, b = cut(long, (0, len(long)), marks, limit=120)
+    assert b - a <= 120 and a <= marks[0][0] and marks[0][1] <= b and long[a - 1] == " " and long[b] == " "
+    unit = np.eye(4, dtype=np.float32)
+    assert best_by_vector(unit[2], [unit[0], unit[1], unit[2]], 2) == 1
+    assert best_by_vector(unit[2], [unit[0], unit[1], unit[2]], 3) is None  # vectors and spans disagree
+
+
 # ---------------------------------------------------------------------------------------------- relevance
 
 
@@ -334,6 +499,9 @@ def test_passage_returns_its_neighbours_in_order(env):
     assert got is not None
     main, before, after = got
     assert main.passage_id == hit.passage_id and main.score == 0.0 and main.highlight == html.escape(main.text)
+    # read without a question: its opening sentences, nothing marked
+    assert main.snippet and "<b>" not in main.snippet and "<mark>" not in main.snippet
+    assert " ".join(plain(main.snippet).split()) in " ".join(main.text.split())
     seq = before + [main] + after
     starts = [h.citation.start for h in seq]
     assert starts == sorted(starts) and len(seq) >= 3
@@ -377,7 +545,7 @@ def test_results_serialise(env):
     d = res.to_dict()
     assert set(d) >= {"hits", "facets", "total", "query"} and d["query"]["q"] == "AVRR au Maroc"
     assert set(d["hits"][0]) >= {"passage_id", "doc_id", "title", "doc_type", "language", "filename", "published",
-                                 "text", "highlight", "score", "citation"}
+                                 "text", "highlight", "snippet", "score", "citation"}
     assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "url", "seminar_id", "session",
                                              "speaker", "timestamp"}
 
