@@ -243,7 +243,8 @@ class EdgeStore(VectorStore):
         if not wanted or not self.has_sentences:
             return {}
         records = self._call(self.shard.retrieve, wanted, False, [SENTENCES])
-        return {str(r.id): r.vector[SENTENCES] for r in records if (r.vector or {}).get(SENTENCES)}
+        vectors = ((r.id, (r.vector or {}).get(SENTENCES)) for r in records)  # each record's vectors read once
+        return {str(i): v for i, v in vectors if v}
 
     def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
         if batch < 1:

@@ -199,7 +199,8 @@ class QdrantServerStore(VectorStore):
         if not wanted or not self.has_sentences:
             return {}
         records = self.client.retrieve(self.collection, wanted, with_payload=False, with_vectors=[SENTENCES])
-        return {str(r.id): r.vector[SENTENCES] for r in records if (r.vector or {}).get(SENTENCES)}
+        vectors = ((r.id, (r.vector or {}).get(SENTENCES)) for r in records)
+        return {str(i): v for i, v in vectors if v}
 
     def export(self, batch: int = 256) -> Iterator[list[StoredPassage]]:
         if batch < 1:
