@@ -141,6 +141,40 @@ def test_french_interface_and_language_switch(browser, server):
     expect(page.get_by_role("heading", name="Narrow down")).to_be_visible()
 
 
+def test_ten_snippets_fit_in_two_screens_and_open_without_script(browser, server):
+    """Each hit shows its snippet; the full passage opens in place (<details>, no JavaScript: it is off here); the
+    ten hits of the flagship question fit in about two screen heights of a 1280 x 900 window."""
+    import httpx
+
+    q = "When can reintegration be considered sustainable?"
+    page = new_page(browser, server, "en", java_script_enabled=False)
+    page.goto("/search?q=" + q.replace(" ", "+").replace("?", "%3F"))
+    hits = page.locator(".hit")
+    expect(hits).to_have_count(10)
+    height = page.evaluate("""() => { const h = [...document.querySelectorAll('.hit')];
+        return h[h.length - 1].getBoundingClientRect().bottom - h[0].getBoundingClientRect().top; }""")
+    assert height <= 2 * 900, f"10 hits take {height:.0f} px"
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+    shot(page, "results-snippets", full_page=True)
+    first = hits.first
+    best = "".join(first.locator(".snippet b").all_text_contents())  # one <b> per text segment
+    assert best.startswith("On peut considérer que la réintégration est durable") and "autosuffisance économique, " \
+        "de stabilité sociale et de bien-être psychosocial" in best, best
+    expect(first.locator(".snippet")).not_to_contain_text("Principaux messages")
+    passage = first.locator(".full .passage")
+    expect(passage).to_be_hidden()
+    first.get_by_text("Full passage").click()
+    expect(passage).to_be_visible()
+    text = httpx.get(server.url + "/api/search", params={"q": q, "k": 1}).json()["hits"][0]["text"]
+    assert " ".join(passage.inner_text().split()) == " ".join(text.split())  # the whole passage
+    assert "".join(passage.locator("b").all_text_contents()) == best  # the same best sentence as the snippet's
+    expect(first.get_by_role("link", name="Read in context")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/search\?q="))  # opened in place
+    shot(page, "results-snippet-open")
+    assert not page.errors, page.errors
+
+
 def test_open_a_citation_at_its_page(browser, server):
     from pypdf import PdfReader
 

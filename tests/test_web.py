@@ -309,6 +309,15 @@ def test_highlight_segments_keep_only_mark_and_b():
         ("a <script> ", False, False), ("b ", False, True), ("c&d", True, True), (" e", False, False)]
 
 
+def test_section_trail_leaves_out_the_title_it_repeats():
+    from web.templating import section_trail
+
+    assert section_trail("L’OIM forme les acteurs › Objectifs", "l'OIM forme  les acteurs") == "Objectifs"
+    assert section_trail("L'OIM forme les acteurs", "L'OIM forme les acteurs") == ""
+    assert section_trail("Module 1 › Principaux messages", "Manuel, module 1") == "Module 1 › Principaux messages"
+    assert section_trail(None, "Titre") == ""
+
+
 def test_document_markup_is_shown_as_text(site):
     client, _, ids = site
     for url in ("/search?q=ateliers+de+couture+Lab%C3%A9", f"/documents/{ids['balises-html.txt']}",

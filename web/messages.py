@@ -90,6 +90,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hit.open_page": ("Open at page {n}", "Ouvrir à la page {n}"),
     "hit.open_doc": ("Open the document", "Ouvrir le document"),
     "hit.in_context": ("Read in context", "Lire dans son contexte"),
+    "hit.full_passage": ("Full passage", "Passage complet"),
+    "hit.full_segment": ("Full transcript of the segment", "Transcription complète du segment"),
     "hit.play_from": ("Play from {ts}", "Écouter à partir de {ts}"),
     # document types, statuses, languages
     "type.report": ("Report", "Rapport"),

@@ -58,6 +58,21 @@ def highlight_segments(highlight: str) -> list[Segment]:
     return out
 
 
+def section_trail(section: str | None, title: str) -> str:
+    """The section trail without its first heading when that heading is the document's title (news pages start
+    with their title): "Title › Part" -> "Part", "Title" -> ""."""
+    if not section:
+        return ""
+    first, _, rest = section.partition(" › ")
+    if _plain(first) == _plain(title):
+        return rest
+    return section
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("’", "'").casefold().split())
+
+
 def format_date(value: Any, lang: str) -> str:
     """2024-03-12 -> "12 March 2024" / "12 mars 2024"; "2024-03" -> "March 2024"; "2024" stays."""
     if value is None or value == "":
@@ -116,6 +131,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["segments"] = highlight_segments
     env.filters["clock"] = clock
+    env.filters["trail"] = section_trail
     env.filters["year"] = year_of
     return env
 
