@@ -107,11 +107,20 @@ class Settings(BaseSettings):
     # dict-freedict-eng-fra / dict-freedict-fra-eng): the keyword query of a question also gets the other language's
     # translations of its words, weighted KMH_TRANSLATION_WEIGHT (0 turns it off; so does a folder without them).
     dictionary_dir: Path = Path("/usr/share/dictd")
-    translation_weight: float = Field(0.5, ge=0.0, le=1.0)
+    translation_weight: float = Field(1.0, ge=0.0, le=2.0)
+    # Hybrid search ranks the passages in the question's language and those in other languages each on their own
+    # scale before fusing them (each ranking also gets its own candidates in the other languages), so that sharing
+    # the question's language does not outrank an answer in the other language; the other languages' scores count
+    # KMH_OTHER_LANGUAGE_WEIGHT (1 = strictly even; below 1 favours the question's language). false: one scale.
+    language_fusion: bool = True
+    other_language_weight: float = Field(0.85, ge=0.0, le=1.0)
     # Relevance floor: a passage whose relevance (its best cosine to the question among its own vector and its
     # sentences', see search.relevance) is below it is not an answer; when no passage clears it the search says
-    # "no match". Calibrated on tests/eval's library (docs/evaluation.md, "No match"); 0 turns it off.
-    relevance_floor: float = Field(0.0, ge=0.0, le=1.0)
+    # "no match". One floor for passages in the question's language, a lower one for passages in another (cosines
+    # across languages run lower). Calibrated on tests/eval's library and the sample questions (docs/evaluation.md,
+    # "No match"); 0 turns it off.
+    relevance_floor: float = Field(0.833, ge=0.0, le=1.0)
+    relevance_floor_cross: float = Field(0.81, ge=0.0, le=1.0)
     # Optional sentence-transformers CrossEncoder folder that re-scores the best candidates (loaded by path).
     reranker_model: Path | None = None
     # How many of the best candidates the reranker re-scores.

@@ -346,13 +346,14 @@ class Searcher:
         """The query's dense vector, from the LRU cache when the same text was asked before."""
         return list(self._embed_cached(text))
 
-    def keyword_query(self, q: str) -> SparseVector:
+    def keyword_query(self, q: str, language: str | None = None) -> SparseVector:
         """The BM25 query: the question's terms (weight 1, stemmed in French and in English) and, with a dictionary,
-        the other language's translations of its words (``translation_weight``, shared among a word's senses)."""
+        the other language's translations of its words (``translation_weight``, shared among a word's senses).
+        language: the question's, when known (else guessed)."""
         sparse = self.sparse.encode_query(q)
         if not self.settings.translation_weight:
             return sparse
-        source = guess_language(q, ("fr", "en")) or "fr"
+        source = language or guess_language(q, ("fr", "en")) or "fr"
         extra = self.translator.translate(q, source, "en" if source == "fr" else "fr").terms
         if not extra:
             return sparse
@@ -384,8 +385,9 @@ class Searcher:
         if query.year_from is not None and query.year_to is not None and query.year_from > query.year_to:
             raise ValueError("year_from is after year_to")
 
-        pool = self._pool(q, query.mode, query.to_filter(self.filters))
-        strong = [x for x in pool if not self._weak(x[0], query.mode)]
+        language = guess_language(q, ("fr", "en"))
+        pool = self._pool(q, query.mode, query.to_filter(self.filters), language)
+        strong = [x for x in pool if not self._weak(x[0], query.mode, language)]
         no_match = not strong
         if not query.include_weak:
             pool = strong
@@ -400,30 +402,36 @@ class Searcher:
         if query.group_by_document:
             seen: set[str] = set()
             hits = [h for h in hits if not (_doc_id(h) in seen or seen.add(_doc_id(h)))]
-        total = sum(1 for h in hits if not self._weak(h, query.mode))
+        total = sum(1 for h in hits if not self._weak(h, query.mode, language))
         page = [h if isinstance(h, SearchHit) else self._hit(*h, mode=query.mode)
                 for h in hits[query.offset: query.offset + query.k]]
         spans = self._fill_text(page)
         dense = self.embed_query(q) if query.mode != "keyword" else None  # cached: _pool embedded it
         self.snippets.fill(page, self.highlighter.query_terms(q), dense, spans)
         for h in page:
-            h.weak = self._weak(h, query.mode)
+            h.weak = self._weak(h, query.mode, language)
         return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match)
 
-    def _weak(self, item: Hit | SearchHit | tuple[Hit, Any], mode: Mode) -> bool:
-        """Below the relevance floor (never in keyword mode, which has no cosine to compare)."""
-        floor = self.settings.relevance_floor
+    def _weak(self, item: Hit | SearchHit | tuple[Hit, Any], mode: Mode, language: str | None) -> bool:
+        """Below the relevance floor: ``relevance_floor`` for a passage in the question's language,
+        ``relevance_floor_cross`` for one in another (cosines across languages run lower); never in keyword mode,
+        which has no cosine to compare."""
+        s = self.settings
+        hit = item[0] if isinstance(item, tuple) else item
+        passage_language = hit.language if isinstance(hit, SearchHit) else hit.payload.get("language")
+        same = language is None or passage_language is None or passage_language == language
+        floor = s.relevance_floor if same else s.relevance_floor_cross
         if not floor or mode == "keyword":
             return False
-        hit = item[0] if isinstance(item, tuple) else item
         value = hit.relevance if isinstance(hit, SearchHit) else relevance(hit, mode)
         return value is None or value < floor
 
-    def _pool(self, q: str, mode: Mode, flt: Filter) -> list[tuple[Hit, Any]]:
-        """The candidate pool: (hit, catalog record) of current-version passages, best first."""
+    def _pool(self, q: str, mode: Mode, flt: Filter, language: str | None) -> list[tuple[Hit, Any]]:
+        """The candidate pool: (hit, catalog record) of current-version passages, best first; ``language`` is
+        the question's (guessed), or None."""
         s = self.settings
         dense = self.embed_query(q) if mode != "keyword" else None
-        sparse = self.keyword_query(q) if mode != "dense" else None
+        sparse = self.keyword_query(q, language) if mode != "dense" else None
         wanted = s.search_pool
         fetch = wanted
         sentences = s.sentence_ranking and mode == "hybrid"
@@ -433,7 +441,9 @@ class Searcher:
             raw = self.store.search(dense=dense, sparse=sparse, mode=mode, limit=fetch, flt=flt, fusion=s.fusion,
                                     rrf_k=s.rrf_k, prefetch_limit=max(100, fetch), weights=weights,
                                     sentences=sentences, sentence_candidates=s.sentence_candidates,
-                                    payload_fields=POOL_FIELDS)
+                                    payload_fields=POOL_FIELDS,
+                                    language=language if s.language_fusion and mode == "hybrid" else None,
+                                    other_language_weight=s.other_language_weight)
             current = self._current(raw)
             if len(current) >= wanted or len(raw) < fetch:
                 return current[:wanted]

@@ -130,6 +130,28 @@ def dbsf(lists: list[list[Hit]], weights: Sequence[float] | None = None) -> list
     return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
+def _merged(a: list[Hit], b: list[Hit]) -> list[Hit]:
+    """Two rankings of one kind (same scores for the same passage) as one, best first, ties by id."""
+    found = {h.id: h for h in a}
+    found.update((h.id, h) for h in b if h.id not in found)
+    return sorted(found.values(), key=lambda h: (-h.score, h.id))
+
+
+def fuse_by_group(lists: list[list[Hit]], group: dict[str, str], fusion: Fusion, k: int,
+                  weights: Sequence[float] | None, factors: dict[str, float]) -> list[tuple[str, float]]:
+    """RRF or DBSF computed within each group of passages (``group``: id -> name; others are group ""), the group's
+    fused scores times ``factors[name]`` (default 1), then merged, best first, ties by id."""
+    names = sorted(set(group.values()) | {""})
+    scores: dict[str, float] = {}
+    for name in names:
+        part = [[h for h in hits if group.get(h.id, "") == name] for hits in lists]
+        fused = rrf(part, k, weights) if fusion == "rrf" else dbsf(part, weights)
+        factor = factors.get(name, 1.0)
+        for i, value in fused:
+            scores[i] = factor * value
+    return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+
 def _signals(lists: list[list[Hit]], names: list[str], ids: set[str]) -> dict[str, dict[str, float]]:
     """Each of ``ids``' scores in the rankings it appears in, by ranking name (see Hit.signals)."""
     out: dict[str, dict[str, float]] = {i: {} for i in ids}
@@ -197,6 +219,8 @@ class VectorStore(ABC):
         sentences: bool = False,
         sentence_candidates: int | None = None,
         payload_fields: Sequence[str] | None = None,
+        language: str | None = None,
+        other_language_weight: float = 1.0,
     ) -> list[Hit]:
         """Best passages first; ties by id.
 
@@ -208,6 +232,11 @@ class VectorStore(ABC):
         weights: (dense, keyword) or, with sentences, (dense, keyword, sentences) factors for a weighted fusion;
         None (the default) is Qdrant's unweighted fusion.
         payload_fields: the payload fields hybrid hits carry (None: all of them).
+        language: hybrid only; the question's language. Each ranking then also gets its own candidates among the
+        passages in other languages (prefetch_limit more), and the fusion scales each ranking separately within
+        the question's language and within the others, so that a passage does not win for sharing the question's
+        language (cosines and BM25 scores run higher within a language); the other languages' scaled scores count
+        ``other_language_weight``.
         """
         check_search(dense, sparse, mode, limit, offset, fusion, rrf_k, prefetch_limit, self.dim)
         n = 3 if sentences else 2
@@ -229,12 +258,25 @@ class VectorStore(ABC):
         if sparse.indices:
             requests.append(RankRequest(SPARSE, sparse, prefetch_limit, flt))
             used.append(1)
-        lists = self._ranked(requests, False)
+        others: set[str] = set()
+        if language:
+            other = replace(flt or Filter(), not_equals={**(flt.not_equals if flt else {}), "language": language})
+            lists = self._ranked(requests + [replace(r, flt=other) for r in requests], False)
+            others = {h.id for hits in lists[len(requests):] for h in hits}
+            lists = [_merged(a, b) for a, b in zip(lists[:len(requests)], lists[len(requests):])]
+        else:
+            lists = self._ranked(requests, False)
         if sentences and self.has_sentences:
-            lists.append(self._by_sentences(dense, [hits[:sentence_candidates] for hits in lists]))
+            candidates = [[h for h in hits if h.id not in others][:sentence_candidates] for hits in lists]
+            candidates += [[h for h in hits if h.id in others][:sentence_candidates] for hits in lists]
+            lists.append(self._by_sentences(dense, candidates))
             used.append(2)
         w = [weights[i] for i in used] if weights is not None else None
-        fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
+        if language:
+            side = {i: "other" for i in others}
+            fused = fuse_by_group(lists, side, fusion, rrf_k, w, {"other": other_language_weight})
+        else:
+            fused = rrf(lists, rrf_k, w) if fusion == "rrf" else dbsf(lists, w)
         page = fused[offset : offset + limit]
         payloads = {h.id: h.payload for h in self.retrieve([i for i, _ in page], fields=payload_fields)}
         signals = _signals(lists, [("dense", "keyword", "sentences")[i] for i in used], {i for i, _ in page})
