@@ -396,7 +396,7 @@ def eval_(
         chosen = tuple(known[n] for n in names)
     settings = _settings()
     if no_floor:
-        settings = settings.model_copy(update={"relevance_floor": 0.0})
+        settings = settings.model_copy(update={"relevance_floor": 0.0, "relevance_floor_cross": 0.0})
     catalog, store = _open(settings)
     try:
         if store.count() == 0:
@@ -413,14 +413,17 @@ def eval_(
         catalog.close()
     if as_json:
         print(json.dumps({"queries": len(items), "k": k, "relevance_floor": settings.relevance_floor,
+                          "relevance_floor_cross": settings.relevance_floor_cross,
                           "results": results, "calibration": calibration}, indent=2, ensure_ascii=False))
         return
     print(f"{len(items)} questions, document-level relevance, k={k}; hybrid = the configured default "
           f"({settings.fusion}{f' k={settings.rrf_k}' if settings.fusion == 'rrf' else ''}); relevance floor "
-          f"{settings.relevance_floor or 'off'}\n")
+          f"{settings.relevance_floor or 'off'} / {settings.relevance_floor_cross or 'off'} across languages\n")
     print(report(results))
     if calibration:
-        print(f"\ncalibrated floor (at most {max_lost:.0%} of the answers found lost): {calibration['floor']}")
+        print(f"\ncalibrated floors (at most {max_lost:.0%} of the answers found lost): KMH_RELEVANCE_FLOOR="
+              f"{calibration['floor']} (passages in the question's language), KMH_RELEVANCE_FLOOR_CROSS="
+              f"{calibration['floor_cross']} (in another language)")
         for name in ("in_sample", "cross_validated"):
             print(f"  {name.replace('_', ' ')}: " + ", ".join(f"{key} {value:.3f}"
                                                            for key, value in calibration[name].items()))

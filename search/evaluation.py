@@ -258,57 +258,92 @@ def _direction_order(key: str) -> tuple[int, str]:
 
 
 def floor_data(searcher: Searcher, queries, answers: Answers, k: int = 10) -> list[dict[str, Any]]:
-    """For each question: its need, whether it is off-topic, the best relevance in its pool, and for each of its
-    answers found in the top ``k`` documents the best relevance among that answer's passages (hybrid search)."""
+    """For each question: its need, whether it is off-topic, the best relevance in its pool among passages in its
+    own language ("same") and in others ("cross"), and for each of its answers found in the top ``k`` documents
+    the best relevance among that answer's passages with the answer's relation (hybrid search, no floor)."""
     rows = []
     for item in queries:
         res = searcher.search(SearchQuery(q=item["q"], k=searcher.settings.search_pool, include_weak=True))
         best: dict[str, float] = {}
+        by_side: dict[str, float] = {}
         for h in res.hits:
-            if h.relevance is not None:
-                best[h.doc_id] = max(best.get(h.doc_id, -1.0), h.relevance)
+            if h.relevance is None:
+                continue
+            best[h.doc_id] = max(best.get(h.doc_id, -1.0), h.relevance)
+            side = _side(item["lang"], h.language)
+            by_side[side] = max(by_side.get(side, -1.0), h.relevance)
         top = [d for d, _ in ranked_documents(res.hits)][:k]
         found = []
         for entry in item["relevant"]:
-            ids, _ = answers.resolve(entry)
+            ids, doc_lang = answers.resolve(entry)
             inside = [best.get(d, -1.0) for d in top if d in ids]
             if inside:
-                found.append(max(inside))
-        rows.append({"need": item.get("need") or item["q"], "off": not item["relevant"],
-                     "answers": len(item["relevant"]), "best": max(best.values(), default=-1.0), "found": found})
+                found.append((max(inside), _side(item["lang"], doc_lang)))
+        rows.append({"need": item.get("need") or item["q"], "off": not item["relevant"], "best": by_side,
+                     "found": found})
     return rows
 
 
-def pick_floor(rows: list[dict[str, Any]], max_lost: float = 0.02) -> float:
-    """The highest floor that takes at most ``max_lost`` of the answers found in the top k out of it."""
-    found = sorted(v for r in rows if not r["off"] for v in r["found"])
+def _side(question_lang: str | None, passage_lang: str | None) -> str:
+    same = question_lang is None or passage_lang is None or question_lang == passage_lang
+    return "same" if same else "cross"
+
+
+GRID = tuple(round(0.75 + i / 1000, 3) for i in range(201))  # candidate floors, 0.750 to 0.950
+
+
+def floor_figures(rows: list[dict[str, Any]], floors: tuple[float, float]) -> dict[str, float]:
+    """Off-topic questions told "no match", answers (found in the top k) lost, and answerable questions told
+    "no match", at these (same-language, cross-language) floors."""
+    limit = dict(zip(("same", "cross"), floors))
+    off = [r for r in rows if r["off"]]
+    found = [(v, side) for r in rows if not r["off"] for v, side in r["found"]]
+    answerable = [r for r in rows if not r["off"]]
+
+    def nothing(r: dict) -> bool:
+        return all(r["best"].get(side, -1.0) < limit[side] for side in limit)
+
+    return {"off-topic no match": sum(map(nothing, off)) / len(off) if off else 0.0,
+            "answers lost": sum(v < limit[side] for v, side in found) / len(found) if found else 0.0,
+            "answerable told no match": sum(map(nothing, answerable)) / len(answerable) if answerable else 0.0}
+
+
+def pick_floors(rows: list[dict[str, Any]], max_lost: float = 0.02) -> tuple[float, float]:
+    """The (same-language, cross-language) floors on GRID that tell the most off-topic questions "no match" while
+    taking at most ``max_lost`` of the answers found in the top k out of it (ties: fewer answers lost, then the
+    lower floors)."""
+    import numpy as np
+
+    grid = np.array(GRID)
+    found = [(v, side) for r in rows if not r["off"] for v, side in r["found"]]
     if not found:
         raise ValueError("no answerable question found its answer: nothing to calibrate on")
-    allowed = int(max_lost * len(found))
-    return round(found[allowed] - 1e-4, 4) if allowed < len(found) else 0.0
-
-
-def floor_figures(rows: list[dict[str, Any]], floor: float) -> dict[str, float]:
-    """Off-topic questions told "no match" and answers (found in the top k) lost, at this floor."""
-    off = [r for r in rows if r["off"]]
-    found = [v for r in rows if not r["off"] for v in r["found"]]
-    return {"off-topic no match": sum(r["best"] < floor for r in off) / len(off) if off else 0.0,
-            "answers lost": sum(v < floor for v in found) / len(found) if found else 0.0,
-            "answerable told no match": (sum(r["best"] < floor for r in rows if not r["off"])
-                                         / max(1, sum(not r["off"] for r in rows)))}
+    lost = np.zeros((len(grid), len(grid)))
+    for v, side in found:
+        below = v < grid
+        lost += below[:, None] if side == "same" else below[None, :]
+    told = np.zeros_like(lost)
+    for r in rows:
+        if r["off"]:
+            told += (r["best"].get("same", -1.0) < grid)[:, None] & (r["best"].get("cross", -1.0) < grid)[None, :]
+    ok = lost <= max_lost * len(found) + 1e-9
+    key = np.where(ok, told * 10_000 - lost, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(key)), key.shape)
+    return float(grid[i]), float(grid[j])
 
 
 def calibrate(rows: list[dict[str, Any]], max_lost: float = 0.02, folds: int = 2) -> dict[str, Any]:
-    """The floor from all questions, and cross-validated figures: the floor picked on all needs but one fold's,
+    """The floors from all questions, and cross-validated figures: the floors picked on all needs but one fold's,
     measured on that fold (needs keep their languages together), averaged over folds."""
     import zlib
 
-    floor = pick_floor(rows, max_lost)
+    floors = pick_floors(rows, max_lost)
     held: list[dict[str, float]] = []
     for f in range(folds):
         part = [zlib.crc32(str(r["need"]).encode()) % folds == f for r in rows]
         train = [r for r, p in zip(rows, part) if not p]
         test = [r for r, p in zip(rows, part) if p]
-        held.append(floor_figures(test, pick_floor(train, max_lost)))
+        held.append(floor_figures(test, pick_floors(train, max_lost)))
     cross = {key: sum(h[key] for h in held) / folds for key in held[0]}
-    return {"floor": floor, "in_sample": floor_figures(rows, floor), "cross_validated": cross}
+    return {"floor": floors[0], "floor_cross": floors[1], "in_sample": floor_figures(rows, floors),
+            "cross_validated": cross}

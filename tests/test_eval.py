@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kmh.cli import app
-from search.evaluation import METRICS, calibrate, floor_figures, judge, load_queries, metrics, pick_floor
+from search.evaluation import METRICS, calibrate, floor_figures, judge, load_queries, metrics, pick_floors
 from tests.conftest import CORPUS, ROOT
 
 QUERIES = ROOT / "tests" / "eval" / "queries.jsonl"
@@ -67,14 +67,19 @@ def test_off_topic_lines_and_alternatives_load(tmp_path):
 
 
 def test_floor_calibration_by_hand():
-    rows = [{"need": f"n{i}", "off": False, "answers": 1, "best": 0.85 + i / 1000, "found": [0.85 + i / 1000]}
-            for i in range(100)]
-    rows += [{"need": f"o{i}", "off": True, "answers": 0, "best": 0.80 + i / 1000, "found": []} for i in range(40)]
-    floor = pick_floor(rows, 0.02)
-    assert 0.851 < floor <= 0.852  # two answers of 100 below it
-    figures = floor_figures(rows, floor)
-    assert figures["answers lost"] == 0.02 and figures["off-topic no match"] == 1.0
-    assert calibrate(rows)["cross_validated"]["off-topic no match"] == 1.0
+    # Same-language answers at 0.850-0.949, cross-language ones 0.04 lower; off-topic questions' best passages
+    # are below both: two floors separate them, a single one could not keep the cross-language answers.
+    rows = [{"need": f"n{i}", "off": False, "best": {"same": 0.85 + i / 1000, "cross": 0.81 + i / 1000},
+             "found": [(0.85 + i / 1000, "same"), (0.81 + i / 1000, "cross")]} for i in range(100)]
+    rows += [{"need": f"o{i}", "off": True, "best": {"same": 0.80 + i / 1000, "cross": 0.77 + i / 1000}, "found": []}
+             for i in range(40)]
+    same, cross = pick_floors(rows, 0.02)
+    assert 0.8 < same <= 0.852 and 0.77 < cross <= 0.812
+    figures = floor_figures(rows, (same, cross))
+    assert figures["answers lost"] <= 0.02 and figures["off-topic no match"] == 1.0
+    assert floor_figures(rows, (0.81, 0.81))["off-topic no match"] < 0.5  # one floor: most off-topic pass
+    result = calibrate(rows)
+    assert result["cross_validated"]["off-topic no match"] >= 0.9 and result["floor_cross"] == cross
 
 
 def test_eval_needs_an_index():

@@ -54,7 +54,7 @@ def env(tmp_path_factory, shared_embedders):
 
 def pool_payloads(searcher: Searcher, query: SearchQuery):
     """The payloads of the whole candidate pool of a query, fetched the way the searcher does."""
-    return [h.payload for h, _ in searcher._pool(query.q, query.mode, query.to_filter())]
+    return [h.payload for h, _ in searcher._pool(query.q, query.mode, query.to_filter(), None)]
 
 
 # ------------------------------------------------------------------------------------------------ filters

@@ -54,6 +54,7 @@ async def search_page(
     topic: Annotated[str | None, Query(max_length=100)] = None,
     seminar: Annotated[str | None, Query(max_length=100)] = None,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
+    weak: Annotated[bool, Query(description="Show the closest passages even below the relevance floor")] = False,
 ):
     import anyio
 
@@ -80,7 +81,7 @@ async def search_page(
     results = await api_search(
         searcher=searcher, metrics=metrics, limiter=limiter, q=params["q"], k=PAGE_SIZE, offset=offset,
         mode="hybrid", lang=lang, doc_type=doc_type, country=country, year_from=year_from, year_to=year_to,
-        topic=topic, seminar=seminar, group_by_document=False)
+        topic=topic, seminar=seminar, group_by_document=False, include_weak=weak)
     raw_facets = results.facets.model_dump()
     labels["country"] = {v: v for v in raw_facets["country"]}  # country=senegal is shown as the documents spell it
     facets = _facets(raw_facets, params, labels)
@@ -91,8 +92,10 @@ async def search_page(
         "prev": url_for(params, offset=max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         "next": url_for(params, offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < results.total else None,
     }
+    no_match = {"without_filters": url_for({"q": params["q"]}), "closest": url_for(params, weak=1)}
     return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
-                  facets=facets, active=active, labels=labels, pages=pages, bad_filter=None)
+                  facets=facets, active=active, labels=labels, pages=pages, bad_filter=None, no_match=no_match,
+                  weak=weak)
 
 
 @dataclass
