@@ -78,7 +78,9 @@ class SearchResponse(BaseModel):
     query: QueryEcho
     no_match: bool = Field(description="True when no passage clears the relevance floor: nothing in the library "
                            "answers the question; hits is then empty unless include_weak=true")
-    total: int = Field(description="Hits above the relevance floor (after grouping); page through them with offset")
+    total: int = Field(description="Hits above the relevance floor (after grouping); 0 when no_match")
+    available: int = Field(description="Hits that can be paged through with offset: those above the floor and the "
+                           "weak ones ranked among them (all of them weak when no_match and include_weak)")
     hits: list[Hit]
     facets: Facets = Field(description="Counts of documents (not passages) in the candidate pool, by type, language, "
                            "country, year and topic; the filter parameters take these values")

@@ -190,7 +190,7 @@ def _run(searcher: Searcher, v: Variant, queries, answers: Answers, k: int) -> d
             off_told[lang] += res.no_match
             continue
         ranked = [d for d, _ in ranked_documents(res.hits)]
-        strong = [d for d, _ in ranked_documents(h for h in res.hits if not h.weak)]
+        strong = [] if res.no_match else ranked  # the floor only ever empties a whole list
         by_lang: dict[str | None, list[frozenset[str]]] = {}
         for entry in item["relevant"]:
             ids, doc_lang = answers.resolve(entry)
@@ -293,8 +293,8 @@ GRID = tuple(round(0.75 + i / 1000, 3) for i in range(201))  # candidate floors,
 
 
 def floor_figures(rows: list[dict[str, Any]], floors: tuple[float, float]) -> dict[str, float]:
-    """Off-topic questions told "no match", answers (found in the top k) lost, and answerable questions told
-    "no match", at these (same-language, cross-language) floors."""
+    """Off-topic questions told "no match", answers (found in the top k) lost because their question was told
+    "no match", and answerable questions told "no match", at these (same-language, cross-language) floors."""
     limit = dict(zip(("same", "cross"), floors))
     off = [r for r in rows if r["off"]]
     found = [(v, side) for r in rows if not r["off"] for v, side in r["found"]]
@@ -303,29 +303,29 @@ def floor_figures(rows: list[dict[str, Any]], floors: tuple[float, float]) -> di
     def nothing(r: dict) -> bool:
         return all(r["best"].get(side, -1.0) < limit[side] for side in limit)
 
+    lost = sum(len(r["found"]) for r in answerable if nothing(r))
     return {"off-topic no match": sum(map(nothing, off)) / len(off) if off else 0.0,
-            "answers lost": sum(v < limit[side] for v, side in found) / len(found) if found else 0.0,
+            "answers lost": lost / len(found) if found else 0.0,
             "answerable told no match": sum(map(nothing, answerable)) / len(answerable) if answerable else 0.0}
 
 
 def pick_floors(rows: list[dict[str, Any]], max_lost: float = 0.02) -> tuple[float, float]:
     """The (same-language, cross-language) floors on GRID that tell the most off-topic questions "no match" while
-    taking at most ``max_lost`` of the answers found in the top k out of it (ties: fewer answers lost, then the
-    lower floors)."""
+    losing at most ``max_lost`` of the answers found in the top k (an answer is lost when its question is told
+    "no match": the floor empties a list, it does not cut into one); ties: fewer answers lost, then lower floors."""
     import numpy as np
 
     grid = np.array(GRID)
     found = [(v, side) for r in rows if not r["off"] for v, side in r["found"]]
     if not found:
         raise ValueError("no answerable question found its answer: nothing to calibrate on")
-    lost = np.zeros((len(grid), len(grid)))
-    for v, side in found:
-        below = v < grid
-        lost += below[:, None] if side == "same" else below[None, :]
-    told = np.zeros_like(lost)
+    lost, told = np.zeros((len(grid), len(grid))), np.zeros((len(grid), len(grid)))
     for r in rows:
+        nothing = (r["best"].get("same", -1.0) < grid)[:, None] & (r["best"].get("cross", -1.0) < grid)[None, :]
         if r["off"]:
-            told += (r["best"].get("same", -1.0) < grid)[:, None] & (r["best"].get("cross", -1.0) < grid)[None, :]
+            told += nothing
+        else:
+            lost += nothing * len(r["found"])
     ok = lost <= max_lost * len(found) + 1e-9
     key = np.where(ok, told * 10_000 - lost, -np.inf)
     i, j = np.unravel_index(int(np.argmax(key)), key.shape)

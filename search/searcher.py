@@ -27,6 +27,7 @@ from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
 from search.filters import FilterValues
 from search.snippets import Snippets, best_by_terms, body_sentences
+from search.relevance import RelevanceJudge
 from search.translate import QueryTranslator
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class SearchQuery:
     topic: str | None = None
     seminar: str | None = None
     group_by_document: bool = False
-    # Also return the passages below the relevance floor (flagged ``weak``), e.g. when nothing matched.
+    # When nothing clears the relevance floor, return the closest passages anyway (each flagged ``weak``).
     include_weak: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,7 +117,8 @@ class SearchHit:
     score: float
     citation: Citation
     # Best cosine of the question to the passage or one of its sentences (None in keyword mode); below the
-    # relevance floor the hit is ``weak`` (returned only with include_weak).
+    # relevance floor the hit is ``weak``: listed among the others when some passage clears the floor, returned
+    # only with include_weak when none does.
     relevance: float | None = None
     weak: bool = False
 
@@ -137,10 +139,12 @@ class SearchResults(Sequence):
     query: SearchQuery
     # True when no passage clears the relevance floor (``hits`` is then empty unless include_weak).
     no_match: bool = False
+    # Hits that can be paged through: ``total`` above the floor, and the weak ones listed after or among them.
+    available: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"hits": [h.to_dict() for h in self.hits], "facets": self.facets, "total": self.total,
-                "no_match": self.no_match, "query": self.query.to_dict()}
+                "available": self.available, "no_match": self.no_match, "query": self.query.to_dict()}
 
     def __getitem__(self, i):  # type: ignore[override]
         return self.hits[i]
@@ -286,6 +290,9 @@ def _prefix_pattern(terms: frozenset[str]) -> re.Pattern | None:
 # ------------------------------------------------------------------------------------------------ searcher
 
 
+# Passages of the pool that search.relevance judges before the floor is applied (the best by the engine's score).
+JUDGED = 5
+
 # Payload fields the candidate pool reads (texts are fetched for the returned page only; titles, types and
 # file names come from the catalog).
 POOL_FIELDS = ("doc_id", "doc_version", "language", "published", "page", "section", "start", "end",
@@ -305,6 +312,7 @@ class Searcher:
         self.embedder = text_embedder or make_text_embedder(settings)
         self.sparse = sparse or Bm25Encoder()
         self.highlighter = Highlighter(self.sparse)
+        self.judge = RelevanceJudge(store)
         self.translator = QueryTranslator(settings.dictionary_dir, self.sparse, weight=settings.translation_weight)
         self.snippets = Snippets(store, self.highlighter)
         self.refs = RefCache(catalog)
@@ -387,11 +395,11 @@ class Searcher:
 
         language = guess_language(q, ("fr", "en"))
         pool = self._pool(q, query.mode, query.to_filter(self.filters), language)
-        strong = [x for x in pool if not self._weak(x[0], query.mode, language)]
-        no_match = not strong
-        if not query.include_weak:
-            pool = strong
-        facets = facet_counts(h.payload for h, _ in (pool if no_match else strong))
+        judged = self._judge(q, query.mode, pool)
+        no_match = not pool or all(self._weak(x[0], query.mode, language, judged) for x in pool)
+        if no_match and not query.include_weak:
+            pool = []  # nothing answers: say so rather than list what is merely closest
+        facets = facet_counts(h.payload for h, _ in pool)
         if self.reranker is not None and pool:
             top = [self._hit(h, ref, mode=query.mode) for h, ref in pool[: self.settings.rerank_top]]
             self._fill_text(top)
@@ -402,20 +410,38 @@ class Searcher:
         if query.group_by_document:
             seen: set[str] = set()
             hits = [h for h in hits if not (_doc_id(h) in seen or seen.add(_doc_id(h)))]
-        total = sum(1 for h in hits if not self._weak(h, query.mode, language))
+        available = len(hits)
+        total = 0 if no_match else sum(1 for h in hits if not self._weak(h, query.mode, language, judged))
         page = [h if isinstance(h, SearchHit) else self._hit(*h, mode=query.mode)
                 for h in hits[query.offset: query.offset + query.k]]
         spans = self._fill_text(page)
         dense = self.embed_query(q) if query.mode != "keyword" else None  # cached: _pool embedded it
         self.snippets.fill(page, self.highlighter.query_terms(q), dense, spans)
+        if self._floors(query.mode):
+            judged.update(self.judge.judge(dense, [h.passage_id for h in page if h.passage_id not in judged]))
         for h in page:
-            h.weak = self._weak(h, query.mode, language)
-        return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match)
+            h.relevance = judged.get(h.passage_id, h.relevance)
+            h.weak = self._weak(h, query.mode, language, judged)
+        return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match,
+                             available=available)
 
-    def _weak(self, item: Hit | SearchHit | tuple[Hit, Any], mode: Mode, language: str | None) -> bool:
+    def _floors(self, mode: Mode) -> bool:
+        return mode != "keyword" and bool(self.settings.relevance_floor or self.settings.relevance_floor_cross)
+
+    def _judge(self, q: str, mode: Mode, pool: list[tuple[Hit, Any]]) -> dict[str, float]:
+        """search.relevance's judgement of the pool's JUDGED best passages by the engine's score (enough to tell
+        whether anything clears the floor; the page's hits are judged too)."""
+        if not self._floors(mode) or not pool:
+            return {}
+        ranked = sorted(pool, key=lambda x: -(relevance(x[0], mode) or -1.0))[:JUDGED]
+        return self.judge.judge(self.embed_query(q), [h.id for h, _ in ranked])
+
+    def _weak(self, item: Hit | SearchHit | tuple[Hit, Any], mode: Mode, language: str | None,
+              judged: dict[str, float]) -> bool:
         """Below the relevance floor: ``relevance_floor`` for a passage in the question's language,
         ``relevance_floor_cross`` for one in another (cosines across languages run lower); never in keyword mode,
-        which has no cosine to compare."""
+        which has no cosine to compare. The relevance is search.relevance's where it was judged, else the
+        engine's."""
         s = self.settings
         hit = item[0] if isinstance(item, tuple) else item
         passage_language = hit.language if isinstance(hit, SearchHit) else hit.payload.get("language")
@@ -423,7 +449,8 @@ class Searcher:
         floor = s.relevance_floor if same else s.relevance_floor_cross
         if not floor or mode == "keyword":
             return False
-        value = hit.relevance if isinstance(hit, SearchHit) else relevance(hit, mode)
+        pid = hit.passage_id if isinstance(hit, SearchHit) else hit.id
+        value = judged.get(pid, hit.relevance if isinstance(hit, SearchHit) else relevance(hit, mode))
         return value is None or value < floor
 
     def _pool(self, q: str, mode: Mode, flt: Filter, language: str | None) -> list[tuple[Hit, Any]]:

@@ -450,3 +450,14 @@ def test_openapi_lists_every_route(client):
     facets = schema["components"]["schemas"]["SearchResponse"]["properties"]["facets"]
     assert "documents (not passages)" in facets["description"]
     assert client.get("/docs").status_code == 200
+
+
+def test_no_match_is_said_and_the_closest_passages_come_on_request(client):
+    body = client.get("/api/search", params={"q": "What is the recipe for apple pie?"}).json()
+    assert body["no_match"] is True and body["hits"] == [] and body["total"] == 0
+    body = client.get("/api/search", params={"q": "What is the recipe for apple pie?", "include_weak": "true"}).json()
+    assert body["no_match"] is True and body["total"] == 0 and body["available"] >= len(body["hits"]) > 0
+    assert all(h["weak"] and h["relevance"] < 0.9 for h in body["hits"]) and body["query"]["include_weak"] is True
+    body = client.get("/api/search", params={"q": "When can reintegration be considered sustainable?"}).json()
+    assert body["no_match"] is False and 1 <= body["total"] <= body["available"]
+    assert body["hits"][0]["weak"] is False and body["hits"][0]["relevance"] > 0.8

@@ -607,3 +607,34 @@ def test_real_tiny_cross_encoder_runs_end_to_end(env, tiny_cross_encoder):
     expected = [float(s) for s in rr.reranker.predict(pairs, show_progress_bar=False)]
     assert [h.score for h in res.hits] == pytest.approx(expected, abs=1e-5)
     assert [h.score for h in res.hits] == sorted((h.score for h in res.hits), reverse=True)
+
+
+# ------------------------------------------------------------------------------------------------ no match
+
+OFF_TOPIC = ("What is the recipe for apple pie?", "Recette de la tarte aux pommes",
+             "Who won the 1998 football world cup?", "Quelle est la recette de la tarte aux pommes ?")
+
+
+@pytest.mark.parametrize("q", OFF_TOPIC)
+def test_a_question_nothing_answers_is_told_so(env, q):
+    res = env.search(SearchQuery(q=q))
+    assert res.no_match and res.hits == [] and res.total == 0 and res.facets["doc_type"] == {}
+    closest = env.search(SearchQuery(q=q, include_weak=True))
+    assert closest.no_match and closest.total == 0 and closest.available > 0
+    assert closest.hits and all(h.weak for h in closest.hits)
+    assert all(h.relevance < env.settings.relevance_floor for h in closest.hits)
+    # keyword search has no cosine to judge by: it lists what its terms match, none of it weak
+    keyword = env.search(SearchQuery(q=q, mode="keyword"))
+    assert keyword.no_match == (not keyword.hits) and not any(h.weak for h in keyword.hits)
+
+
+def test_an_answered_question_keeps_its_whole_ranking_and_counts_what_clears_the_floor(env):
+    res = env.search(SearchQuery(q="When can reintegration be considered sustainable?"))
+    assert not res.no_match and not res.hits[0].weak and res.hits[0].filename == HANDBOOK
+    assert 1 <= res.total <= res.available and res.available >= len(res.hits)
+    assert sum(not h.weak for h in res.hits) <= res.total
+    # every factoid question of the sample set keeps its answer (the floor was calibrated not to silence them)
+    for q in ("How many national actors were trained at the workshop in Saly, Senegal?",
+              "Combien d'acteurs nationaux ont participé à l'atelier de Saly ?"):
+        found = env.search(SearchQuery(q=q, group_by_document=True))
+        assert not found.no_match and SENEGAL in [h.filename for h in found.hits[:3]]

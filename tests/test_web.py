@@ -216,7 +216,7 @@ def test_filter_values_are_taken_in_any_case_and_accents(site):
         assert 'class="chip">Pays: Guinée <span' in html, typed
         assert re.search(r'aria-current="true" class="active">Guinée</a>', html), typed
     nowhere = client.get("/search", params={"q": q, "country": "Atlantis"}, headers={"Accept-Language": "en"})
-    assert nowhere.status_code == 200 and passages_of(nowhere.text) == [] and "No passage matches" in nowhere.text
+    assert nowhere.status_code == 200 and passages_of(nowhere.text) == [] and "Nothing answers this question with these filters" in nowhere.text
 
     news = client.get("/search", params={"q": q, "type": "news"}, headers={"Accept-Language": "en"}).text
     upper = client.get("/search", params={"q": q, "type": "News", "lang": "FR"}, headers={"Accept-Language": "en"}).text
@@ -460,3 +460,18 @@ def test_upload_errors_are_shown_on_the_form(site):
     r = staff.post("/staff/upload", data={"csrf_token": token, "type": "novel"},
                    files={"file": ("note.txt", "Une note.".encode(), "text/plain")})
     assert r.status_code == 422 and "type" in r.text
+
+
+def test_a_question_nothing_answers_says_so_and_offers_the_closest_passages(site):
+    page = site.get("/search", params={"q": "Recette de la tarte aux pommes"})
+    assert page.status_code == 200 and passages_of(page.text) == []
+    assert "Nothing in the library answers this question" in page.text and "other language" in page.text
+    closest = re.search(r'href="([^"]*weak=1[^"]*)"', page.text).group(1).replace("&amp;", "&")
+    shown = site.get(closest)
+    assert shown.status_code == 200 and len(passages_of(shown.text)) > 0
+    assert shown.text.count('class="weak-tag"') == len(passages_of(shown.text))
+    assert "none of which seems to answer" in shown.text
+    fr = site.get("/search", params={"q": "Recette de la tarte aux pommes"}, headers={"Accept-Language": "fr"})
+    assert "Rien dans la bibliothèque ne répond à cette question" in fr.text
+    answered = site.get("/search", params={"q": "When can reintegration be considered sustainable?"})
+    assert "Nothing in the library" not in answered.text and "Results 1–" in answered.text

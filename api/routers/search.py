@@ -77,6 +77,7 @@ async def search(
         ),
         no_match=results.no_match,
         total=results.total,
+        available=results.available,
         hits=[Hit.model_validate(h.to_dict()) for h in results.hits],
         facets=Facets.model_validate(facets),
     )

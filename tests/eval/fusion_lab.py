@@ -24,7 +24,6 @@ TRANSLATION_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
 
 def collect(questions_path: Path) -> dict:
-    from kmh.language import guess_language  # noqa: F401  (the questions carry their language)
     from kmh.runtime import open_catalog, open_vector_store
     from kmh.settings import Settings
     from kmh.sparse import term_index

@@ -88,9 +88,9 @@ async def search_page(
     active = [(name, _label(labels, name, str(params[name])), url_for(params, **{name: None}))
               for name in FILTERS if name in params]
     pages = {
-        "first": offset + 1, "last": offset + len(results.hits), "total": results.total,
+        "first": offset + 1, "last": offset + len(results.hits), "total": results.available, "strong": results.total,
         "prev": url_for(params, offset=max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-        "next": url_for(params, offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < results.total else None,
+        "next": url_for(params, offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < results.available else None,
     }
     no_match = {"without_filters": url_for({"q": params["q"]}), "closest": url_for(params, weak=1)}
     return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
