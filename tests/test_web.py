@@ -463,15 +463,17 @@ def test_upload_errors_are_shown_on_the_form(site):
 
 
 def test_a_question_nothing_answers_says_so_and_offers_the_closest_passages(site):
-    page = site.get("/search", params={"q": "Recette de la tarte aux pommes"})
+    client = site[0]
+    page = client.get("/search", params={"q": "Who won the 1998 football world cup?"})
     assert page.status_code == 200 and passages_of(page.text) == []
     assert "Nothing in the library answers this question" in page.text and "other language" in page.text
     closest = re.search(r'href="([^"]*weak=1[^"]*)"', page.text).group(1).replace("&amp;", "&")
-    shown = site.get(closest)
+    shown = client.get(closest)
     assert shown.status_code == 200 and len(passages_of(shown.text)) > 0
-    assert shown.text.count('class="weak-tag"') == len(passages_of(shown.text))
+    assert shown.text.count('class="weak-tag"') >= len(set(passages_of(shown.text))) > 0
     assert "none of which seems to answer" in shown.text
-    fr = site.get("/search", params={"q": "Recette de la tarte aux pommes"}, headers={"Accept-Language": "fr"})
+    fr = client.get("/search", params={"q": "Qui a gagné la coupe du monde de football en 1998 ?"},
+                    headers={"Accept-Language": "fr"})
     assert "Rien dans la bibliothèque ne répond à cette question" in fr.text
-    answered = site.get("/search", params={"q": "When can reintegration be considered sustainable?"})
+    answered = client.get("/search", params={"q": "When can reintegration be considered sustainable?"})
     assert "Nothing in the library" not in answered.text and "Results 1–" in answered.text
