@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from kmh.store.base import SPANS_FIELD
+
 MIN_SENTENCE_WORDS = 4
 FULL_SENTENCE_WORDS = 8
 _ENDS_LIKE_SENTENCE = re.compile(r"[.!?…:;][\"»”’)\]]*\s*$")
@@ -51,8 +53,6 @@ class RelevanceJudge:
 
     def judge(self, query: Sequence[float] | None, ids: Sequence[str]) -> dict[str, float]:
         """Relevance by passage id (passages without sentence vectors left out: the caller keeps the engine's)."""
-        from ingest.components.writer import SPANS_FIELD
-
         ids = list(dict.fromkeys(ids))
         if query is None or not ids or not self.store.has_sentences:
             return {}

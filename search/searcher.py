@@ -25,6 +25,7 @@ from kmh.settings import Settings
 from kmh.language import guess_language
 from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
+from kmh.store.base import SPANS_FIELD
 from search.filters import FilterValues
 from search.snippets import Snippets, best_by_terms, body_sentences
 from search.relevance import RelevanceJudge
@@ -490,8 +491,6 @@ class Searcher:
     def _fill_text(self, hits: list[SearchHit]) -> dict[str, Any]:
         """Passage texts and sentence spans are left out of the pool's payloads (the heaviest fields); fetch them for
         these hits, in one read. Returns the payloads' sentence spans by passage id."""
-        from ingest.components.writer import SPANS_FIELD
-
         if not hits:
             return {}
         found = {x.id: x.payload for x in self.store.retrieve([h.passage_id for h in hits], fields=("text", SPANS_FIELD))}
@@ -562,8 +561,6 @@ class Searcher:
         return main, before, after
 
     def _plain(self, h: Hit, doc) -> SearchHit:
-        from ingest.components.writer import SPANS_FIELD
-
         hit = self._hit(h, doc, score=0.0)
         hit.highlight = html.escape(hit.text)
         hit.snippet = self.snippets.lead(hit.text, h.payload.get(SPANS_FIELD), hit.citation.section)

@@ -395,7 +395,7 @@ def test_french_question_marks_the_answering_sentence_of_an_english_passage(engl
 def test_snippet_without_stored_sentences_falls_back_to_terms_and_skips_headings(english):
     """Passages indexed without sentence spans (older indexes, recordings without them) or without vectors: the
     sentence holding the most query terms, the heading lines the passage starts with never counted."""
-    from ingest.components.writer import SPANS_FIELD
+    from kmh.store.base import SPANS_FIELD
 
     q = "follow-up of returnees in the Gambia"  # the title line holds every term
     expected = "The programme in the Gambia follows each returnee for twelve months after arrival."

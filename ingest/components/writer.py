@@ -6,12 +6,10 @@ from haystack import Document, component
 
 from ingest.components.sentences import SENTENCE_SPANS, SENTENCE_VECTORS
 from kmh.store import SparseVector, StoredPassage, VectorStore
+from kmh.store.base import SPANS_FIELD
 
 # Meta used by ingestion only, not stored in the payload as is.
 NOT_IN_PAYLOAD = (SENTENCE_SPANS, SENTENCE_VECTORS)
-# Payload field: the sentence spans of the passage text, flat (start0, end0, start1, end1, ...), in the order of
-# the multivector's sentence vectors (which follow the passage's own vector); the snippet of a hit is cut from them.
-SPANS_FIELD = "sentence_spans"
 
 
 @component

@@ -18,6 +18,9 @@ DENSE = "dense"
 SPARSE = "bm25"
 # Multivector of each passage: its own dense vector and one per sentence, compared by MaxSim (re-scoring only).
 SENTENCES = "sentences"
+# Payload field: the sentence spans of the passage text, flat (start0, end0, start1, end1, ...), in the order of the
+# multivector's sentence vectors (which follow the passage's own vector): snippets and relevance read them.
+SPANS_FIELD = "sentence_spans"
 # Its values are quantized to 8 bits between these quantiles of all its values (Qdrant's scalar quantization).
 SENTENCE_QUANTILE = 0.99
 KEYWORD_FIELDS = ("doc_id", "language", "doc_type", "countries", "programme", "topics", "kind", "status")
