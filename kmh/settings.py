@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     # across languages run lower). Calibrated on tests/eval's library and the sample questions (docs/evaluation.md,
     # "No match"); 0 turns it off.
     relevance_floor: float = Field(0.828, ge=0.0, le=1.0)
-    relevance_floor_cross: float = Field(0.803, ge=0.0, le=1.0)
+    relevance_floor_cross: float = Field(0.798, ge=0.0, le=1.0)
     # Optional sentence-transformers CrossEncoder folder that re-scores the best candidates (loaded by path).
     reranker_model: Path | None = None
     # How many of the best candidates the reranker re-scores.

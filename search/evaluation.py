@@ -258,29 +258,36 @@ def _direction_order(key: str) -> tuple[int, str]:
 
 
 def floor_data(searcher: Searcher, queries, answers: Answers, k: int = 10) -> list[dict[str, Any]]:
-    """For each question: its need, whether it is off-topic, the best relevance in its pool among passages in its
-    own language ("same") and in others ("cross"), and for each of its answers found in the top ``k`` documents
-    the best relevance among that answer's passages with the answer's relation (hybrid search, no floor)."""
+    """For each question: its need, whether it is off-topic, what decides "no match" (the best relevance among the
+    passages the searcher judges, in the question's language, "same", and in others, "cross"), and its answers
+    found in the top ``k`` documents, each with its best relevance there and its side (hybrid search)."""
+    from search.searcher import relevance
+
     rows = []
     for item in queries:
-        res = searcher.search(SearchQuery(q=item["q"], k=searcher.settings.search_pool, include_weak=True))
-        best: dict[str, float] = {}
+        q = item["q"]
+        language = guess_language(q, ("fr", "en"))
+        pool = searcher._pool(q, "hybrid", SearchQuery(q=q).to_filter(searcher.filters), language)
+        judged = searcher._judge(q, "hybrid", pool)
         by_side: dict[str, float] = {}
-        for h in res.hits:
-            if h.relevance is None:
-                continue
-            best[h.doc_id] = max(best.get(h.doc_id, -1.0), h.relevance)
-            side = _side(item["lang"], h.language)
-            by_side[side] = max(by_side.get(side, -1.0), h.relevance)
-        top = [d for d, _ in ranked_documents(res.hits)][:k]
+        best: dict[str, float] = {}
+        docs: list[str] = []
+        for h, ref in pool:
+            value = judged.get(h.id, relevance(h, "hybrid"))
+            if ref.id not in best:
+                docs.append(ref.id)
+            if value is not None:
+                best[ref.id] = max(best.get(ref.id, -1.0), value)
+            if h.id in judged:
+                side = _side(item["lang"], h.payload.get("language"))
+                by_side[side] = max(by_side.get(side, -1.0), judged[h.id])
         found = []
         for entry in item["relevant"]:
             ids, doc_lang = answers.resolve(entry)
-            inside = [best.get(d, -1.0) for d in top if d in ids]
+            inside = [best.get(d, -1.0) for d in docs[:k] if d in ids]
             if inside:
                 found.append((max(inside), _side(item["lang"], doc_lang)))
-        rows.append({"need": item.get("need") or item["q"], "off": not item["relevant"], "best": by_side,
-                     "found": found})
+        rows.append({"need": item.get("need") or q, "off": not item["relevant"], "best": by_side, "found": found})
     return rows
 
 

@@ -397,7 +397,9 @@ class Searcher:
         language = guess_language(q, ("fr", "en"))
         pool = self._pool(q, query.mode, query.to_filter(self.filters), language)
         judged = self._judge(q, query.mode, pool)
-        no_match = not pool or all(self._weak(x[0], query.mode, language, judged) for x in pool)
+        # decided on the judged passages (the best by the engine's score), whatever the page asked for
+        deciding = [x for x in pool if x[0].id in judged] or pool
+        no_match = not pool or all(self._weak(x[0], query.mode, language, judged) for x in deciding)
         if no_match and not query.include_weak:
             pool = []  # nothing answers: say so rather than list what is merely closest
         facets = facet_counts(h.payload for h, _ in pool)
