@@ -424,7 +424,7 @@ class Searcher:
             judged.update(self.judge.judge(dense, [h.passage_id for h in page if h.passage_id not in judged]))
         for h in page:
             h.relevance = judged.get(h.passage_id, h.relevance)
-            h.weak = self._weak(h, query.mode, language, judged)
+            h.weak = no_match or self._weak(h, query.mode, language, judged)
         return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match,
                              available=available)
 
