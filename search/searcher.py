@@ -420,8 +420,6 @@ class Searcher:
         spans = self._fill_text(page)
         dense = self.embed_query(q) if query.mode != "keyword" else None  # cached: _pool embedded it
         self.snippets.fill(page, self.highlighter.query_terms(q), dense, spans)
-        if self._floors(query.mode):
-            judged.update(self.judge.judge(dense, [h.passage_id for h in page if h.passage_id not in judged]))
         for h in page:
             h.relevance = judged.get(h.passage_id, h.relevance)
             h.weak = no_match or self._weak(h, query.mode, language, judged)
@@ -432,8 +430,8 @@ class Searcher:
         return mode != "keyword" and bool(self.settings.relevance_floor or self.settings.relevance_floor_cross)
 
     def _judge(self, q: str, mode: Mode, pool: list[tuple[Hit, Any]]) -> dict[str, float]:
-        """search.relevance's judgement of the pool's JUDGED best passages by the engine's score (enough to tell
-        whether anything clears the floor; the page's hits are judged too)."""
+        """search.relevance's judgement of the pool's JUDGED best passages by the engine's score: enough to tell
+        whether anything clears the floor (the other hits keep the engine's score, read from an 8-bit copy)."""
         if not self._floors(mode) or not pool:
             return {}
         ranked = sorted(pool, key=lambda x: -(relevance(x[0], mode) or -1.0))[:JUDGED]
