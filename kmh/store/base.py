@@ -262,12 +262,18 @@ class VectorStore(ABC):
             requests.append(RankRequest(SPARSE, sparse, prefetch_limit, flt))
             used.append(1)
         others: set[str] = set()
-        if language:
-            other = replace(flt or Filter(), not_equals={**(flt.not_equals if flt else {}), "language": language})
-            lists = self._ranked(requests + [replace(r, flt=other) for r in requests], False)
+        if language and not (flt and "language" in flt.equals):
+            # each side its own requests: the question's language, and every other (a side with few passages
+            # costs little, so this is about the work of the plain requests)
+            base = flt or Filter()
+            same = replace(base, equals={**base.equals, "language": language})
+            other = replace(base, not_equals={**base.not_equals, "language": language})
+            lists = self._ranked([replace(r, flt=same) for r in requests] + [replace(r, flt=other) for r in requests],
+                                 False)
             others = {h.id for hits in lists[len(requests):] for h in hits}
             lists = [_merged(a, b) for a, b in zip(lists[:len(requests)], lists[len(requests):])]
         else:
+            language = None
             lists = self._ranked(requests, False)
         if sentences and self.has_sentences:
             candidates = [[h for h in hits if h.id not in others][:sentence_candidates] for hits in lists]
