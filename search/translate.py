@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 PAIRS = {("en", "fr"): "freedict-eng-fra", ("fr", "en"): "freedict-fra-eng"}
 # Translations kept per source term (dictionaries list the common sense first).
 MAX_SENSES = 3
+# Tables built so far, by (folder, source, target): every searcher of a process shares them (built on first use,
+# 0.8 s for both directions; the stemming they are keyed by is the same for every Bm25Encoder).
+_TABLES: dict[tuple[str, str, str], dict[tuple[str, ...], list[str]]] = {}
+_LOCK = threading.Lock()
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _HEAD = re.compile(r"^(?P<word>[^/<]+?)\s*(?:/[^/]*/)?\s*(?:<[^>]*>)?\s*$")
 _SENSE = re.compile(r"^\s*(?:\d+\.\s*)?(?P<text>.+?)\s*$")
@@ -74,8 +78,6 @@ class QueryTranslator:
         self.folder = Path(folder)
         self.encoder = encoder
         self.weight = weight
-        self._tables: dict[tuple[str, str], dict[tuple[str, ...], list[str]]] = {}
-        self._lock = threading.Lock()
 
     def _has(self, source: str, target: str) -> bool:
         name = PAIRS.get((source, target))
@@ -91,8 +93,9 @@ class QueryTranslator:
     def _table(self, source: str, target: str) -> dict[tuple[str, ...], list[str]]:
         """Stemmed source term (a tuple of stems) -> translations, from the source-target dictionary and, after
         its senses, the target-source one read backwards (each covers words the other lacks); built on first use."""
-        with self._lock:
-            if (source, target) not in self._tables:
+        key = (str(self.folder.resolve()), source, target)
+        with _LOCK:
+            if key not in _TABLES:
                 table: dict[tuple[str, ...], list[str]] = {}
 
                 def add(head: str, senses: list[str]) -> None:
@@ -108,9 +111,9 @@ class QueryTranslator:
                     for head, senses in self._entries(target, source).items():
                         for sense in senses[:MAX_SENSES]:
                             add(sense, [head])
-                self._tables[(source, target)] = table
+                _TABLES[key] = table
                 log.info("dictionary %s -> %s: %d terms", source, target, len(table))
-            return self._tables[(source, target)]
+            return _TABLES[key]
 
     def warm_up(self, pairs: Iterable[tuple[str, str]] = PAIRS) -> None:
         for source, target in pairs:
