@@ -59,8 +59,7 @@ class Hit:
     """One point read back: id, score (0.0 where there is none) and payload.
 
     signals (hybrid search only): the passage's own score in each fused ranking, "dense" (cosine), "keyword"
-    (BM25) and "sentences" (MaxSim), the ones it appears in; and "dense_last", the cosine of the last passage
-    of the dense ranking (the question's background similarity to the library).
+    (BM25) and "sentences" (MaxSim), the ones it appears in.
     """
 
     id: str
@@ -162,9 +161,6 @@ def _signals(lists: list[list[Hit]], names: list[str], ids: set[str]) -> dict[st
         for h in hits:
             if h.id in out:
                 out[h.id][name] = h.score
-    if lists and lists[0]:
-        for found in out.values():
-            found["dense_last"] = lists[0][-1].score
     return out
 
 
