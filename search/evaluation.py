@@ -316,16 +316,11 @@ def floor_figures(rows: list[dict[str, Any]], floors: tuple[float, float]) -> di
             "answerable told no match": sum(map(nothing, answerable)) / len(answerable) if answerable else 0.0}
 
 
-def pick_floors(rows: list[dict[str, Any]], max_lost: float = 0.02) -> tuple[float, float]:
-    """The (same-language, cross-language) floors on GRID that tell the most off-topic questions "no match" while
-    losing at most ``max_lost`` of the answers found in the top k (an answer is lost when its question is told
-    "no match": the floor empties a list, it does not cut into one); ties: fewer answers lost, then lower floors."""
+def floor_grid(rows: list[dict[str, Any]], grid) -> tuple[Any, Any, int]:
+    """For every pair (same-language floor, cross-language floor) of ``grid`` x ``grid``: the answers found in the
+    top k whose question it tells "no match", the off-topic questions it tells so, and how many answers were found."""
     import numpy as np
 
-    grid = np.array(GRID)
-    found = [(v, side) for r in rows if not r["off"] for v, side in r["found"]]
-    if not found:
-        raise ValueError("no answerable question found its answer: nothing to calibrate on")
     lost, told = np.zeros((len(grid), len(grid))), np.zeros((len(grid), len(grid)))
     for r in rows:
         nothing = (r["best"].get("same", -1.0) < grid)[:, None] & (r["best"].get("cross", -1.0) < grid)[None, :]
@@ -333,8 +328,20 @@ def pick_floors(rows: list[dict[str, Any]], max_lost: float = 0.02) -> tuple[flo
             told += nothing
         else:
             lost += nothing * len(r["found"])
-    ok = lost <= max_lost * len(found) + 1e-9
-    key = np.where(ok, told * 10_000 - lost, -np.inf)
+    return lost, told, sum(len(r["found"]) for r in rows if not r["off"])
+
+
+def pick_floors(rows: list[dict[str, Any]], max_lost: float = 0.02) -> tuple[float, float]:
+    """The (same-language, cross-language) floors on GRID that tell the most off-topic questions "no match" while
+    losing at most ``max_lost`` of the answers found in the top k (an answer is lost when its question is told
+    "no match": the floor empties a list, it does not cut into one); ties: fewer answers lost, then lower floors."""
+    import numpy as np
+
+    grid = np.array(GRID)
+    lost, told, found = floor_grid(rows, grid)
+    if not found:
+        raise ValueError("no answerable question found its answer: nothing to calibrate on")
+    key = np.where(lost <= max_lost * found + 1e-9, told * 10_000 - lost, -np.inf)
     i, j = np.unravel_index(int(np.argmax(key)), key.shape)
     return float(grid[i]), float(grid[j])
 

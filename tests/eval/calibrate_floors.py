@@ -39,18 +39,8 @@ def rows_of(data_dir: Path, questions: Path) -> list[dict]:
         catalog.close()
 
 
-def lost_counts(rows: list[dict], grid: np.ndarray) -> tuple[np.ndarray, int]:
-    """Answers found in the top 10 whose question each pair of floors tells "no match", and how many were found."""
-    lost = np.zeros((len(grid), len(grid)))
-    for r in rows:
-        if not r["off"]:
-            nothing = (r["best"].get("same", -1.0) < grid)[:, None] & (r["best"].get("cross", -1.0) < grid)[None, :]
-            lost += nothing * len(r["found"])
-    return lost, sum(len(r["found"]) for r in rows if not r["off"])
-
-
 def main(argv=None) -> int:
-    from search.evaluation import GRID, calibrate, floor_figures
+    from search.evaluation import GRID, calibrate, floor_figures, floor_grid
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", nargs=2, type=Path, required=True, metavar=("DATA_DIR", "QUESTIONS"))
@@ -62,12 +52,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     library, sample = rows_of(*args.library), rows_of(*args.sample)
     grid = np.array(GRID)
-    lib_lost, lib_n = lost_counts(library, grid)
-    sample_lost, sample_n = lost_counts(sample, grid + args.margin)
-    told = np.zeros_like(lib_lost)
+    lib_lost, told, lib_n = floor_grid(library, grid)
+    sample_lost, _, sample_n = floor_grid(sample, grid + args.margin)
     off = [r for r in library if r["off"]]
-    for r in off:
-        told += (r["best"].get("same", -1.0) < grid)[:, None] & (r["best"].get("cross", -1.0) < grid)[None, :]
     frontier = []
     for allowed in range(0, 5):
         ok = (lib_lost <= args.max_lost * lib_n + 1e-9) & (sample_lost <= allowed)
