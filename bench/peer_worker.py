@@ -12,8 +12,10 @@ reply per line on stdout ({"error": "..."} when a command fails; the worker goes
     {"cmd": "rss"} -> {"rss_mib", "peak_rss_mib"}
     {"cmd": "quit"} -> {"bye": true}, then exit
 
-As Open WebUI's hybrid search does: 50 candidates from each side, reciprocal rank fusion with k=60
-(ranks from 1), equal weights.
+50 candidates from each side, reciprocal rank fusion with k=60 (ranks from 1), equal weights. Open WebUI
+(backend/open_webui/retrieval/utils.py) fuses langchain's BM25Retriever (BM25Okapi) and its Chroma search
+the same way (EnsembleRetriever, c=60) but builds BM25 again from the whole collection for every question
+and splits words on spaces; this worker builds BM25 once, when indexing, which flatters the peer.
 """
 
 from __future__ import annotations

@@ -8,7 +8,14 @@ BM25 recomputed on the varied text, varied metadata) to reach each size. For eac
 queries (so the query-embedding cache never hits) from 1 client and from 8 concurrent
 clients; p50/p95/p99 and the server's resident memory are printed.
 
-    .venv/bin/python bench/search.py [--sizes 10000 100000] [--requests 120] [--local-requests 16]
+Next to ours, a real peer (bench/peer.py: ChromaDB + rank_bm25's BM25Okapi fused by reciprocal rank,
+Open WebUI's default, in bench/.peer-venv, made on first use; --no-peer leaves it out) indexes the same
+passages and vectors and answers the same questions from 1 client, in turns with ours (our answer,
+then the peer's, question by question: load from elsewhere falls on both). The questions are embedded once
+beforehand by the project's query embedder, so the peer's latency excludes query embedding where ours
+includes it: the table also shows the peer with the median embedding time added, and ours/peer ratios.
+
+    .venv/bin/python bench/search.py [--sizes 10000 100000] [--requests 120] [--local-requests 16] [--no-peer]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -113,8 +121,12 @@ def base_passages(limit_pages: int) -> dict:
     return {"vectors": vectors, "items": items, "sentence_vectors": sentence_vectors}
 
 
-def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str | None) -> None:
-    """A data folder with `size` passages (and their documents in the catalog)."""
+def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str | None,
+          peer_file: Path | None = None) -> dict:
+    """A data folder with `size` passages (and their documents in the catalog); the seconds of its indexing.
+
+    With `peer_file`, the same passages (title and text, as our BM25 reads them) and the same passage
+    vectors are also written there for the peer (bench/peer.py)."""
     from sqlalchemy import insert
 
     from ingest.components.chunker import passage_id
@@ -132,6 +144,9 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
     countries = ["Senegal", "Morocco", "Togo", "Mali", "Guinea", "Niger", "Côte d'Ivoire", "Cameroon"]
     now = datetime.now(timezone.utc)
     points, docs, versions = [], [], []
+    peer_ids, peer_texts = [], []
+    peer_vectors = np.empty((size, vectors.shape[1]), dtype=np.float32) if peer_file else None
+    t_bm25 = t_upsert = 0.0
     t0 = time.perf_counter()
     for n in range(size):
         i, replica = n % len(items), n // len(items)
@@ -167,7 +182,13 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
             "section": item["section"], "section_path": [item["section"]] if item["section"] else [],
             "start": item["start"], "end": item["end"], "text": text,
         }
+        t = time.perf_counter()
         sv = bm25.encode_document(f"{item['title']}\n{text}", "fr")
+        t_bm25 += time.perf_counter() - t
+        if peer_file:
+            peer_ids.append(passage_id(doc_id, 1, 0))
+            peer_texts.append(f"{item['title']}\n{text}")
+            peer_vectors[n] = vec
         points.append(StoredPassage(passage_id(doc_id, 1, 0), multi[0], SparseVector(sv.indices, sv.values), meta,
                                     sentences=multi))
         docs.append(dict(id=doc_id, sha256=f"{n:064x}", filename=item["filename"], source_key=f"bench/{n}",
@@ -177,17 +198,26 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
         versions.append(dict(doc_id=doc_id, version=1, sha256=f"{n:064x}", filename=item["filename"],
                              original_path=f"o/{n}.txt", ingested_at=now, passage_count=1))
         if len(points) == 2000 or n == size - 1:
+            t = time.perf_counter()
             store.upsert(points)
+            t_upsert += time.perf_counter() - t
             with catalog.session(write=True) as s:
                 s.execute(insert(DocRow), docs)
                 s.execute(insert(DocumentVersion), versions)
             points, docs, versions = [], [], []
     t1 = time.perf_counter()
     store.optimize()
-    print(f"  built {size} passages ({backend}): upsert {t1 - t0:.0f} s, optimize {time.perf_counter() - t1:.0f} s",
-          flush=True)
+    t_optimize = time.perf_counter() - t1
+    print(f"  built {size} passages ({backend}): {t1 - t0:.0f} s with the data made on the way "
+          f"(BM25 encoding {t_bm25:.1f} s, upserts {t_upsert:.1f} s), optimize {t_optimize:.0f} s", flush=True)
     store.close()
     catalog.close()
+    if peer_file:
+        from bench.peer import write_passages
+
+        write_passages(peer_file, peer_ids, peer_texts, peer_vectors)
+    return {"bm25_seconds": round(t_bm25, 2), "upsert_seconds": round(t_upsert, 2),
+            "optimize_seconds": round(t_optimize, 2), "index_seconds": round(t_bm25 + t_upsert + t_optimize, 2)}
 
 
 # ------------------------------------------------------------------------------------------ serve
@@ -224,7 +254,8 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server not ready after 300 s")
 
 
-def measure(base: str, qs: list[str], clients: int) -> list[float]:
+def measure(base: str, qs: list[str], clients: int, after: Callable[[str], None] | None = None) -> list[float]:
+    """Latency in ms of each question; with one client, `after` (untimed) is called after each answer."""
     import httpx
 
     def one(q: str, client: httpx.Client) -> float:
@@ -234,8 +265,13 @@ def measure(base: str, qs: list[str], clients: int) -> list[float]:
         return (time.perf_counter() - t) * 1000
 
     if clients == 1:
+        lat = []
         with httpx.Client(timeout=900) as c:
-            return [one(q, c) for q in qs]
+            for q in qs:
+                lat.append(one(q, c))
+                if after is not None:
+                    after(q)
+        return lat
     pool = [httpx.Client(timeout=900) for _ in range(clients)]
     try:
         with ThreadPoolExecutor(clients) as ex:
@@ -257,7 +293,8 @@ def rss_mib(pid: int) -> float:
 
 
 def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str], requests: int,
-             clients_list: tuple[int, ...] = (1, 8)) -> dict:
+             clients_list: tuple[int, ...] = (1, 8), turns: PeerTurns | None = None) -> dict:
+    """Ours from 1 and 8 clients; with `turns`, the peer is asked each question of the 1-client run right after us."""
     env = {**os.environ, "KMH_DATA_DIR": str(data_dir), "KMH_STORE_BACKEND": backend}
     if qdrant_url:
         env["KMH_QDRANT_URL"] = qdrant_url
@@ -268,20 +305,129 @@ def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str]
         stream = iter(qs)
         for clients in clients_list:
             batch = [next(stream) for _ in range(requests)]
+            after = turns.ask if turns is not None and clients == 1 else None
+            peer_before = turns.seconds if after else 0.0
             t = time.perf_counter()
-            lat = measure(base, batch, clients)
-            wall = time.perf_counter() - t
+            lat = measure(base, batch, clients, after)
+            wall = time.perf_counter() - t - ((turns.seconds - peer_before) if after else 0.0)
             out[f"{clients}_client"] = {
                 "requests": len(lat), "p50_ms": round(pct(lat, 50), 1), "p95_ms": round(pct(lat, 95), 1),
                 "p99_ms": round(pct(lat, 99), 1), "mean_ms": round(statistics.mean(lat), 1),
                 "throughput_rps": round(len(lat) / wall, 1),
             }
             print(f"  {clients} client(s): {json.dumps(out[f'{clients}_client'])}", flush=True)
+            out[f"{clients}_client"]["load_average_1min"] = round(os.getloadavg()[0], 1)
         out["rss_mib_after"] = round(rss_mib(proc.pid))
         return out
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# ------------------------------------------------------------------------------------------- peer
+
+
+def embed_queries(texts: list[str]) -> tuple[list[list[float]], list[float]]:
+    """Each question embedded once by the project's query embedder (as the server's); vectors and ms each."""
+    from kmh.embedding import text_embedder
+    from kmh.settings import Settings
+
+    embedder = text_embedder(Settings())
+    embedder.warm_up()
+    for q in texts[:3]:
+        embedder.run(text="warm-up " + q)
+    vectors, ms = [], []
+    for q in texts:
+        t = time.perf_counter()
+        vectors.append(embedder.run(text=q)["embedding"])
+        ms.append((time.perf_counter() - t) * 1000)
+    return vectors, ms
+
+
+class PeerTurns:
+    """The peer's side of the 1-client run: each question, with its vector, asked right after ours asked it, so
+    that load from elsewhere on the machine falls on both alike."""
+
+    def __init__(self, peer, vectors: dict[str, list[float]]):
+        self.peer, self.vectors = peer, vectors
+        self.replies: list[dict] = []
+        self.seconds = 0.0
+
+    def ask(self, question: str) -> None:
+        t = time.perf_counter()
+        self.replies.append(self.peer.search(self.vectors[question], question, k=10))
+        self.seconds += time.perf_counter() - t
+
+
+def index_peer(peer, passages: Path, folder: Path, warm: list[tuple[list[float], str]]) -> dict:
+    """The peer indexes the passages into a new Chroma folder and BM25, then answers the warm-up questions."""
+    from bench.peer import dir_mib
+
+    index = peer.index(passages, folder)
+    out = {"index": {"passages": index["passages"], "chroma_seconds": round(index["chroma_seconds"], 2),
+                     "bm25_seconds": round(index["bm25_seconds"], 2),
+                     "index_seconds": round(index["total_seconds"], 2), "chroma_disk_mib": round(dir_mib(folder))},
+           "versions": index["versions"], "rss_mib_idle": round(peer.rss_mib()["rss_mib"])}
+    print(f"  peer indexed: {json.dumps(out['index'])}", flush=True)
+    for vector, text in warm:
+        peer.search(vector, text, k=10)
+    return out
+
+
+def peer_figures(out: dict, turns: PeerTurns) -> dict:
+    """The peer's 1-client latency (round trips over its pipe) and the median time of each part in its worker."""
+    lat = [r["round_trip_seconds"] * 1000 for r in turns.replies]
+    out["1_client"] = {
+        "requests": len(lat), "p50_ms": round(pct(lat, 50), 1), "p95_ms": round(pct(lat, 95), 1),
+        "p99_ms": round(pct(lat, 99), 1), "mean_ms": round(statistics.mean(lat), 1),
+        "throughput_rps": round(len(lat) / turns.seconds, 1),
+    }
+    out["worker_p50_ms"] = {part: round(statistics.median(r[f"{part}_seconds"] * 1000 for r in turns.replies), 2)
+                            for part in ("chroma", "bm25", "fuse")}
+    out["rss_mib_after"] = round(turns.peer.rss_mib()["rss_mib"])
+    print(f"  peer 1 client: {json.dumps(out['1_client'])}; in the worker, p50 per part: "
+          f"{json.dumps(out['worker_p50_ms'])}", flush=True)
+    return out
+
+
+def compare(ours: dict, ours_index: dict, peer: dict, embed_ms: float) -> dict:
+    """Ours over the peer's figures from the same run; the peer's latency with the query embedding added too."""
+    o, p = ours["1_client"], peer["1_client"]
+    return {
+        "query_embedding_p50_ms": round(embed_ms, 1),
+        "peer_plus_embedding_p50_ms": round(p["p50_ms"] + embed_ms, 1),
+        "peer_plus_embedding_p95_ms": round(p["p95_ms"] + embed_ms, 1),
+        "ratio_ours_to_peer_p50": round(o["p50_ms"] / p["p50_ms"], 2),
+        "ratio_ours_to_peer_p95": round(o["p95_ms"] / p["p95_ms"], 2),
+        "ratio_ours_to_peer_plus_embedding_p50": round(o["p50_ms"] / (p["p50_ms"] + embed_ms), 2),
+        "ratio_ours_to_peer_plus_embedding_p95": round(o["p95_ms"] / (p["p95_ms"] + embed_ms), 2),
+        "ratio_ours_to_peer_index_seconds": round(ours_index["index_seconds"] / peer["index"]["index_seconds"], 2),
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\nOurs (kmh serve over HTTP, query embedded inside) and the peer (ChromaDB + BM25Okapi, RRF k=60, over a "
+          "pipe, given the query vector),\none client, the same passages, vectors and questions, asked in turns "
+          "(ours, then the peer, question by question):")
+    print(f"{'passages':>9} {'engine':<34} {'index s':>8} {'p50 ms':>7} {'p95 ms':>7} {'RSS MiB':>8} {'disk MiB':>9}")
+    for r in rows:
+        size, ours, peer, c = r["size"], r["ours"], r["peer"], r["comparison"]
+        print(f"{size:>9,} {'ours (qdrant-edge)':<34} {r['ours_index']['index_seconds']:>8.1f} "
+              f"{ours['1_client']['p50_ms']:>7.1f} {ours['1_client']['p95_ms']:>7.1f} {ours['rss_mib_after']:>8} "
+              f"{r['ours_disk_mib']:>9}")
+        print(f"{size:>9,} {'peer (Chroma + BM25Okapi)':<34} {peer['index']['index_seconds']:>8.1f} "
+              f"{peer['1_client']['p50_ms']:>7.1f} {peer['1_client']['p95_ms']:>7.1f} {peer['rss_mib_after']:>8} "
+              f"{peer['index']['chroma_disk_mib']:>9}")
+        label = f"peer + query embedding ({c['query_embedding_p50_ms']} ms)"
+        print(f"{size:>9,} {label:<34} {'':>8} {c['peer_plus_embedding_p50_ms']:>7.1f} "
+              f"{c['peer_plus_embedding_p95_ms']:>7.1f}")
+        print(f"{'':>9} ours/peer: p50 {c['ratio_ours_to_peer_p50']}x, p95 {c['ratio_ours_to_peer_p95']}x; "
+              f"with the query embedding added to the peer: p50 {c['ratio_ours_to_peer_plus_embedding_p50']}x, "
+              f"p95 {c['ratio_ours_to_peer_plus_embedding_p95']}x; indexing {c['ratio_ours_to_peer_index_seconds']}x "
+              "(below 1: ours faster)")
+    print("The peer's latency excludes embedding the question (done once beforehand in the bench process); ours "
+          "includes it.\nIndexing excludes passage embedding on both sides (vectors given); ours also indexes "
+          "each passage's sentence vectors.")
 
 
 def main() -> None:
@@ -294,6 +440,8 @@ def main() -> None:
                     help="sizes also run on qdrant-client's local mode (default: all of --sizes; its build is slow)")
     ap.add_argument("--local-clients", type=int, nargs="+", default=[1, 8],
                     help="client counts for local mode (at 100k, 8 clients queue for minutes: use 1)")
+    ap.add_argument("--no-peer", action="store_true",
+                    help="leave out the peer (ChromaDB + rank_bm25 in bench/.peer-venv, made on first use)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     from kmh.settings import set_offline_env
@@ -303,9 +451,22 @@ def main() -> None:
     need = 2 * max(args.requests, args.local_requests) + 5
     if len(qs) < need:
         sys.exit(f"only {len(qs)} distinct queries for {need} requests: lower --requests")
+    venv = None
+    if not args.no_peer:
+        from bench.peer import ensure_peer_venv
+
+        venv = ensure_peer_venv()
     base = base_passages(args.pages)
     print(f"{len(base['items'])} base passages from {args.pages} pages", flush=True)
-    results = {}
+    results, rows = {}, []
+    if venv:
+        # The questions the 1-client run of ours asks (run_case: 5 warm-up ones, then the first `requests`).
+        warm_texts, batch_texts = ["warm-up " + q for q in qs[:5]], qs[:args.requests]
+        vectors, embed_ms = embed_queries(warm_texts + batch_texts)
+        warm, by_text = list(zip(vectors[:5], warm_texts)), dict(zip(batch_texts, vectors[5:]))
+        embed_p50 = statistics.median(embed_ms[5:])
+        print(f"peer: {len(vectors)} questions embedded beforehand by the query embedder, p50 {embed_p50:.1f} ms "
+              f"each (the peer's latency excludes it, ours includes it)", flush=True)
     with tempfile.TemporaryDirectory(prefix="kmh-bench-search-") as tmp:
         local_sizes = args.sizes if args.local_sizes is None else args.local_sizes
         for size in args.sizes:
@@ -313,14 +474,38 @@ def main() -> None:
             for backend, requests in cases:
                 data = Path(tmp) / f"{backend}-{size}"
                 url = str(data / "qdrant-local") if backend == "qdrant" else None
-                build(data, size, base, backend, url)
+                peer_file = Path(tmp) / f"peer-{size}.npz" if venv and backend == "edge" else None
+                index = build(data, size, base, backend, url, peer_file)
                 key = f"{size} passages, {'qdrant-edge (embedded)' if backend == 'edge' else 'qdrant-client local mode'}"
                 clients = (1, 8) if backend == "edge" else tuple(args.local_clients)
-                results[key] = run_case(data, backend, url, qs, requests, clients)
+                if peer_file:
+                    from bench.peer import Peer
+
+                    folder = Path(tmp) / f"peer-chroma-{size}"
+                    with Peer(venv) as worker:
+                        peer = index_peer(worker, peer_file, folder, warm)
+                        turns = PeerTurns(worker, by_text)
+                        results[key] = {"index": index, **run_case(data, backend, url, qs, requests, clients, turns)}
+                        peer_figures(peer, turns)
+                else:
+                    results[key] = {"index": index, **run_case(data, backend, url, qs, requests, clients)}
                 print(key, json.dumps(results[key], indent=1), flush=True)
                 import shutil
 
+                from bench.peer import dir_mib
+
+                disk = results[key]["disk_mib"] = round(dir_mib(data))
                 shutil.rmtree(data, ignore_errors=True)
+                if peer_file:
+                    peer["comparison"] = compare(results[key], index, peer, embed_p50)
+                    results[f"{size} passages, peer (ChromaDB + rank_bm25 BM25Okapi, RRF k=60)"] = peer
+                    print(f"  peer vs ours: {json.dumps(peer['comparison'])}", flush=True)
+                    rows.append({"size": size, "ours": results[key], "ours_index": index, "ours_disk_mib": disk,
+                                 "peer": peer, "comparison": peer["comparison"]})
+                    shutil.rmtree(folder, ignore_errors=True)
+                    peer_file.unlink()
+    if rows:
+        print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
