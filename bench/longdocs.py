@@ -31,6 +31,7 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/de
 
 BODY, TABLE, CAPTION, H2, H1, SUBTITLE, TITLE = 10.5, 8.5, 9.0, 12.5, 15.0, 15.0, 26.0
 LINE = 5.2  # mm per body line
+MARGIN_PAGES = 4  # a report aims at a page count at least this far below the last one asked for: it ends its section
 
 # A block of a section: ("p", text), ("ul", [items]) or ("ol", [items]).
 Block = tuple[str, "str | list[str]"]
@@ -354,10 +355,13 @@ class Writer:
         pdf.running_title = running
         pdf.page_label = WORDS["en" if lang == "en" else "fr"]["page"]
         self.pdf, self.unicode = pdf, folder is not None
-        self.tables = 0
+        self.headings: list[tuple[int, str, int]] = []  # (level, text, page)
+        self.tables: list[tuple[int, list[list[str]]]] = []  # (page, rows with the header first)
+        self.words = 0
 
     def text(self, value: str) -> str:
-        """The text as the font can draw it (the core fonts know cp1252 only)."""
+        """The text as the font can draw it (the core fonts know cp1252 only); its words are counted."""
+        self.words += len(value.split())
         if self.unicode:
             return value
         return value.encode("cp1252", "replace").decode("cp1252")
@@ -374,10 +378,10 @@ class Writer:
         pdf = self.pdf
         pdf.add_page()
         org, hub = ORGANISATION["en" if lang == "en" else "fr"]
-        self.font(12.5, True)
-        pdf.multi_cell(0, 7, self.text(org), new_x="LMARGIN", new_y="NEXT")
-        self.font(BODY)
-        pdf.multi_cell(0, LINE, self.text(hub), new_x="LMARGIN", new_y="NEXT")
+        self.font(BODY)  # body size: the report's title is the first heading
+        pdf.multi_cell(0, LINE, self.text(org), align="L", new_x="LMARGIN", new_y="NEXT")
+        self.font(CAPTION)
+        pdf.multi_cell(0, LINE, self.text(hub), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_y(95)
         self.font(TITLE, True)
         pdf.multi_cell(0, 12, self.text(title), align="L", new_x="LMARGIN", new_y="NEXT")
@@ -385,12 +389,13 @@ class Writer:
         self.font(SUBTITLE)
         pdf.multi_cell(0, 8, self.text(subtitle), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_y(240)
-        self.font(12.5, True)
-        pdf.cell(0, 7, str(year), new_x="LMARGIN", new_y="NEXT")
+        self.font(BODY)
+        pdf.cell(0, 7, f"Dakar, {year}", new_x="LMARGIN", new_y="NEXT")
 
     def heading(self, text: str, level: int) -> None:
         self.room(28 if level == 1 else 18)
         self.pdf.ln(5 if level == 1 else 2)
+        self.headings.append((level, text, self.pdf.page_no()))
         self.font(H1 if level == 1 else H2, True)
         self.pdf.multi_cell(0, 8 if level == 1 else 6.5, self.text(text), align="L", new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(2)
@@ -413,11 +418,11 @@ class Writer:
 
     def table(self, lang: str, caption: str, rows: list[list[str]], year: int) -> None:
         pdf = self.pdf
-        self.tables += 1
         self.room(14 + 6 * len(rows))
+        self.tables.append((pdf.page_no(), rows))
         pdf.ln(2)
         self.font(CAPTION, True)
-        label = f"{WORDS[lang]['table']} {self.tables}{' :' if lang == 'fr' else ':'} {caption}"
+        label = f"{WORDS[lang]['table']} {len(self.tables)}{' :' if lang == 'fr' else ':'} {caption}"
         pdf.multi_cell(0, 5, self.text(label), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
         self.font(TABLE)
@@ -456,7 +461,15 @@ class Plan:
     pages: int  # the page count aimed at
 
 
-def plan(index: int, seed: int, pages: tuple[int, int]) -> Plan:
+def page_targets(count: int, seed: int, pages: tuple[int, int]) -> list[int]:
+    """The page count each report aims at: spread evenly from the first of ``pages`` to near the last, shuffled."""
+    low, high = pages[0], pages[1] - MARGIN_PAGES
+    targets = [low + round(n * (high - low) / max(count - 1, 1)) for n in range(count)]
+    random.Random(f"longdocs:{seed}:pages").shuffle(targets)
+    return targets
+
+
+def plan(index: int, seed: int, target: int) -> Plan:
     """What report number ``index`` is: every sixth one (the first included) bilingual, then French and English in turn."""
     rng = random.Random(f"longdocs:{seed}:{index}:plan")
     kind = "fr+en" if index % 6 == 0 else ("fr", "en")[(index - index // 6) % 2]
@@ -465,12 +478,24 @@ def plan(index: int, seed: int, pages: tuple[int, int]) -> Plan:
     region = rng.randrange(len(REGIONS[lang]))
     title = TITLES[lang][n] if kind != "fr+en" else f"{TITLES['fr'][n]} / {TITLES['en'][n]}"
     subtitle = REGIONS[lang][region] if kind != "fr+en" else f"{REGIONS['fr'][region]} / {REGIONS['en'][region]}"
-    return Plan(kind, title, subtitle, rng.randint(2017, 2024), rng.randint(pages[0], max(pages[0], pages[1] - 3)))
+    return Plan(kind, title, subtitle, rng.randint(2017, 2024), target)
+
+
+@dataclass
+class Written:
+    """A report as written: its file, page and word counts, headings (level, text, page) and tables (page, rows)."""
+
+    path: Path
+    kind: str
+    pages: int
+    words: int
+    headings: list[tuple[int, str, int]]
+    tables: list[tuple[int, list[list[str]]]]
 
 
 def write_report(path: Path, p: Plan, french: dict[str, Chapter], english: dict[str, Chapter], rng: random.Random,
-                 unicode_font: bool = True) -> int:
-    """Write one report of about ``p.pages`` pages to ``path``; returns its page count."""
+                 unicode_font: bool = True) -> Written:
+    """Write one report of about ``p.pages`` pages to ``path``."""
     lang = "en" if p.kind == "en" else "fr"
     running = p.title.split(" / ")[0].split(":")[0]
     w = Writer(lang, p.title, running, unicode_font)
@@ -491,13 +516,11 @@ def write_report(path: Path, p: Plan, french: dict[str, Chapter], english: dict[
         w.heading(f"{number}. {' / '.join(part.title for part in parts)}", 1)
         sub = 0
         for part in parts:
-            if part is not parts[0] and w.pdf.page_no() >= p.pages:
-                break
-            if len(parts) > 1 and part.lang == "en":
+            if len(parts) > 1 and part.lang == "en":  # the English version follows its French chapter, whole
                 sub += 1
                 w.heading(f"{number}.{sub} {part.title} ({WORDS['en']['version']})", 2)
             for section in part.sections:
-                if w.pdf.page_no() >= p.pages:
+                if w.pdf.page_no() >= p.pages and part is parts[0]:
                     break
                 if section.heading:
                     sub += 1
@@ -512,7 +535,7 @@ def write_report(path: Path, p: Plan, french: dict[str, Chapter], english: dict[
                 w.table(part.lang, caption, rows, p.year)
                 since_table = 0
     w.pdf.output(str(path))
-    return w.pdf.page_no()
+    return Written(path, p.kind, w.pdf.page_no(), w.words, w.headings, w.tables)
 
 
 def _slug(text: str) -> str:
@@ -522,32 +545,30 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:48].rstrip("-")
 
 
-def make_longdocs(dest: Path, count: int = 20, seed: int = 0, pages: tuple[int, int] = (30, 100),
-                  zip_path: Path = DEFAULT_ZIP, unicode_font: bool = True) -> list[Path]:
-    """Write ``count`` report PDFs of ``pages`` (first to last, inclusive) pages into ``dest``; the same seed gives
-    the same files. Reports are French, English, and every sixth one (the first included) bilingual."""
+def make_reports(dest: Path, count: int = 20, seed: int = 0, pages: tuple[int, int] = (30, 100),
+                 zip_path: Path = DEFAULT_ZIP, unicode_font: bool = True) -> list[Written]:
+    """Write ``count`` reports of ``pages`` (first to last, inclusive) pages into ``dest``; the same seed gives the
+    same files. ``unicode_font=False`` draws them with the core Helvetica instead of DejaVu Sans."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
-    if not (3 <= pages[0] <= pages[1]):
-        raise ValueError(f"pages must be (first, last) with 3 <= first <= last, got {pages}")
+    if not (3 <= pages[0] and pages[1] - pages[0] >= MARGIN_PAGES):
+        raise ValueError(f"pages must be (first, last) with first >= 3 and last >= first + {MARGIN_PAGES}, got {pages}")
     dest.mkdir(parents=True, exist_ok=True)
     french, english = french_chapters(zip_path), english_chapters()
-    paths = []
-    for index in range(count):
-        p = plan(index, seed, pages)
+    written = []
+    for index, target in enumerate(page_targets(count, seed, pages)):
+        p = plan(index, seed, target)
         lang = {"fr": "fr", "en": "en", "fr+en": "fr-en"}[p.kind]
         path = dest / f"{index + 1:02d}-{lang}-{_slug(p.title.split(' / ')[0])}-{p.year}.pdf"
-        write_report(path, p, french, english, random.Random(f"longdocs:{seed}:{index}:text"), unicode_font)
-        paths.append(path)
-    return paths
+        rng = random.Random(f"longdocs:{seed}:{index}:text")
+        written.append(write_report(path, p, french, english, rng, unicode_font))
+    return written
 
 
-def pdf_figures(path: Path) -> tuple[int, int]:
-    """Pages and words of a PDF, as pypdf extracts them."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(path)
-    return len(reader.pages), sum(len((page.extract_text() or "").split()) for page in reader.pages)
+def make_longdocs(dest: Path, count: int = 20, seed: int = 0, pages: tuple[int, int] = (30, 100)) -> list[Path]:
+    """The benchmark's long-document set: ``count`` report PDFs of ``pages`` pages written into ``dest`` (see
+    make_reports); every sixth report (the first included) is bilingual, the others French and English in turn."""
+    return [w.path for w in make_reports(dest, count, seed, pages)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -561,18 +582,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        paths = make_longdocs(args.out, args.count, args.seed, tuple(args.pages), args.zip)
+        written = make_reports(args.out, args.count, args.seed, tuple(args.pages), args.zip)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - t0
-    total_pages = total_words = 0
-    for path in paths:
-        n_pages, words = pdf_figures(path)
-        total_pages, total_words = total_pages + n_pages, total_words + words
-        print(f"{path.name:<72} {n_pages:>4} pages {words:>7} words")
+    for w in written:
+        print(f"{w.path.name:<68} {w.kind:>5} {w.pages:>4} pages {w.words:>7} words {len(w.headings):>4} headings "
+              f"{len(w.tables):>3} tables")
     font = "DejaVu Sans" if unicode_font_dir() else "Helvetica (no DejaVu Sans found)"
-    print(f"{len(paths)} files, {total_pages} pages, {total_words} words in {seconds:.1f} s ({font})")
+    print(f"{len(written)} files, {sum(w.pages for w in written)} pages, {sum(w.words for w in written)} words "
+          f"in {seconds:.1f} s ({font}), into {args.out}")
     return 0
 
 
