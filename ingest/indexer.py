@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,10 +19,11 @@ from typing import Any, Literal
 from haystack import Document, Pipeline
 
 from ingest.components.chunker import PassageChunker
-from ingest.components.sentences import SentenceEmbedder
+from ingest.components.passages import PassageEmbedder
 from ingest.components.sparse import Bm25DocumentEncoder
 from ingest.components.writer import PassageWriter
 from ingest.model import IngestError, ParsedDocument
+from ingest.parse_ahead import ParseAhead
 from ingest.plan import SeminarContext, WorkItem, plan
 from kmh.dates import partial_date_text
 from kmh.settings import Settings
@@ -94,10 +96,10 @@ class _Prepared:
 class Indexer:
     """Runs ingestion; the embedder loads once, in warm_up()."""
 
-    def __init__(self, settings: Settings, catalog, store: VectorStore, *, doc_embedder=None, sentence_embedder=None,
-                 batch_passages: int = 256):
-        from kmh.embedding import document_embedder
-        from kmh.embedding import sentence_embedder as make_sentence_embedder
+    def __init__(self, settings: Settings, catalog, store: VectorStore, *, encoder=None, batch_passages: int = 256):
+        """``encoder``: a kmh.encoder.TokenEncoder to share (the tests load one for the session); else one is made
+        from the settings."""
+        from kmh.embedding import token_encoder
 
         self.settings = settings
         self.catalog = catalog
@@ -113,21 +115,17 @@ class Indexer:
         self.pending = None
         self.chunker = PassageChunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words,
                                       timeout_s=settings.parse_timeout_s)
-        self.pipeline = Pipeline()
-        self.pipeline.add_component("embedder", doc_embedder or document_embedder(settings))
-        self.pipeline.add_component("sparse", Bm25DocumentEncoder())
-        self.pipeline.add_component("writer", PassageWriter(store))
         self.sentences = settings.sentence_ranking and store.has_sentences
         if settings.sentence_ranking and not store.has_sentences:
             log.warning("the vector store has no sentence vectors (it was created before they existed): passages are "
                         "indexed without them; re-create the index to use the sentence ranking")
-        if self.sentences:
-            embedder = SentenceEmbedder(sentence_embedder or make_sentence_embedder(settings))
-            self.pipeline.add_component("sentences", embedder)
-            self.pipeline.connect("embedder.documents", "sentences.documents")
-            self.pipeline.connect("sentences.documents", "sparse.documents")
-        else:
-            self.pipeline.connect("embedder.documents", "sparse.documents")
+        self.pipeline = Pipeline()
+        self.pipeline.add_component("embedder", PassageEmbedder(
+            encoder or token_encoder(settings), prefix=settings.passage_prefix,
+            sentences=settings.sentence_vectors if self.sentences else None))
+        self.pipeline.add_component("sparse", Bm25DocumentEncoder())
+        self.pipeline.add_component("writer", PassageWriter(store))
+        self.pipeline.connect("embedder.documents", "sparse.documents")
         self.pipeline.connect("sparse.documents", "writer.documents")
 
     def warm_up(self) -> None:
@@ -380,7 +378,7 @@ class Indexer:
         if isinstance(prepared, FileResult):
             return prepared
         self._carry_decisions(prepared)
-        (result,) = self._index([prepared], report)
+        (result,) = self._index([prepared], progress=report)
         self.store.optimize()
         return result
 
@@ -400,42 +398,57 @@ class Indexer:
             if on_result:
                 on_result(r)
 
-        for item in items:
-            if item.kind == "failed":
-                emit(FileResult(item.path, "failed", reason=item.reason))
-                continue
-            try:
-                if item.kind == "topics":
-                    emit(self._topics(item.path))
+        # Three stages overlap: the parse worker reads the next documents (ParseAhead), a writer thread embeds and
+        # writes a batch (the pipeline), and this thread chunks, checks the catalog and commits the batch before.
+        with ParseAhead(self, items) as ahead, ThreadPoolExecutor(1, thread_name_prefix="kmh-embed") as writer:
+            in_flight: tuple[list[_Prepared], Future] | None = None
+
+            def flush(batch: list[_Prepared]) -> None:
+                nonlocal in_flight
+                submitted = (batch, writer.submit(self._write, self._begin(batch))) if batch else None
+                if in_flight is not None:
+                    for r in self._index(*in_flight):
+                        emit(r)
+                in_flight = submitted
+
+            for n, item in enumerate(items):
+                if item.kind == "failed":
+                    emit(FileResult(item.path, "failed", reason=item.reason))
                     continue
-                if item.kind == "seminar":
-                    emit(self._seminar(item))
+                try:
+                    if item.kind in ("topics", "seminar"):
+                        flush([])  # the batch being written is committed first, as it was before the writer thread
+                        emit(self._topics(item.path) if item.kind == "topics" else self._seminar(item))
+                        continue
+                    if item.kind == "document":
+                        prepared = self._prepare(item.path, parsed=ahead.take(n))
+                    else:
+                        prepared = self._prepare_recording(item)
+                except IngestError as exc:
+                    emit(FileResult(exc.path if item.kind == "recording" else item.path, "failed", reason=exc.reason))
                     continue
-                prepared = self._prepare(item.path) if item.kind == "document" else self._prepare_recording(item)
-            except IngestError as exc:
-                emit(FileResult(exc.path if item.kind == "recording" else item.path, "failed", reason=exc.reason))
-                continue
-            except Exception as exc:  # a parser bug must not stop the batch
-                log.exception("unexpected error while preparing %s", item.path)
-                emit(FileResult(item.path, "failed", reason=f"unexpected error: {exc}"))
-                continue
-            if isinstance(prepared, FileResult):
-                emit(prepared)
-                continue
-            self._carry_decisions(prepared)
-            pending.append(prepared)
-            if sum(len(p.documents) for p in pending) >= self.batch_passages:
-                for r in self._index(pending):
-                    emit(r)
-                pending = []
-        for r in self._index(pending):
-            emit(r)
+                except Exception as exc:  # a parser bug must not stop the batch
+                    log.exception("unexpected error while preparing %s", item.path)
+                    emit(FileResult(item.path, "failed", reason=f"unexpected error: {exc}"))
+                    continue
+                if isinstance(prepared, FileResult):
+                    emit(prepared)
+                    continue
+                self._carry_decisions(prepared)
+                pending.append(prepared)
+                if sum(len(p.documents) for p in pending) >= self.batch_passages:
+                    flush(pending)
+                    pending = []
+            flush(pending)
+            flush([])
         self.store.optimize()
         return results
 
     # -------------------------------------------------------------- stages
 
-    def _prepare(self, path: Path, upload: Upload | None = None) -> _Prepared | FileResult:
+    def _prepare(self, path: Path, upload: Upload | None = None,
+                 parsed: Callable[[], ParsedDocument] | None = None) -> _Prepared | FileResult:
+        """``parsed``: gives the parse already under way in the parse worker (ParseAhead), else it is parsed here."""
         from ingest.metadata import infer_meta
         from kmh.catalog import sha256_bytes
 
@@ -451,7 +464,7 @@ class Indexer:
         existing = self.catalog.by_sha256(sha)
         if upload is not None and existing is not None:
             return FileResult(path, "failed", upload.doc_id, reason=f"same content as document {existing.id}")
-        parsed = self.parse(path)  # sidecar applied
+        parsed = parsed() if parsed is not None else self.parse(path)  # sidecar applied
         if upload is not None:
             parsed.meta = infer_meta(parsed.blocks, upload.meta)
             source_key = upload.source_key
@@ -510,35 +523,49 @@ class Indexer:
         self._pending_sha[sha] = prepared
         return prepared
 
-    def _index(self, batch: list[_Prepared], progress: Progress | None = None) -> list[FileResult]:
-        """Embed and write the passages of ``batch`` (in slices of ``batch_passages`` when ``progress`` wants to
-        hear about them), then commit each document."""
-        if not batch:
-            return []
-        for p in batch:
-            self._pending_sha.pop(p.sha256, None)
-        documents = [d for p in batch for d in p.documents]
+    def _begin(self, batch: list[_Prepared]) -> list[Document]:
+        """The passages of ``batch``, its versions noted as written-but-not-catalogued first (crash recovery)."""
         if self.pending is not None:
             self.pending.add((p.record["id"], p.record["version"]) for p in batch)
-        step = min(64, self.batch_passages) if progress else len(documents)
-        try:
-            embedded: list[Document] = []
-            for start in range(0, len(documents), step):
-                if progress:
-                    progress("embedding", start, len(documents))
-                out = self.pipeline.run({"embedder": {"documents": documents[start:start + step]}},
-                                        include_outputs_from={"embedder"})
-                embedded += out["embedder"]["documents"]
+        return [d for p in batch for d in p.documents]
+
+    def _write(self, documents: list[Document], progress: Progress | None = None) -> list[Document]:
+        """Embed and write passages through the pipeline (in slices of 64 when ``progress`` wants to hear about
+        them); the embedded passages back."""
+        step = min(64, self.batch_passages) if progress else max(len(documents), 1)
+        embedded: list[Document] = []
+        for start in range(0, len(documents), step):
             if progress:
-                progress("committing", len(documents), len(documents))
+                progress("embedding", start, len(documents))
+            out = self.pipeline.run({"embedder": {"documents": documents[start:start + step]}},
+                                    include_outputs_from={"embedder"})
+            embedded += out["embedder"]["documents"]
+        return embedded
+
+    def _index(self, batch: list[_Prepared], written: Future | None = None,
+               progress: Progress | None = None) -> list[FileResult]:
+        """Embed and write the passages of ``batch`` (or take ``written``, the writer thread's doing so), then commit
+        each document."""
+        if not batch:
+            return []
+        try:
+            embedded = written.result() if written is not None else self._write(self._begin(batch), progress)
+            if progress:
+                n = sum(len(p.documents) for p in batch)
+                progress("committing", n, n)
             self._suggest(batch, embedded)
             self._fingerprint(batch, embedded)
         except Exception as exc:
             log.exception("embedding or writing failed")
             for p in batch:
+                self._pending_sha.pop(p.sha256, None)
                 self._drop_version(p)
             return [FileResult(p.path, "failed", reason=f"indexing failed: {exc}") for p in batch]
-        return [self._commit(p) for p in batch]
+        results = []
+        for p in batch:
+            results.append(self._commit(p))
+            self._pending_sha.pop(p.sha256, None)  # twins prepared from now on find it in the catalog
+        return results
 
     def _commit(self, p: _Prepared) -> FileResult:
         """Switch the catalog to the new version, then drop the passages of older versions."""

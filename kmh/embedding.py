@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from haystack import component
 
+from kmh.encoder import TokenEncoder, mean_vector
 from kmh.settings import Settings
 
 # Passages are embedded with their document title and section trail in front.
@@ -54,6 +55,22 @@ def document_embedder(settings: Settings, progress_bar: bool = False):
     )
 
 
+_ENCODERS: dict[tuple, TokenEncoder] = {}  # one per configuration in a process, made on first use
+
+
+def token_encoder(settings: Settings) -> TokenEncoder:
+    """The document encoder of ingestion (kmh.encoder): token states that passage and sentence vectors pool. One
+    per configuration and process, like Haystack's shared sentence-transformers backends: every indexer of the
+    process (the server's jobs, each test's) uses the same loaded model."""
+    key = (_model_path(settings), settings.document_backend, settings.document_precision, settings.torch_threads,
+           settings.embed_batch_tokens)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = TokenEncoder(key[0], backend=settings.document_backend,
+                                      precision=settings.document_precision, threads=settings.torch_threads or None,
+                                      batch_tokens=settings.embed_batch_tokens)
+    return _ENCODERS[key]
+
+
 def sentence_embedder(settings: Settings):
     """The embedder of single sentences: the passage prefix, nothing in front (the same shared model)."""
     from haystack_integrations.components.embedders.sentence_transformers import (
@@ -84,7 +101,7 @@ def text_embedder(settings: Settings):
 
 @component
 class OnnxTextEmbedder:
-    """Embeds one text with the e5 model exported to ONNX (pooling and normalisation inside the graph)."""
+    """Embeds one text with the e5 model exported to ONNX (token states out, mean-pooled and normalised here)."""
 
     def __init__(self, model_dir: Path | str, prefix: str = "query: ", threads: int | None = None,
                  max_tokens: int = 512):
@@ -125,8 +142,8 @@ class OnnxTextEmbedder:
         enc = self._tokenizer.encode(self.prefix + text.strip())
         ids = np.asarray([enc.ids], dtype=np.int64)
         mask = np.asarray([enc.attention_mask], dtype=np.int64)
-        (emb,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-        return {"embedding": emb[0].tolist()}
+        (states,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return {"embedding": mean_vector(states[0]).tolist()}
 
 
 def embed_text_of(content: str, meta: dict) -> str:

@@ -82,8 +82,15 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(1536, ge=768)
     # Time limit for parsing one document, in seconds; the worker is stopped and replaced when it runs over.
     parse_timeout_s: float = Field(300.0, gt=0)
-    # Passages embedded per batch.
+    # Passages embedded per batch (the query side and the sentence-transformers paths).
     embed_batch_size: int = Field(16, ge=1)
+    # Document embedding at ingestion (kmh.encoder): "openvino" (bfloat16 where the CPU has it, about 2.3x the
+    # passages per second of float32 on 2 cores) or "torch" (PyTorch float32, the reference).
+    document_backend: Literal["openvino", "torch"] = "openvino"
+    # Precision of the openvino backend: "auto" (bf16 where the CPU has bfloat16 instructions, else f32), "bf16", "f32".
+    document_precision: Literal["auto", "bf16", "f32"] = "auto"
+    # Padded tokens per encoder batch: passages are sorted by length and batched up to this many tokens.
+    embed_batch_tokens: int = Field(4096, ge=512)
     # Torch threads for the encoder; 0 = library default.
     torch_threads: int = Field(0, ge=0)
     # Search: candidates ranked per query (the "result set" that facets count and pages are cut from).
@@ -99,6 +106,9 @@ class Settings(BaseSettings):
     # and hybrid search ranks its candidates by their best-matching sentence (MaxSim), a third list in the fusion.
     # false skips both (no sentence embedding at ingestion, two-list fusion).
     sentence_ranking: bool = True
+    # How sentence vectors are made: "late" pools each sentence's tokens from its passage's forward pass (one pass
+    # per passage); "separate" encodes each sentence again on its own (docs/evaluation.md compares the two).
+    sentence_vectors: Literal["late", "separate"] = "late"
     # Weight of the sentence ranking in the hybrid fusion, beside KMH_FUSION_WEIGHTS for the dense and keyword rankings.
     sentence_weight: float = Field(2.0, ge=0)
     # How many of the best dense and of the best keyword candidates (each) the sentence ranking scores.

@@ -32,12 +32,15 @@ def isolated_data(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def shared_embedders():
-    """The real e5 document and text embedders, loaded once for the whole session."""
-    from kmh.embedding import document_embedder, text_embedder
+    """The real e5 passage embedder (ingestion's, over the process's shared encoder) and text embedder, loaded once
+    for the whole session."""
+    from ingest.components.passages import PassageEmbedder
+    from kmh.embedding import text_embedder, token_encoder
     from kmh.settings import Settings
 
     settings = Settings(models_dir=MODELS)
-    doc, text = document_embedder(settings), text_embedder(settings)
+    doc = PassageEmbedder(token_encoder(settings), prefix=settings.passage_prefix, sentences=None)
+    text = text_embedder(settings)
     doc.warm_up()
     text.warm_up()
     return doc, text

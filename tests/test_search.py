@@ -42,7 +42,7 @@ def env(tmp_path_factory, shared_embedders):
     catalog = open_catalog(settings)
     store = open_vector_store(settings)
     doc_emb, text_emb = shared_embedders
-    with Indexer(settings, catalog, store, doc_embedder=doc_emb) as indexer:
+    with Indexer(settings, catalog, store, encoder=doc_emb.encoder) as indexer:
         results = indexer.run([CORPUS, extra])
     assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
     searcher = Searcher(settings, catalog, store)
