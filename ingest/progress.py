@@ -73,3 +73,45 @@ def short_duration(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+class IngestMeter:
+    """The figures of `kmh ingest`'s bar: passages per second of the files finished, and the time left estimated
+    from the bytes of the files still to do (the passages to come are unknown) at the pace of the bytes done.
+
+    ``sizes`` maps each planned file to its bytes. A file found unchanged or failed leaves the estimate: it took
+    next to no time, so its bytes would make the pace look faster than the work.
+    """
+
+    def __init__(self, sizes: dict[str, int], window: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self.sizes = dict(sizes)
+        self.passages = 0
+        self.bytes_done = 0
+        self.bytes_total = sum(self.sizes.values())
+        self._passages = RateMeter(window, clock=clock)
+        self._bytes = RateMeter(window, clock=clock)
+        self._passages.update(0)
+        self._bytes.update(0, self.bytes_total)
+
+    def finished(self, key: str, indexed: bool, passages: int = 0) -> None:
+        """File ``key`` is done: ``indexed`` (new or updated, with ``passages``), or skipped or failed."""
+        size = self.sizes.pop(key, 0)
+        if indexed:
+            self.passages += passages
+            self.bytes_done += size
+        else:
+            self.bytes_total -= size
+        self._passages.update(self.passages)
+        self._bytes.update(self.bytes_done, self.bytes_total)
+
+    @property
+    def rate(self) -> float | None:
+        """Passages per second over the files finished in the last ``window`` seconds."""
+        return self._passages.rate
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, None while unknown or once nothing is left to do."""
+        if self.bytes_done >= self.bytes_total:
+            return None
+        return self._bytes.eta

@@ -1,10 +1,10 @@
-"""The rate and time-left estimator of progress bars and jobs (ingest.progress), on an injected clock."""
+"""The rate and time-left estimators of progress bars and jobs (ingest.progress), on an injected clock."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingest.progress import RateMeter, short_duration
+from ingest.progress import IngestMeter, RateMeter, short_duration
 
 
 class Clock:
@@ -113,3 +113,26 @@ def test_bad_settings_are_refused_by_name():
 def test_short_duration():
     assert [short_duration(s) for s in (-3, 0, 0.4, 40, 89.4, 95, 150, 3599, 3600, 3900, 7322)] == [
         "0 s", "0 s", "0 s", "40 s", "89 s", "2 min", "2 min", "1 h 00 min", "1 h 00 min", "1 h 05 min", "2 h 02 min"]
+
+
+def test_ingest_meter_passages_per_second_and_time_left_from_bytes():
+    clock = Clock()
+    meter = IngestMeter({"a.pdf": 1000, "same.pdf": 50_000, "b.pdf": 3000, "c.pdf": 4000, "bad.pdf": 9000},
+                        clock=clock)
+    assert (meter.rate, meter.eta) == (None, None)
+    meter.finished("same.pdf", indexed=False)  # unchanged: instant, and out of the estimate
+    meter.finished("bad.pdf", indexed=False)  # failed: likewise
+    assert (meter.rate, meter.eta) == (None, None) and meter.bytes_total == 8000
+    clock.now += 4
+    meter.finished("a.pdf", indexed=True, passages=20)  # 1000 bytes in 4 s: 4000 + 3000 left take 28 s
+    assert meter.rate == pytest.approx(5.0)
+    assert meter.eta == pytest.approx(28.0)
+    clock.now += 8
+    meter.finished("b.pdf", indexed=True, passages=40)  # 4000 bytes in 12 s
+    assert meter.rate == pytest.approx(60 / 12)
+    assert meter.eta == pytest.approx(4000 / (4000 / 12))
+    clock.now += 10
+    meter.finished("c.pdf", indexed=True, passages=50)
+    assert meter.passages == 110 and meter.eta is None  # nothing left to do
+    meter.finished("not-planned.txt", indexed=True, passages=1)  # a file the plan did not size counts its passages
+    assert meter.passages == 111 and meter.eta is None
