@@ -297,6 +297,9 @@ class JobProgress(BaseModel):
     stage: str = Field(description="queued, starting, parsing, embedding, committing, done or failed")
     done: int | None = None
     total: int | None = None
+    rate: float | None = Field(None, description="While embedding: passages per second over the last 30 s, to 0.1; "
+                                                 "null until it is known (after a second or so of embedding)")
+    eta_seconds: int | None = Field(None, description="While embedding: seconds left at that rate, null when unknown")
 
 
 class Job(BaseModel):

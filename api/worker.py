@@ -133,6 +133,7 @@ class JobWorker:
     def run(self, job: JobRecord) -> None:
         """Run one claimed job to done or failed (never raises)."""
         from ingest.indexer import Upload
+        from ingest.progress import RateMeter
 
         path = self.rt.settings.data_dir / job.staged_path
         try:
@@ -148,8 +149,16 @@ class JobWorker:
                 self.catalog.update_job(job.id, doc_version=version, progress={"stage": "parsing"})
                 job.doc_version = version
 
+                meter = RateMeter()
+
                 def progress(stage: str, done: int, total: int) -> None:
-                    self.catalog.update_job(job.id, progress={"stage": stage, "done": done, "total": total})
+                    state: dict[str, Any] = {"stage": stage, "done": done, "total": total}
+                    if stage == "embedding":
+                        meter.update(done, total)
+                        rate, eta = meter.rate, meter.eta
+                        state["rate"] = round(rate, 1) if rate is not None else None
+                        state["eta_seconds"] = round(eta) if eta is not None else None
+                    self.catalog.update_job(job.id, progress=state)
 
                 result = indexer.publish(path, Upload(job.doc_id, job.filename, dict(job.meta)), progress)
         except Exception as exc:

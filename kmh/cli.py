@@ -122,6 +122,10 @@ def ingest(
     Recordings: audio or video files are transcribed (their captions NAME.vtt or NAME.srt are used instead when
     present) and cut into passages of 30 to 60 seconds. A seminar manifest (seminar.yaml) describes a seminar,
     its sessions and recordings; topics.yaml loads the topic taxonomy. The exit status is 1 when any file failed.
+
+    The progress bar counts files; it shows the passages indexed per second (over the files finished in the last
+    30 s) and the time left, estimated from the bytes of the files still to do at the pace of the bytes done
+    (files found unchanged or failed count in neither). The summary ends with the passages per second of the run.
     """
     import time
 
@@ -131,6 +135,7 @@ def ingest(
     from ingest.indexer import Indexer
     from ingest.pending import PendingLog
     from ingest.plan import plan
+    from ingest.progress import IngestMeter, short_duration
     from kmh.embedding import ModelMissingError
 
     settings = _settings()
@@ -149,7 +154,7 @@ def ingest(
         except ModelMissingError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
-        counts = {"files": 0, "passages": 0}
+        meter = IngestMeter(_file_sizes(items))
         started = time.perf_counter()
         columns = (
             TextColumn("[bold]ingest"),
@@ -157,23 +162,24 @@ def ingest(
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
             TextColumn("{task.fields[current]}"),
         )
         results = []
         with Progress(*columns, console=err, transient=False) as progress:
-            task = progress.add_task("ingest", total=len(items), rate="", current="")
+            task = progress.add_task("ingest", total=len(items), rate="", left="", current="")
 
             def on_result(r) -> None:
                 results.append(r)
                 if r.status == "failed":
                     err.print(f"[red]failed[/red] {r.path}: {r.reason}", soft_wrap=True, highlight=False)
-                counts["files"] += 1
-                counts["passages"] += r.passages if r.status in ("new", "updated") else 0
-                dt = max(time.perf_counter() - started, 1e-6)
+                meter.finished(_size_key(r.path), r.status in ("new", "updated"), r.passages)
+                rate, eta = meter.rate, meter.eta
                 progress.update(
                     task,
                     advance=1,
-                    rate=f"{counts['files'] / dt:.1f} files/s, {counts['passages'] / dt:.1f} passages/s",
+                    rate=f"{rate:.1f} passages/s" if rate is not None else "",
+                    left=f"about {short_duration(eta)} left" if eta is not None else "",
                     current=r.path.name[:40],
                 )
 
@@ -199,8 +205,28 @@ def ingest(
     console.print(table)
     tally = {s: sum(r.status == s for r in results) for s in ("new", "updated", "unchanged", "failed")}
     console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
+    console.print(f"{meter.passages} passages in {elapsed:.1f} s: {meter.passages / max(elapsed, 1e-6):.1f} passages/s",
+                  highlight=False)
     if tally["failed"]:
         raise typer.Exit(1)
+
+
+def _size_key(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path)
+
+
+def _file_sizes(items) -> dict[str, int]:
+    """The bytes of each planned file, by resolved path (a seminar's recordings are items of their own)."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        try:
+            sizes[_size_key(item.path)] = item.path.stat().st_size if item.kind != "failed" else 0
+        except OSError:
+            sizes[_size_key(item.path)] = 0
+    return sizes
 
 
 def _recover_ingest(settings, catalog, store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,10 +111,19 @@ def test_search_json_shape(news):
 
 
 def test_second_ingest_reports_everything_unchanged(news):
-    assert kmh("ingest", str(news)).exit_code == 0
+    first = kmh("ingest", str(news))
+    assert first.exit_code == 0
+    # the summary says the run's pace, also where the progress bar is not drawn (not a terminal)
+    summary = re.search(r"^(\d+) passages in ([\d.]+) s: ([\d.]+) passages/s$", first.stdout, re.M)
+    assert summary, first.stdout
+    passages, seconds, rate = int(summary[1]), float(summary[2]), float(summary[3])
+    table = sum(int(n) for n in re.findall(r"│ new\s+│ \w+\s+│ (\d+)", first.stdout))
+    assert passages == table > 0 and rate > 0 and abs(rate - passages / seconds) <= 0.05 + rate * 0.01
+    assert "3/3" in first.stderr and "passages/s" in first.stderr  # the bar's last state
     result = kmh("ingest", str(news))
     assert result.exit_code == 0
     assert "0 new, 0 updated, 3 unchanged, 0 failed" in result.stdout
+    assert re.search(r"^0 passages in [\d.]+ s: 0\.0 passages/s$", result.stdout, re.M), result.stdout
 
 
 def test_docs_list_show_rm(news):

@@ -260,3 +260,81 @@ def test_web_session_cookie_needs_its_csrf_token_for_writes(app_keys, tmp_path):
     assert web.delete("/api/session", headers={"X-CSRF-Token": csrf}).status_code == 204
     assert web.get("/api/session").status_code == 401
     assert web.post("/api/session", json={"key": "kmh_000000000000_" + "x" * 43}).status_code == 401
+
+
+# -- job progress -----------------------------------------------------------------------------------
+
+
+def long_report(path: Path, sentences: int = 80) -> Path:
+    """A plain-text report of ``sentences`` sentences of about 20 words."""
+    places = ["Ziguinchor", "Kolda", "Sédhiou", "Bignona", "Oussouye", "Vélingara"]
+    crops = ["honey", "cashew", "mango", "groundnut", "rice", "millet", "sesame"]
+    lines = ["Beekeeping and orchards in Casamance", ""]
+    for i in range(sentences):
+        lines.append(f"In {places[i % 6]}, cooperative {i} of returnees harvested {40 + i % 37} kilograms of "
+                     f"{crops[i % 7]} in season {2015 + i % 9}, and {3 + i % 11} members trained neighbours.")
+        if i % 12 == 11:
+            lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_a_running_job_says_passages_per_second_and_time_left(tmp_path, shared_embedders):
+    """Hold the worker right after it saved the first progress that knows its rate (one sentence to a passage: 80
+    passages, two embedding slices), and read that progress through the API and the staff page in both languages."""
+    import threading
+
+    from tests.helpers import signed_in
+    from web.app import create_app as create_site
+
+    settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS, chunk_min_words=10, chunk_max_words=24,
+                        chunk_overlap_words=0)
+    staff = api_key(settings, "staff")
+    with TestClient(create_site(settings)) as client:
+        catalog = client.app.state.runtime.catalog
+        saved = catalog.update_job
+        snapshots: list[dict] = []
+        held, release = threading.Event(), threading.Event()  # held: the rate is known, or the job ended without it
+
+        def update_job(job_id: str, **values):
+            saved(job_id, **values)
+            if "progress" in values:
+                snapshots.append(dict(values["progress"]))
+                if values["progress"]["stage"] in ("done", "failed"):
+                    held.set()
+                elif values["progress"].get("rate") is not None and not held.is_set():
+                    held.set()
+                    release.wait(120)
+
+        catalog.update_job = update_job
+        try:
+            status, job = upload(client, staff, long_report(tmp_path / "casamance.txt"), language="en")
+            assert status == 202, job
+            assert held.wait(300) and snapshots[-1].get("rate") is not None, snapshots
+            body = client.get(job["url"], headers=bearer(staff)).json()
+            progress = body["progress"]
+            assert body["state"] == "running" and progress["stage"] == "embedding", body
+            assert progress["rate"] > 0 and isinstance(progress["eta_seconds"], int) and progress["eta_seconds"] >= 0
+            assert progress["done"] >= 64 and progress["total"] > progress["done"]
+            # the staff page says it in the reader's language
+            web = signed_in(client, staff)
+            rate = f"{progress['rate']:.1f}"
+            web.cookies.set("kmh_lang", "en")
+            page = web.get(f"/staff/jobs/{job['id']}").text
+            assert f"{rate} passages/s, about " in page and " left" in page, page
+            web.cookies.set("kmh_lang", "fr")
+            page = web.get(f"/staff/jobs/{job['id']}").text
+            assert f"{rate.replace('.', ',')} passages/s, encore " in page and " environ" in page, page
+        finally:
+            release.set()
+        done = wait_for_job(client, job, staff)
+        assert done["state"] == "done", done
+        assert done["progress"]["rate"] is None and done["progress"]["eta_seconds"] is None
+        page = web.get(f"/staff/jobs/{job['id']}").text
+        assert "passages/s," not in page.split("<template")[0]  # said only while embedding
+        schema = client.app.openapi()["components"]["schemas"]["JobProgress"]["properties"]
+    embedding = [s for s in snapshots if s["stage"] == "embedding"]
+    assert len(embedding) >= 2 and embedding[0]["rate"] is None, embedding  # one slice gives no rate yet
+    assert all(s["rate"] is None or s["rate"] > 0 and s["eta_seconds"] >= 0 for s in embedding), embedding
+    assert not any("rate" in s for s in snapshots if s["stage"] != "embedding")
+    assert {"rate", "eta_seconds"} <= set(schema) and "passages per second" in schema["rate"]["description"]

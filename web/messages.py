@@ -218,6 +218,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "job.stage.done": ("searchable now", "consultable dès maintenant"),
     "job.stage.failed": ("stopped", "arrêtée"),
     "job.progress": ("Progress", "Avancement"),
+    "job.rate": ("{rate} passages/s", "{rate} passages/s"),
+    "job.rate_eta": ("{rate} passages/s, about {eta} left", "{rate} passages/s, encore {eta} environ"),
     "job.wait": ("This page updates by itself.", "Cette page se met à jour toute seule."),
     "job.open_doc": ("Open the document", "Ouvrir le document"),
     "job.edit_doc": ("Edit its details", "Modifier ses informations"),

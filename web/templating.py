@@ -116,6 +116,25 @@ def clock(seconds: float | None) -> str:
     return c(seconds or 0)
 
 
+def decimal(value: float, lang: str, digits: int = 1) -> str:
+    """12.34 -> "12.3" in English, "12,3" in French."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def job_rate(t, lang: str, progress: Any) -> str:
+    """"12.3 passages/s, about 40 s left" while a job embeds at a known rate, else "" (``progress``: a JobProgress;
+    the same text as static/job.js writes)."""
+    from ingest.progress import short_duration
+
+    if progress.stage != "embedding" or progress.rate is None:
+        return ""
+    rate = decimal(progress.rate, lang)
+    if progress.eta_seconds is None:
+        return t("job.rate", rate=rate)
+    return t("job.rate_eta", rate=rate, eta=short_duration(progress.eta_seconds))
+
+
 def year_of(value: Any) -> str:
     return str(value)[:4] if value else ""
 

@@ -17,7 +17,7 @@ from api.deps import CatalogDep, ReadyDep
 from api.errors import ApiError
 from api.routers.documents import FileField, UploadMeta
 from web.deps import StaffPage
-from web.templating import render
+from web.templating import job_rate, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,7 +74,8 @@ def job_page(page: StaffPage, catalog: CatalogDep, job_id: Annotated[str, Path(m
 
     job = get_job(catalog, catalog.key(page.viewer.key_id), job_id)
     doc = catalog.get(job.doc_id) if job.state == "done" else None
-    return render(page.request, page, "job.html", job=job, doc=doc)
+    rate = job_rate(page.t, page.lang, job.progress)
+    return render(page.request, page, "job.html", job=job, doc=doc, rate=rate)
 
 
 @router.get("/staff/documents/{doc_id}")

@@ -10,6 +10,24 @@
     return el ? el.textContent : value;
   }
   var bar = box.querySelector("[data-job-progress]");
+  var rateEl = box.querySelector("[data-job-rate]");
+  var lang = document.documentElement.lang;
+  // "40 s", "3 min", "1 h 05 min": as ingest.progress.short_duration says it
+  function duration(seconds) {
+    var s = Math.max(Math.round(seconds), 0);
+    if (s < 90) return s + " s";
+    var m = Math.round(s / 60);
+    if (m < 60) return m + " min";
+    return Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+  }
+  // "12.3 passages/s, about 40 s left" while embedding at a known rate (web.templating.job_rate), else ""
+  function rateText(p) {
+    if (p.stage !== "embedding" || p.rate === null || p.rate === undefined) return "";
+    var rate = Number(p.rate).toFixed(1);
+    if (lang === "fr") rate = rate.replace(".", ",");
+    if (p.eta_seconds === null || p.eta_seconds === undefined) return label("msg", "rate").replace("{rate}", rate);
+    return label("msg", "rate_eta").replace("{rate}", rate).replace("{eta}", duration(p.eta_seconds));
+  }
   function poll() {
     fetch(box.dataset.job, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
@@ -19,6 +37,8 @@
         stateEl.className = "state state-" + job.state;
         box.querySelector("[data-job-stage]").textContent = label("stage", job.progress.stage);
         if (job.progress.total) { bar.max = job.progress.total; bar.value = job.progress.done || 0; }
+        rateEl.textContent = rateText(job.progress);
+        rateEl.hidden = !rateEl.textContent;
         if (job.state === "done" || job.state === "failed") { location.reload(); return; }
         setTimeout(poll, 1000);
       })
