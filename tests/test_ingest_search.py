@@ -74,9 +74,9 @@ def test_english_question_finds_the_french_morocco_passage(corpus_env):
 
 
 def test_passages_are_stored_with_their_sentence_vectors(corpus_env):
-    """The multivector holds the passage's own vector and one per sentence, pooled from the sentence's tokens in the
-    passage's forward pass (late chunking): MaxSim is the best of their cosines. Recomputed here with the float32
-    PyTorch reference, so the stored (bfloat16 OpenVINO) vectors are checked against an independent path."""
+    """The multivector holds the passage's own vector and one per sentence, each sentence encoded on its own:
+    MaxSim is the best of their cosines. Recomputed here with the float32 PyTorch reference, so the stored
+    (bfloat16 OpenVINO) vectors are checked against an independent path."""
     from haystack import Document
 
     from ingest.chunker import Chunker
@@ -97,7 +97,7 @@ def test_passages_are_stored_with_their_sentence_vectors(corpus_env):
     chunker = Chunker(settings.chunk_min_words, settings.chunk_max_words, settings.chunk_overlap_words)
     (chunk,) = [p for p in chunker.split(parsed.blocks, "fr")[1] if p.start == top.citation.start]
     meta = {k: stored.payload[k] for k in ("title", "section") if stored.payload.get(k)}
-    reference = PassageEmbedder(TokenEncoder(settings.embedding_model_path, backend="torch"), sentences="late")
+    reference = PassageEmbedder(TokenEncoder(settings.embedding_model_path, backend="torch"), sentences="separate")
     (doc,) = reference.run(documents=[Document(content=chunk.text, meta={**meta, "sentences": chunk.sentences})])[
         "documents"]
     own, *sentences = doc.meta["sentence_vectors"]

@@ -66,3 +66,8 @@ def test_query_backend_setting_picks_the_encoder():
     assert isinstance(text_embedder(Settings(models_dir=MODELS)), OnnxTextEmbedder)
     torch_embedder = text_embedder(Settings(models_dir=MODELS, query_backend="torch"))
     assert type(torch_embedder).__name__ == "SentenceTransformersTextEmbedder"
+
+
+def test_document_encoder_matches_sentence_transformers():
+    cos, precision = modelkit.check_e5_documents(MODELS / modelkit.E5_DIRNAME)
+    assert cos >= 0.999 and precision in ("bf16", "f32")
