@@ -71,6 +71,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/kernels.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/web.py

@@ -84,7 +84,8 @@ def base_passages(limit_pages: int) -> dict:
         return {"vectors": data["vectors"], "items": list(data["items"]), "sentence_vectors": data["sentence_vectors"]}
     from ingest.chunker import Chunker
     from ingest.parsers import parse_file
-    from kmh.embedding import document_embedder, sentence_embedder
+    from ingest.components.passages import PassageEmbedder
+    from kmh.embedding import token_encoder
     from kmh.settings import Settings
     from haystack import Document
 
@@ -100,23 +101,18 @@ def base_passages(limit_pages: int) -> dict:
             for p in passages:
                 items.append({"title": parsed.meta.title or Path(n).stem, "section": p.section, "text": p.text,
                               "page": p.page, "start": p.start, "end": p.end, "filename": Path(n).name,
-                              "sentences": [p.text[a:b] for a, b in p.sentences]})
-    embedder = document_embedder(settings, progress_bar=True)
-    embedder.warm_up()
-    docs = [Document(content=i["text"], meta={"title": i["title"], "section": i["section"]}) for i in items]
-    print(f"embedding {len(docs)} base passages (cached afterwards in {cache})", flush=True)
-    vectors = np.asarray([d.embedding for d in embedder.run(docs)["documents"]], dtype=np.float32)
-    # Sentence vectors, as the ingestion's sentence embedder makes them: the passage prefix, nothing in front.
-    pieces = [Document(content=t) for i in items for t in i["sentences"]]
-    print(f"embedding their {len(pieces)} sentences", flush=True)
-    sentences = sentence_embedder(settings)
-    sentences.progress_bar = True
-    sentences.warm_up()
-    flat = np.asarray([d.embedding for d in sentences.run(pieces)["documents"]], dtype=np.float32)
-    offsets = np.cumsum([0] + [len(i["sentences"]) for i in items])
+                              "sentences": [p.text[a:b] for a, b in p.sentences], "spans": p.sentences})
+    # Passage and sentence vectors as ingestion makes them (ingest.components.passages).
+    embedder = PassageEmbedder(token_encoder(settings), prefix=settings.passage_prefix,
+                               sentences=settings.sentence_vectors)
+    docs = [Document(content=i["text"], meta={"title": i["title"], "section": i["section"],
+                                              "sentences": [(a, b) for a, b in i.pop("spans")]}) for i in items]
+    print(f"embedding {len(docs)} base passages and their sentences (cached afterwards in {cache})", flush=True)
+    embedded = embedder.run(documents=docs)["documents"]
+    vectors = np.asarray([d.embedding for d in embedded], dtype=np.float32)
     sentence_vectors = np.empty(len(items), dtype=object)
-    for n in range(len(items)):
-        sentence_vectors[n] = flat[offsets[n]:offsets[n + 1]]
+    for n, d in enumerate(embedded):
+        sentence_vectors[n] = np.asarray(d.meta["sentence_vectors"][1:], dtype=np.float32)
     np.savez(cache, vectors=vectors, items=np.asarray(items, dtype=object), sentence_vectors=sentence_vectors)
     return {"vectors": vectors, "items": items, "sentence_vectors": sentence_vectors}
 

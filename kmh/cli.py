@@ -54,6 +54,7 @@ def setup_models(
         onnx = modelkit.export_e5_onnx(e5, force=force)
         cos = modelkit.check_e5_onnx(e5)
         console.print(f"  onnx query encoder: {onnx}\n  check: cosine {cos:.7f} with sentence-transformers")
+        modelkit.export_e5_openvino(e5, force=force)
         cos, precision = modelkit.check_e5_documents(e5)
         console.print(f"  document encoder (openvino, {precision}): check: cosine {cos:.5f} with sentence-transformers")
         whisper = modelkit.build_whisper(models_dir, force=force)

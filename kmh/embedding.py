@@ -1,7 +1,5 @@
-"""Haystack embedders for the e5 model kit, loaded by path (never from a hub).
-
-The document and the text embedder are built with identical backend arguments, so
-Haystack's backend factory gives them one shared SentenceTransformer in memory.
+"""The e5 model kit's encoders, loaded by path (never from a hub): the document encoder of ingestion
+(kmh.encoder, one per process and configuration) and the query embedder (ONNX Runtime, or sentence-transformers).
 """
 
 from __future__ import annotations
@@ -40,21 +38,6 @@ def _backend_args(settings: Settings) -> dict:
     )
 
 
-def document_embedder(settings: Settings, progress_bar: bool = False):
-    from haystack_integrations.components.embedders.sentence_transformers import (
-        SentenceTransformersDocumentEmbedder,
-    )
-
-    return SentenceTransformersDocumentEmbedder(
-        **_backend_args(settings),
-        prefix=settings.passage_prefix,
-        batch_size=settings.embed_batch_size,
-        progress_bar=progress_bar,
-        meta_fields_to_embed=META_FIELDS_TO_EMBED,
-        embedding_separator="\n",
-    )
-
-
 _ENCODERS: dict[tuple, TokenEncoder] = {}  # one per configuration in a process, made on first use
 
 
@@ -69,20 +52,6 @@ def token_encoder(settings: Settings) -> TokenEncoder:
                                       precision=settings.document_precision, threads=settings.torch_threads or None,
                                       batch_tokens=settings.embed_batch_tokens)
     return _ENCODERS[key]
-
-
-def sentence_embedder(settings: Settings):
-    """The embedder of single sentences: the passage prefix, nothing in front (the same shared model)."""
-    from haystack_integrations.components.embedders.sentence_transformers import (
-        SentenceTransformersDocumentEmbedder,
-    )
-
-    return SentenceTransformersDocumentEmbedder(
-        **_backend_args(settings),
-        prefix=settings.passage_prefix,
-        batch_size=settings.embed_batch_size,
-        progress_bar=False,
-    )
 
 
 def text_embedder(settings: Settings):

@@ -291,6 +291,25 @@ def export_e5_onnx(model_dir: Path, force: bool = False) -> Path:
     return out
 
 
+OPENVINO_FILE = "openvino/tokens.xml"  # with tokens.bin beside it
+
+
+def export_e5_openvino(model_dir: Path, force: bool = False) -> Path:
+    """Save the ONNX export as an OpenVINO model with half-precision weights, for the document encoder
+    (kmh.encoder): OpenVINO maps the weights file instead of holding a float32 copy, about 600 MB less memory."""
+    import openvino as ov
+
+    out = model_dir / OPENVINO_FILE
+    if out.exists() and out.with_suffix(".bin").exists() and not force:
+        return out
+    out.parent.mkdir(exist_ok=True)
+    tmp = out.with_name("tokens.tmp.xml")
+    ov.save_model(ov.convert_model(str(model_dir / ONNX_FILE)), str(tmp), compress_to_fp16=True)
+    tmp.with_suffix(".bin").replace(out.with_suffix(".bin"))
+    tmp.replace(out)
+    return out
+
+
 def check_e5_onnx(model_dir: Path, min_cosine: float = 0.9999) -> float:
     """The ONNX encoder must give the sentence-transformers embeddings (worst cosine over a few queries)."""
     from sentence_transformers import SentenceTransformer

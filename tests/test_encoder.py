@@ -120,3 +120,4 @@ def test_a_sentence_past_the_window_is_encoded_alone(torch_f32):
     (late,) = PassageEmbedder(torch_f32, sentences="late").run(documents=[doc])["documents"]
     (alone,) = torch_f32.embed(["passage: " + tail])
     assert float(np.dot(late.meta["sentence_vectors"][2], alone)) > 0.9999
+
