@@ -280,8 +280,9 @@ def long_report(path: Path, sentences: int = 80) -> Path:
 
 
 def test_a_running_job_says_passages_per_second_and_time_left(tmp_path, shared_embedders):
-    """Hold the worker right after it saved the first progress that knows its rate (one sentence to a passage: 80
-    passages, two embedding slices), and read that progress through the API and the staff page in both languages."""
+    """Hold the worker right after it saved the first progress that knows its rate (one sentence to a passage: 600
+    passages in slices of 64, the rate known after a second), and read that progress through the API and the staff
+    page in both languages."""
     import threading
 
     from tests.helpers import signed_in
@@ -308,7 +309,7 @@ def test_a_running_job_says_passages_per_second_and_time_left(tmp_path, shared_e
 
         catalog.update_job = update_job
         try:
-            status, job = upload(client, staff, long_report(tmp_path / "casamance.txt"), language="en")
+            status, job = upload(client, staff, long_report(tmp_path / "casamance.txt", 600), language="en")
             assert status == 202, job
             assert held.wait(300) and snapshots[-1].get("rate") is not None, snapshots
             body = client.get(job["url"], headers=bearer(staff)).json()
