@@ -54,7 +54,10 @@ def baseline(tmp_path_factory, shared_embedders):
         store.close()
         catalog.close()
     batch = [big_report(root / "districts.pdf"),
-             make_pdf(root / "gao.pdf", [("Gao fisheries", "Returnees in Gao restarted fish drying cooperatives.")]),
+             # long enough (30 pages) that the kill "between jobs" lands while it runs, however fast embedding is
+             make_pdf(root / "gao.pdf", [(f"Gao fisheries, site {i}", f"Returnees in Gao restarted fish drying "
+                                          f"cooperatives at landing site {i}, where {12 + i} members dry and smoke "
+                                          f"the catch of {3 + i % 5} boats before the market day.") for i in range(30)]),
              make_pdf(root / "segou.pdf", [("Ségou rice", "Rice cooperatives in Ségou hired forty returnees.")])]
     return root, batch
 
