@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from haystack import component
 
-from kmh.encoder import TokenEncoder, mean_vector
+from kmh.encoder import TokenEncoder, load_tokenizer, mean_vector
 from kmh.settings import Settings
 
 # Passages are embedded with their document title and section trail in front.
@@ -89,7 +89,6 @@ class OnnxTextEmbedder:
         if self._session is not None:
             return
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         from kmh.modelkit import ONNX_FILE
 
@@ -99,10 +98,7 @@ class OnnxTextEmbedder:
             options.intra_op_num_threads = self.threads
         self._session = ort.InferenceSession(str(self.model_dir / ONNX_FILE), options,
                                              providers=["CPUExecutionProvider"])
-        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        tokenizer.enable_truncation(self.max_tokens)
-        tokenizer.no_padding()
-        self._tokenizer = tokenizer
+        self._tokenizer = load_tokenizer(self.model_dir, self.max_tokens)
 
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, list[float]]:

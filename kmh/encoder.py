@@ -1,9 +1,10 @@
 """e5's token states for batches of texts, the one forward pass that passage and sentence vectors are pooled from.
 
 Two backends (the graph exported by kmh.modelkit, token states out):
-- "openvino": OpenVINO on the CPU (kmh.modelkit.OPENVINO_FILE, half-precision weights mapped from the file), in bfloat16 where the CPU has the instructions (AVX-512 BF16, AMX), float32
-  otherwise. On two Zen 4 cores it reads about 2.3x as many tokens per second as PyTorch in float32, with
-  vectors at cosine > 0.9999 of float32's (docs/benchmarks.md).
+- "openvino": OpenVINO on the CPU (kmh.modelkit.OPENVINO_FILE, half-precision weights mapped from the file), in
+  bfloat16 where the CPU has the instructions (AVX-512 BF16, AMX), float32 otherwise. On two Zen 4 cores it reads
+  1.8x as many tokens per second as PyTorch in float32, with vectors at cosine > 0.9999 of float32's
+  (bench/kernels.py, docs/benchmarks.md).
 - "torch": PyTorch in float32 through transformers, the reference.
 
 Texts are sorted by length and cut into batches of at most ``batch_tokens`` padded tokens, so short texts are
@@ -60,6 +61,16 @@ def span_vectors(enc: Encoded, spans: list[tuple[int, int]]) -> list[np.ndarray 
     return out
 
 
+def load_tokenizer(model_dir: Path, max_tokens: int = 512):
+    """The model's fast tokenizer, truncating at ``max_tokens``, no padding (the batch pads)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
 class TokenEncoder:
     """Token states of texts; the model loads in warm_up()."""
 
@@ -84,12 +95,7 @@ class TokenEncoder:
                 self._load()
 
     def _load(self) -> None:
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        tokenizer.enable_truncation(self.max_tokens)
-        tokenizer.no_padding()
-        self._tokenizer = tokenizer
+        self._tokenizer = load_tokenizer(self.model_dir, self.max_tokens)
         self._run = self._openvino() if self.backend == "openvino" else self._torch()
 
     def _openvino(self):

@@ -82,8 +82,6 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(1536, ge=768)
     # Time limit for parsing one document, in seconds; the worker is stopped and replaced when it runs over.
     parse_timeout_s: float = Field(300.0, gt=0)
-    # Passages embedded per batch (the query side and the sentence-transformers paths).
-    embed_batch_size: int = Field(16, ge=1)
     # Document embedding at ingestion (kmh.encoder): "openvino" (bfloat16 where the CPU has it, about 2.3x the
     # passages per second of float32 on 2 cores) or "torch" (PyTorch float32, the reference).
     document_backend: Literal["openvino", "torch"] = "openvino"
