@@ -15,7 +15,7 @@ import anyio
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.state import Runtime
+from services.runtime import Runtime
 from api.telemetry import AccessLogMiddleware, Metrics
 from kmh.settings import Settings
 

@@ -12,12 +12,12 @@ import anyio
 from fastapi import Depends, Request
 
 from api.errors import NotReady
-from api.state import Runtime
+from services.runtime import Runtime
 from api.telemetry import Metrics
 from kmh.catalog import Audience, Catalog
 from kmh.settings import Settings
 from kmh.store import VectorStore
-from search.archive import Archive
+from services.archive import Archive
 from search.searcher import Searcher
 
 

@@ -156,15 +156,15 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str) -> No
     """The app's answer to PayloadTooLarge (an HTML page on page paths), closing the connection."""
     from starlette.requests import Request
 
-    from api.errors import ApiError, problem_response
+    from api.errors import ServiceError, problem_response
 
     exc = PayloadTooLarge(detail, headers={"Connection": "close"})
     request = Request(scope)
-    handler = getattr(scope.get("app"), "exception_handlers", {}).get(ApiError)
+    handler = getattr(scope.get("app"), "exception_handlers", {}).get(ServiceError)
     try:
         response = await handler(request, exc)
     except Exception:  # no handler, or the error page could not be made: the problem document is always possible
-        response = problem_response(request, 413, title=exc.title, detail=detail, slug=exc.slug)
+        response = problem_response(request, 413, title=exc.title, detail=detail, slug=exc.kind)
     response.headers["Connection"] = "close"
     await response(scope, receive, send)
 

@@ -125,7 +125,7 @@ def build(data_dir: Path, size: int, base: dict, backend: str, qdrant_url: str |
     vectors are also written there for the peer (bench/peer.py)."""
     from sqlalchemy import insert
 
-    from ingest.components.chunker import passage_id
+    from kmh.ids import passage_id
     from kmh.catalog.models import Document as DocRow, DocumentVersion
     from kmh.runtime import open_catalog, open_vector_store
     from kmh.settings import Settings

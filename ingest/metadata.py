@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 
-from ingest.model import DOC_TYPES, Block, DocMeta, IngestError
+from ingest.model import Block, DocMeta, IngestError
+from kmh.catalog.models import DOC_TYPES
 from kmh.language import LANGUAGES as CATALOG_LANGUAGES
 from kmh.language import guess_language
 

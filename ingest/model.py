@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 BlockKind = Literal["title", "text", "list_item", "table"]
-DOC_TYPES = ("report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other")
 
 
 class IngestError(Exception):

@@ -16,7 +16,7 @@ from typing import Any
 
 from haystack import Document
 
-from ingest.components.chunker import passage_id
+from kmh.ids import passage_id
 from ingest.components.sentences import SENTENCE_SPANS
 from ingest.media.captions import Cue, read_captions
 from ingest.media.windows import Windower

@@ -14,7 +14,7 @@ Example (times are "HH:MM:SS", "MM:SS" or seconds within the recording)::
         media: media/jour-1.mp3       # relative to this folder, or an http(s) URL
         language: fr
         captions: {fr: media/jour-1.fr.vtt}   # optional, .vtt or .srt
-        synthetic: true               # made by `make setup` (kmh.synth) from script.yaml
+        synthetic: true               # made by `make setup` (ingest.media.synth) from script.yaml
     sessions:
       - number: 1
         title: "..."

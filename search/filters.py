@@ -7,7 +7,7 @@ that matches nothing stored is kept as given: it finds nothing, it is not an err
 
 Languages and document types are closed sets: a value is one of them in any case (``lang=FR``, ``type=News``),
 anything else is an ``UnknownFilterValue`` naming the allowed values. The allowed languages are those ingestion
-detects (``ingest.metadata.LANGUAGES``) and any other language a document was given in its metadata.
+detects (``kmh.language.LANGUAGES``) and any other language a document was given in its metadata.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
-from ingest.metadata import LANGUAGES
-from ingest.model import DOC_TYPES
+from kmh.language import LANGUAGES
+from kmh.catalog.models import DOC_TYPES
 
 # Payload fields whose filter values are free text, matched to their stored values.
 OPEN_FIELDS = ("countries", "topics", "seminar_id")

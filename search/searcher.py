@@ -536,7 +536,7 @@ class Searcher:
         """A passage of a document's current version and up to ``neighbours`` passages before and after it,
         in document order; None when the id is unknown, belongs to an old version or to a document ``audience``
         may not see."""
-        from ingest.components.chunker import passage_id as make_id
+        from kmh.ids import passage_id as make_id
 
         try:
             found = self.store.retrieve([passage_id])

@@ -171,7 +171,7 @@ class ServerProcess:
 
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", str(self.port)],
+            [sys.executable, "-c", "from cli.main import app; app()", "serve", "--port", str(self.port)],
             env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -340,7 +340,7 @@ def test_lone_media_needs_its_language_and_captions_their_media(tmp_path, shared
 
 
 def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, shared_embedders):
-    from search.archive import Archive
+    from services.archive import Archive
 
     src = tmp_path / "note.md"
     sections = {
@@ -383,7 +383,7 @@ def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, sha
 
 
 def test_a_changed_taxonomy_is_suggested_again_for_passages_already_indexed(tmp_path, shared_embedders):
-    from search.archive import Archive
+    from services.archive import Archive
 
     settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
     results, _ = ingest(settings, [CORPUS / "news"])  # indexed before any taxonomy: no suggestions

@@ -21,7 +21,7 @@ from ingest.indexer import Indexer
 from kmh.backup import MANIFEST, MANIFEST_SUM, MARKER, BackupError, backup, restore
 from kmh.catalog import Catalog
 from kmh.catalog.models import Base, Document, DocumentVersion
-from kmh.cli import app
+from cli.main import app
 from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from search.searcher import Searcher, SearchQuery

@@ -17,7 +17,6 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from kmh.catalog import (
-    DOC_TYPES,
     Catalog,
     DocumentRecord,
     DuplicateDocument,
@@ -183,12 +182,6 @@ def test_import_creates_nothing(tmp_path: Path) -> None:
     code = "import sys, kmh.catalog; assert 'alembic' not in sys.modules, 'alembic imported'"
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_doc_types_match_ingestion() -> None:
-    from ingest.model import DOC_TYPES as INGEST_DOC_TYPES
-
-    assert DOC_TYPES == INGEST_DOC_TYPES
 
 
 # -- documents ------------------------------------------------------------------------------

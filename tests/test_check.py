@@ -17,7 +17,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from kmh.cli import app
+from cli.main import app
 from kmh.settings import Settings
 from tests.conftest import CORPUS, MODELS
 from tests.helpers import ServerProcess, make_pdf
@@ -236,7 +236,7 @@ def test_backup_and_restore_carry_the_checks(data, tmp_path, monkeypatch):
 KILLED_AT_COMMIT = ("import os, signal\n"
                     "from kmh.catalog import Catalog\n"
                     "Catalog.add = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-                    "from kmh.cli import app\n"
+                    "from cli.main import app\n"
                     "app()\n")
 
 
@@ -288,7 +288,7 @@ def test_killed_ingest_leaves_no_orphans_after_a_rerun(then, isolated_data, tmp_
             store.close()
             catalog.close()
 
-    rerun = subprocess.run([sys.executable, "-c", "from kmh.cli import app; app()", "ingest", str(folder)], env=env,
+    rerun = subprocess.run([sys.executable, "-c", "from cli.main import app; app()", "ingest", str(folder)], env=env,
                            cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     said = " ".join(rerun.stderr.split())

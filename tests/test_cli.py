@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kmh.cli import app
+from cli.main import app
 from tests.conftest import CORPUS, ROOT
 from tests.helpers import make_pdf
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.state import Runtime
+from services.runtime import Runtime
 from kmh.settings import Settings
 from tests.conftest import CORPUS, MODELS
 from tests.helpers import ServerProcess, api_key, bearer, make_pdf
@@ -77,7 +77,7 @@ def reference(baseline, tmp_path_factory):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.worker import JobWorker
+    from services.jobs import JobWorker
     from kmh.catalog import sha256_file
     from kmh.runtime import open_catalog, open_vector_store
 
@@ -234,7 +234,7 @@ def runtime(shared_embedders, tmp_path):
 
 def _queue_version(rt, tmp_path: Path, pages) -> tuple:
     """Version 1 of a document published by a job, and a claimed job for version 2."""
-    from api.worker import JobWorker
+    from services.jobs import JobWorker
 
     worker = JobWorker(rt)
     staging = rt.settings.staging_dir

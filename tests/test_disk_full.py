@@ -141,7 +141,7 @@ def test_a_full_disk_fails_the_job_plainly_and_the_server_recovers_once_there_is
         # a restart on the full volume: the existing index could not be mapped; a clear refusal, no SIGBUS
         need = index_need(settings)
         filler = fill(volume, 8)
-        refused = subprocess.run([sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", "1"],
+        refused = subprocess.run([sys.executable, "-c", "from cli.main import app; app()", "serve", "--port", "1"],
                                  env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
         assert refused.returncode == 1, (refused.returncode, refused.stderr[-2000:])
         assert "not enough free disk space for the search index: the index needs " \
@@ -153,7 +153,7 @@ def test_a_server_on_a_volume_too_small_for_the_index_refuses_to_start(tmp_path)
     volume = tmp_path / "small"
     with tmpfs(volume, SMALL_MB):
         env = {"KMH_DATA_DIR": str(volume / "data"), "KMH_MODELS_DIR": str(MODELS)}
-        done = subprocess.run([sys.executable, "-c", "from kmh.cli import app; app()", "serve", "--port", "1"],
+        done = subprocess.run([sys.executable, "-c", "from cli.main import app; app()", "serve", "--port", "1"],
                               env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, (done.returncode, done.stderr[-2000:])  # not -7 (SIGBUS)
         assert "not enough free disk space for the search index: a new index needs " \

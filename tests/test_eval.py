@@ -8,7 +8,7 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from kmh.cli import app
+from cli.main import app
 from search.evaluation import METRICS, calibrate, floor_figures, judge, load_queries, metrics, pick_floors
 from tests.conftest import CORPUS, ROOT
 

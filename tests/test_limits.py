@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from api.routers.seminars import CAPTIONS_MAX_BYTES
 from api.uploads import LARGE_BODIES, MULTIPART_MARGIN, SMALL_BODY_BYTES
-from kmh.cli import app as cli
+from cli.main import app as cli
 from kmh.settings import Settings
 from tests.conftest import MODELS
 from tests.helpers import ServerProcess, api_key, app_routes, bearer, wait_for_job

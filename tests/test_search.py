@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ingest.indexer import Indexer
-from ingest.model import DOC_TYPES
+from kmh.catalog.models import DOC_TYPES
 from kmh.runtime import open_catalog, open_vector_store
 from kmh.settings import Settings
 from search.filters import UnknownFilterValue, fold, pick

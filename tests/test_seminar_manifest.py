@@ -1,4 +1,4 @@
-"""Seminar manifests (ingest.seminar) and synthetic recordings (kmh.synth)."""
+"""Seminar manifests (ingest.seminar) and synthetic recordings (ingest.media.synth)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ingest.seminar import ManifestError, format_timestamp, is_manifest, load_manifest, parse_timestamp
-from kmh.synth import SynthError, load_script, split_sentences, stamp_path, synthesise_seminar
+from ingest.media.synth import SynthError, load_script, split_sentences, stamp_path, synthesise_seminar
 from tests.conftest import CORPUS
 
 SAMPLE = CORPUS / "seminars" / "2021-12-reintegration-developpement"

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.auth import SESSION_COOKIE, AdminDep, KeyDep
 from api.deps import CatalogDep, ReadyDep
-from api.errors import NotFoundError, Unauthorized, problem_responses
+from api.errors import NotFound, Unauthorized, problem_responses
 from api.schemas import AuditEntry, AuditPage, KeyCreate, KeyCreated, KeyInfo, SessionInfo, SignIn
 
 router = APIRouter(prefix="/api", tags=["access"])
 
 
-class KeyNotFound(NotFoundError):
-    slug = "key-not-found"
+class KeyNotFound(NotFound):
+    kind = "key-not-found"
     title = "API key not found"
 
 

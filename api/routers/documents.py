@@ -25,7 +25,7 @@ from api.schemas import (
     OutlineEntry,
     VersionEntry,
 )
-from ingest.model import DOC_TYPES
+from kmh.catalog.models import DOC_TYPES
 from kmh.catalog import DocumentRecord
 from kmh.dates import parse_partial_date
 from search.filters import UnknownFilterValue

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import StaffDep
 from api.deps import CatalogDep
-from api.errors import NotFoundError, problem_responses
+from api.errors import NotFound, problem_responses
 from api.routers.documents import job_out
 from api.schemas import Job, JobPage
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
 
-class JobNotFound(NotFoundError):
-    slug = "job-not-found"
+class JobNotFound(NotFound):
+    kind = "job-not-found"
     title = "Job not found"
 
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
 from api.errors import InvalidParameter, problem_responses
 from api.schemas import Facets, Hit, Mode, QueryEcho, SearchResponse
-from ingest.metadata import LANGUAGES
-from ingest.model import DOC_TYPES
+from kmh.language import LANGUAGES
+from kmh.catalog.models import DOC_TYPES
 from search.filters import UnknownFilterValue
 from search.searcher import SearchQuery, SearchResults
 

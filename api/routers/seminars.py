@@ -25,7 +25,7 @@ from api.schemas import (
     TopicLink,
 )
 from kmh.catalog import audience_of
-from search.archive import ArchiveNotFound
+from services.errors import ThingNotFound
 from search.searcher import recording_url
 
 router = APIRouter(prefix="/api", tags=["seminars"])
@@ -118,7 +118,7 @@ def get_recording_media(archive: ArchiveDep, settings: SettingsDep, audience: Au
     root = settings.data_dir.resolve()
     path = (root / doc.original_path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise ArchiveNotFound("recording", recording_id, f"the media of recording {recording_id!r} is not kept")
+        raise ThingNotFound("recording", recording_id, f"the media of recording {recording_id!r} is not kept")
     return FileResponse(path, media_type=doc.mime, filename=FsPath(doc.filename).name,
                         content_disposition_type="inline", headers={"X-Content-Type-Options": "nosniff"})
 
@@ -159,7 +159,7 @@ async def put_captions(rt: ReadyDep, key: OrganiserDep, request: Request, record
     try:
         result = await anyio.to_thread.run_sync(replace)
     except UnknownRecording as exc:
-        raise ArchiveNotFound("recording", recording_id, str(exc)) from None
+        raise ThingNotFound("recording", recording_id, str(exc)) from None
     except IngestError as exc:
         raise InvalidParameter("body", exc.reason, "body") from None
     if result.status == "failed":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from haystack import Document, component
@@ -11,13 +10,8 @@ from haystack import Document, component
 from ingest.chunker import Chunker, ChunkingTimeout
 from ingest.components.sentences import SENTENCE_SPANS
 from ingest.model import IngestError, ParsedDocument
+from kmh.ids import passage_id
 
-POINT_NAMESPACE = uuid.UUID("6f1c1a9e-3b0e-4c55-9d7e-8a2f4b6c1d00")
-
-
-def passage_id(doc_id: str, version: int, index: int) -> str:
-    """Stable UUID of a passage: the same document version always yields the same ids."""
-    return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}:{version}:{index}"))
 
 
 @component

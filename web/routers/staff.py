@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse
 
 from api.auth import StaffDep
 from api.deps import CatalogDep, ReadyDep
-from api.errors import ApiError
+from api.errors import ServiceError, status_of
 from api.routers.documents import FileField, UploadMeta
 from web.deps import StaffPage
 from web.templating import job_rate, render
@@ -53,10 +53,10 @@ async def upload(page: StaffPage, rt: ReadyDep, key: StaffDep, file: FileField, 
                            published=published or None, countries=[countries] if countries else None,
                            programme=programme or None, source=source or None)
         answer = await queue_upload(rt, key, "publish", file, meta, None)
-    except ApiError as exc:
+    except ServiceError as exc:
         values = {"title": title, "type": doc_type, "language": language, "date": published,
                   "countries": countries, "programme": programme, "source": source}
-        return render(page.request, page, "upload.html", status_code=exc.status, doc_types=DOC_TYPES,
+        return render(page.request, page, "upload.html", status_code=status_of(exc), doc_types=DOC_TYPES,
                       error=exc.detail, existing=exc.extra.get("doc_id"), values=values)
     job_id = _job_id(answer)
     return RedirectResponse(f"/staff/jobs/{job_id}", status_code=303)
@@ -112,8 +112,8 @@ def edit(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocId,
     try:
         patch = MetadataPatch.model_validate(fields)
         edit_document(rt, key, doc_id, patch)
-    except (ApiError, ValidationError) as exc:
-        detail = exc.detail if isinstance(exc, ApiError) else "; ".join(
+    except (ServiceError, ValidationError) as exc:
+        detail = exc.detail if isinstance(exc, ServiceError) else "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         doc = rt.catalog.get(doc_id)
         return render(page.request, page, "edit.html", status_code=getattr(exc, "status", 422), doc=doc,
@@ -145,11 +145,11 @@ async def new_version(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocI
 
     try:
         answer = await replace_document_file(rt, key, doc_id, file, meta)
-    except ApiError as exc:
+    except ServiceError as exc:
         doc = await anyio.to_thread.run_sync(rt.catalog.get, doc_id)
         if doc is None:
             raise
         history = await anyio.to_thread.run_sync(rt.catalog.history, doc_id)
-        return render(page.request, page, "edit.html", status_code=exc.status, doc=doc, history=history,
+        return render(page.request, page, "edit.html", status_code=status_of(exc), doc=doc, history=history,
                       doc_types=DOC_TYPES, error=exc.detail, saved=None)
     return RedirectResponse(f"/staff/jobs/{_job_id(answer)}", status_code=303)

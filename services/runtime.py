@@ -32,7 +32,7 @@ class Runtime:
     archive: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _indexer: Any = field(default=None, repr=False)
-    # Runs the queued ingestion jobs (api.worker.JobWorker), started once the rest is loaded.
+    # Runs the queued ingestion jobs (services.jobs.JobWorker), started once the rest is loaded.
     worker: Any = None
     # Whether load() starts the background job worker.
     start_jobs: bool = True
@@ -89,7 +89,7 @@ class Runtime:
         from kmh.diskspace import check_index_room
         from kmh.runtime import open_catalog, open_vector_store
         from kmh.settings import set_offline_env
-        from search.archive import Archive
+        from services.archive import Archive
         from search.searcher import Searcher
 
         with self._lock:
@@ -132,7 +132,7 @@ class Runtime:
             self.phase = "ready"
         log.info("search service ready (data in %s)", self.settings.data_dir)
         if self.start_jobs:
-            from api.worker import JobWorker
+            from services.jobs import JobWorker
 
             self.worker = JobWorker(self)
             self.worker.start()

@@ -11,7 +11,7 @@ the server starts was interrupted somewhere in between; ``recover`` looks at the
 
 Before a job writes, the data folder must have ``KMH_MIN_FREE_MB`` free (kmh.diskspace); otherwise the job fails
 saying so and /readyz answers 503 until there is room. A write that fails anyway (disk full, SQLite I/O error, store
-error) fails its job with a plain message (api.errors.plain_error; the full error is logged), its half-written
+error) fails its job with a plain message (services.errors.plain_error; the full error is logged), its half-written
 passages are deleted where the store can, the catalog's connections are replaced, and the next job runs normally
 once there is room. A failed job's staged upload is removed.
 """
@@ -174,7 +174,7 @@ class JobWorker:
     def _failed(self, job: JobRecord, error: Exception | str) -> None:
         """Mark the job failed with a plain reason (the full error is logged), clean up after a failed write, and
         remove its staged upload."""
-        from api.errors import plain_error, write_failure
+        from services.errors import plain_error, write_failure
 
         if isinstance(error, JobRefused):
             log.warning("job %s refused: %s", job.id, error)
@@ -213,7 +213,7 @@ class JobWorker:
                 log.exception("could not delete the passages of the failed job %s (left to recovery)", job.id)
 
     def _catalog_failed(self, exc: Exception) -> None:
-        from api.errors import write_failure
+        from services.errors import write_failure
 
         reason = write_failure(exc)
         if reason is not None:

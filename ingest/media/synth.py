@@ -16,7 +16,7 @@ the recording the manifest marks ``synthetic: true``:
 
 A hidden stamp beside the media (``.NAME.synth.json``) keeps a hash of the script, the session
 layout and the espeak-ng version: a second run with the same inputs does nothing (``force``
-re-creates). Run ``python -m kmh.synth corpus/seminars/<slug> [--force]``.
+re-creates). Run ``kmh synth-seminar corpus/seminars/<slug> [--force]``.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def stamp_path(media: Path) -> Path:
 
 def write_vtt(path: Path, layouts: list[SessionLayout], titles: dict[int, str]) -> None:
     """WebVTT with a NOTE per session and one voiced cue per sentence."""
-    lines = ["WEBVTT", "", "NOTE Synthetic recording made by kmh.synth from script.yaml: espeak-ng voices, "
+    lines = ["WEBVTT", "", "NOTE Synthetic recording made by ingest.media.synth from script.yaml: espeak-ng voices, "
              "fictional speakers.", ""]
     for layout in layouts:
         title = titles.get(layout.number, "").replace("-->", "→")  # a NOTE must not hold "-->"
@@ -402,11 +402,3 @@ def _speech_length(jobs, spoken, si: int, sr: int) -> float:
         total += len(samples) / sr
         last_turn = t
     return total
-
-
-if __name__ == "__main__":  # `kmh synth-seminar` is the command; this stays for scripts
-    import typer
-
-    from kmh.cli import synth_seminar
-
-    typer.run(synth_seminar)

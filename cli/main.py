@@ -369,7 +369,7 @@ def synth_seminar(
     """Speak a seminar's script.yaml with espeak-ng into the synthetic recording its manifest declares, with
     WebVTT captions (one cue per sentence). Skipped when the outputs are up to date (make setup runs it)."""
     from ingest.seminar import ManifestError
-    from kmh.synth import SynthError, synthesise_seminar
+    from ingest.media.synth import SynthError, synthesise_seminar
 
     for folder in folders:
         try:

@@ -12,16 +12,8 @@ from typing import Any
 
 from kmh.catalog import PUBLIC, Audience, RecordingRecord, SeminarRecord, TopicLinkRecord, TopicRecord
 from kmh.store import VectorStore
+from services.errors import ThingNotFound
 from search.searcher import citation_url, clock, recording_url
-
-
-class ArchiveNotFound(LookupError):
-    """An unknown seminar, recording, topic or passage, or one its reader may not see; ``what`` and ``key`` name
-    it."""
-
-    def __init__(self, what: str, key: str, detail: str | None = None):
-        super().__init__(detail or f"no {what} with id {key!r}")
-        self.what, self.key = what, key
 
 
 @dataclass
@@ -63,7 +55,7 @@ class SeminarPage:
 
 class Archive:
     """Reads take the reader's ``audience`` (kmh.catalog.visibility; the public when not given): what it may not
-    see is ArchiveNotFound. Pages that list (seminars, topics) show what the public sees."""
+    see is ThingNotFound. Pages that list (seminars, topics) show what the public sees."""
 
     def __init__(self, catalog, store: VectorStore):
         self.catalog = catalog
@@ -74,7 +66,7 @@ class Archive:
     def seminar(self, seminar_id: str) -> SeminarPage:
         sem = self.catalog.seminar(seminar_id)
         if sem is None:
-            raise ArchiveNotFound("seminar", seminar_id)
+            raise ThingNotFound("seminar", seminar_id)
         recordings = []
         for rec in self.catalog.recordings(seminar_id):
             doc = self.catalog.visible(rec.doc_id, PUBLIC)
@@ -89,14 +81,14 @@ class Archive:
         rec = self.catalog.recording(doc_id)
         doc = self.catalog.visible(doc_id, audience) if rec is not None else None
         if rec is None or doc is None:
-            raise ArchiveNotFound("recording", doc_id)
+            raise ThingNotFound("recording", doc_id)
         return rec, doc, self.catalog.transcript(rec.transcript_id)
 
     def segments(self, doc_id: str, audience: Audience = PUBLIC) -> list[tuple[PassageRef, list[TopicLinkRecord]]]:
         """A recording's passages in time order, each with its topic links (what an organiser reviews)."""
         doc = self.catalog.visible(doc_id, audience)
         if doc is None:
-            raise ArchiveNotFound("recording", doc_id)
+            raise ThingNotFound("recording", doc_id)
         links: dict[str, list[TopicLinkRecord]] = {}
         for lk in self.catalog.links_of_document(doc_id):
             links.setdefault(lk.passage_id, []).append(lk)
@@ -108,7 +100,7 @@ class Archive:
         """A document ``audience`` may see and its current passages in reading order (what its web page lists)."""
         doc = self.catalog.visible(doc_id, audience)
         if doc is None:
-            raise ArchiveNotFound("document", doc_id)
+            raise ThingNotFound("document", doc_id)
         return doc, self._in_order(doc, audience)
 
     def _in_order(self, doc, audience: Audience) -> list[PassageRef]:
@@ -124,7 +116,7 @@ class Archive:
         """A passage of the current version of a document ``audience`` may see."""
         refs = self._passages([passage_id], audience=audience)
         if not refs:
-            raise ArchiveNotFound("passage", passage_id)
+            raise ThingNotFound("passage", passage_id)
         return refs[0]
 
     def _passages(self, ids: list[str], scores: dict[str, float | None] | None = None,
@@ -161,10 +153,10 @@ class Archive:
 
     def decide(self, passage_id: str, topic_id: str, state: str, by: str | None = None,
                audience: Audience = PUBLIC) -> TopicLinkRecord:
-        """Confirm or reject a topic for a passage; its ``topics`` payload follows. Raises ArchiveNotFound."""
+        """Confirm or reject a topic for a passage; its ``topics`` payload follows. Raises ThingNotFound."""
         ref = self.passage(passage_id, audience)
         if self.catalog.topic(topic_id) is None:
-            raise ArchiveNotFound("topic", topic_id)
+            raise ThingNotFound("topic", topic_id)
         link = self.catalog.decide_link(passage_id, topic_id, state, doc_id=ref.doc_id, doc_version=ref.doc_version,
                                         by=by)
         self._sync(passage_id)
@@ -174,7 +166,7 @@ class Archive:
         """Withdraw a decision (the link goes back to suggested, or away if it was added by hand)."""
         self.passage(passage_id, audience)
         if not self.catalog.undo_link(passage_id, topic_id):
-            raise ArchiveNotFound("topic link", f"{passage_id}/{topic_id}",
+            raise ThingNotFound("topic link", f"{passage_id}/{topic_id}",
                                   f"passage {passage_id!r} has no link to topic {topic_id!r}")
         self._sync(passage_id)
 
@@ -187,7 +179,7 @@ class Archive:
         """A topic with its confirmed publications' passages and recording segments, best score first."""
         topic = self.catalog.topic(topic_id)
         if topic is None:
-            raise ArchiveNotFound("topic", topic_id)
+            raise ThingNotFound("topic", topic_id)
         links = self.catalog.topic_links(topic_id, "confirmed", limit)
         refs = self._passages([lk.passage_id for lk in links], {lk.passage_id: lk.score for lk in links})
         page = TopicPage(topic)

@@ -1,0 +1,5 @@
+"""``python -m cli`` runs the `kmh` command."""
+
+from cli.main import app
+
+app()
