@@ -36,3 +36,9 @@ def partial_date_text(value: date | None, precision: str | None) -> str | None:
     if precision == "month":
         return f"{value.year:04d}-{value.month:02d}"
     return value.isoformat()
+
+
+def clock(seconds: float | None) -> str:
+    """00:12:34 (hours always shown: seminar sessions last hours); None reads as 0."""
+    s = int(seconds or 0)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

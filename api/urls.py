@@ -1,0 +1,21 @@
+"""Where things open in this service: the links a citation carries, built at the edge (the API's answers, the web
+pages and the CLI's output), never below it."""
+
+from __future__ import annotations
+
+
+def document_file_url(doc_id: str, page: int | None = None) -> str:
+    """Where a cited passage opens: the original file, at the page for PDFs."""
+    base = f"/api/documents/{doc_id}/file"
+    return f"{base}#page={page}" if page else base
+
+
+def recording_media_url(doc_id: str, start: float | None = None) -> str:
+    """Where a recording segment plays: the media, from its first second (a media fragment)."""
+    base = f"/api/recordings/{doc_id}/media"
+    return f"{base}#t={int(start)}" if start else base
+
+
+def citation_url(doc_id: str, *, kind: str = "document", page: int | None = None, start: float | None = None) -> str:
+    """The link of a citation: a recording's media at its second, or a document's file at its page."""
+    return recording_media_url(doc_id, start) if kind == "recording" else document_file_url(doc_id, page)
