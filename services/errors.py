@@ -83,13 +83,10 @@ class PayloadTooLarge(ServiceError):
 
 
 class Unauthorized(ServiceError):
-    """No credentials, or a key that is wrong, revoked or expired."""
+    """No credentials, or a key that is wrong, revoked or expired (the API adds its WWW-Authenticate challenge)."""
 
     kind = "unauthorized"
     title = "Unauthorized"
-
-    def __init__(self, detail: str, **extra: Any):
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="kmh"'}, **extra)
 
 
 class Forbidden(ServiceError):
