@@ -1,78 +1,33 @@
-"""Who is asking: an API key in ``Authorization: Bearer KEY``, or a web session cookie (signed in with a key).
+"""What a route requires of the key behind a request, and how a browser signs in and out (the cookies).
 
 Reading needs nothing. Writing needs a key whose role grants it (``Allow("staff")`` etc.): no or a bad key is a
-401, a key of the wrong role a 403. A request authenticated by the session cookie that changes something must
-also carry the session's CSRF token (``X-CSRF-Token`` header or a ``csrf_token`` form field), or it is a 403:
-the cookie alone proves nothing, since a browser sends it with requests that other sites make.
+401, a key of the wrong role a 403. Which key is asking (a Bearer key or the session cookie's, with the CSRF
+check) is ``api.deps.current_key``; the keys and sessions themselves are ``services.access``.
+
+Signing in (``POST /api/session``, the web's sign-in form) sets an HttpOnly, SameSite=Strict session cookie.
+Login CSRF: a form that signs in must carry the token of the sign-in cookie (double submit). Another site can make
+a browser post a form here, but it can neither read nor set this cookie, so it cannot sign the browser in to its
+own key. JSON bodies need no token: a browser sends them cross-site only after a CORS check this API never passes.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import anyio
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 
-from api.deps import ReadyDep
-from api.errors import Forbidden, Unauthorized
+from api.deps import SESSION_COOKIE, KeyDep
+from api.errors import Forbidden, InvalidParameter, Unauthorized
+from api.schemas import SignIn
 from kmh.catalog import KeyRecord
+from kmh.settings import Settings
+from services import access
 
-SESSION_COOKIE = "kmh_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Only declares the scheme in the OpenAPI schema (the "Authorize" button of /docs); current_key reads the header.
 _SCHEME = HTTPBearer(auto_error=False, scheme_name="apiKey",
                      description="An API key from `kmh keys create` (or a signed-in session cookie)")
-
-
-def bearer(request: Request) -> str | None:
-    """The key of an ``Authorization: Bearer`` header; None without one; a 401 for another scheme."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("use 'Authorization: Bearer KEY' with an API key (kmh keys create)")
-    return value.strip()
-
-
-async def current_key(request: Request, rt: ReadyDep) -> KeyRecord | None:
-    """The key behind this request, or None for an anonymous reader."""
-    if hasattr(request.state, "key"):
-        return request.state.key
-    catalog = rt.catalog
-    presented = bearer(request)
-    key: KeyRecord | None = None
-    if presented is not None:
-        key = await anyio.to_thread.run_sync(catalog.authenticate, presented)
-        if key is None:
-            raise Unauthorized("the API key is wrong or revoked")
-    else:
-        token = request.cookies.get(SESSION_COOKIE)
-        if token:
-            session = await anyio.to_thread.run_sync(catalog.web_session, token)
-            if session is None:
-                raise Unauthorized("the session has expired or was closed: sign in again")
-            if request.method not in SAFE_METHODS:
-                await _check_csrf(request, session.csrf_token)
-            key = session.key
-    request.state.key = key
-    return key
-
-
-async def _check_csrf(request: Request, expected: str) -> None:
-    import hmac
-
-    given = request.headers.get(CSRF_HEADER)
-    if given is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form()  # cached: the endpoint reads the same form
-        value = form.get("csrf_token")
-        given = value if isinstance(value, str) else None
-    if not given or not hmac.compare_digest(given, expected):
-        raise Forbidden(f"missing or wrong CSRF token: send the session's token in the {CSRF_HEADER} header "
-                        "or a csrf_token form field")
 
 
 class Allow:
@@ -81,17 +36,77 @@ class Allow:
     def __init__(self, role: str):
         self.role = role
 
-    async def __call__(self, key: Annotated[KeyRecord | None, Depends(current_key)],
+    async def __call__(self, key: KeyDep,
                        _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_SCHEME)] = None) -> KeyRecord:
         if key is None:
             raise Unauthorized(f"this needs an API key with the {self.role} role: send 'Authorization: Bearer KEY'")
-        if not key.may(self.role):
-            raise Forbidden(f"the key {key.name!r} has the {key.role} role; this needs {self.role}",
-                            role=key.role, needed=self.role)
-        return key
+        return access.authorize(key=key, role=self.role)
 
 
-KeyDep = Annotated[KeyRecord | None, Depends(current_key)]
 StaffDep = Annotated[KeyRecord, Depends(Allow("staff"))]
 OrganiserDep = Annotated[KeyRecord, Depends(Allow("organiser"))]
 AdminDep = Annotated[KeyRecord, Depends(Allow("admin"))]
+
+
+# -- signing in and out
+
+SIGNIN_COOKIE = "kmh_signin"
+SIGNIN_FIELD = "signin_token"
+SIGNIN_COOKIE_SECONDS = 12 * 3600
+
+
+def signin_token(request: Request) -> str:
+    """The browser's sign-in token (from its cookie), or a new one to set with ``set_signin_cookie``."""
+    import secrets
+
+    given = request.cookies.get(SIGNIN_COOKIE, "")
+    return given if _well_formed(given) else secrets.token_urlsafe(32)
+
+
+def _well_formed(token: str | None) -> bool:
+    return token is not None and 32 <= len(token) <= 64 and token.isascii()
+
+
+def set_signin_cookie(response: Response, token: str, secure: bool) -> None:
+    response.set_cookie(SIGNIN_COOKIE, token, max_age=SIGNIN_COOKIE_SECONDS, httponly=True, samesite="strict",
+                        secure=secure, path="/")
+
+
+def check_signin_token(request: Request, given: object) -> None:
+    """A 403 unless the form's sign-in token is the one of the sign-in cookie."""
+    import hmac
+
+    expected = request.cookies.get(SIGNIN_COOKIE)
+    if not _well_formed(expected) or not isinstance(given, str) or not hmac.compare_digest(given.encode(),
+                                                                                           expected.encode()):
+        raise Forbidden(f"missing or wrong sign-in token: sign in from the sign-in page (its form sends the "
+                        f"{SIGNIN_FIELD} field and the {SIGNIN_COOKIE} cookie), or send the key as JSON: "
+                        "{\"key\": \"kmh_...\"}")
+
+
+async def sign_in_key(request: Request) -> str:
+    """The key from a JSON body, or from a form (the web page's sign-in form, which must carry its sign-in token)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            return SignIn.model_validate_json(await request.body()).key
+        except ValidationError:
+            raise InvalidParameter("key", "send {\"key\": \"kmh_...\"}", "body") from None
+    form = await request.form()
+    check_signin_token(request, form.get(SIGNIN_FIELD))
+    value = form.get("key")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameter("key", "send the API key in the 'key' field", "body")
+    return SignIn(key=value[:200]).key
+
+
+def set_session_cookie(request: Request, response: Response, signed: access.SignedIn, settings: Settings) -> None:
+    """Give the browser the new session's cookie (it lives as long as the session), and drop its sign-in cookie."""
+    response.set_cookie(SESSION_COOKIE, signed.token, max_age=int(settings.session_hours * 3600), httponly=True,
+                        samesite="strict", secure=settings.cookie_secure, path="/")
+    if SIGNIN_COOKIE in request.cookies:
+        response.delete_cookie(SIGNIN_COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=settings.cookie_secure)
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=settings.cookie_secure)

@@ -138,9 +138,14 @@ def _param_name(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     return name, location
 
 
+# A 401 names the scheme that authenticates (RFC 9110 section 11.6.1): an API key as a Bearer token.
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kmh"'}
+
+
 async def _on_service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    headers = {**_CHALLENGE, **(exc.headers or {})} if isinstance(exc, Unauthorized) else exc.headers
     return problem_response(
-        request, status_of(exc), title=exc.title, detail=exc.detail, slug=exc.kind, headers=exc.headers, **exc.extra
+        request, status_of(exc), title=exc.title, detail=exc.detail, slug=exc.kind, headers=headers, **exc.extra
     )
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from kmh.catalog import KeyRecord
+    from kmh.catalog.access import SessionRecord
+    from services.access import AuditLogPage, NewKey
 
 Mode = Literal["hybrid", "dense", "keyword"]
 DocType = Literal["report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other"]
@@ -352,6 +357,8 @@ class KeyCreate(BaseModel):
 
 
 class KeyInfo(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     role: Role
@@ -361,12 +368,22 @@ class KeyInfo(BaseModel):
     revoked_at: datetime | None
     active: bool
 
+    @classmethod
+    def from_record(cls, record: KeyRecord) -> KeyInfo:
+        return cls.model_validate(record)
+
 
 class KeyCreated(KeyInfo):
     key: str = Field(description="The key itself: shown this once, only its hash is kept")
 
+    @classmethod
+    def from_new(cls, new: NewKey) -> KeyCreated:
+        return cls.model_validate({**KeyInfo.from_record(new.record).model_dump(), "key": new.secret})
+
 
 class AuditEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     at: datetime
     actor_id: str | None
@@ -378,10 +395,16 @@ class AuditEntry(BaseModel):
 
 
 class AuditPage(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     total: int
     limit: int
     offset: int
     items: list[AuditEntry]
+
+    @classmethod
+    def from_page(cls, page: AuditLogPage) -> AuditPage:
+        return cls.model_validate(page)
 
 
 class SignIn(BaseModel):
@@ -394,3 +417,9 @@ class SessionInfo(BaseModel):
     csrf_token: str | None = Field(None, description="Send it as X-CSRF-Token (or csrf_token form field) with every "
                                                      "write made with the session cookie")
     expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, key: KeyRecord, session: SessionRecord | None = None) -> SessionInfo:
+        """The key's name and role; with a web session, its CSRF token and end."""
+        return cls(name=key.name, role=key.role, csrf_token=session.csrf_token if session else None,
+                   expires_at=session.expires_at if session else None)

@@ -52,6 +52,17 @@ class PassageNotFound(ThingNotFound):
         super().__init__("passage", passage_id)
 
 
+class KeyNotFound(NotFound):
+    """No API key with this id (revoked keys are still found: they stay for the audit log)."""
+
+    kind = "key-not-found"
+    title = "API key not found"
+
+    def __init__(self, key_id: str):
+        super().__init__(f"no API key with id {key_id!r}", key_id=key_id)
+        self.key_id = key_id
+
+
 class InvalidParameter(ServiceError):
     """A value that passed type checks but makes no sense (e.g. year_from > year_to); ``name`` is the parameter."""
 
@@ -72,13 +83,10 @@ class PayloadTooLarge(ServiceError):
 
 
 class Unauthorized(ServiceError):
-    """No credentials, or a key that is wrong, revoked or expired."""
+    """No credentials, or a key that is wrong, revoked or expired (the API adds its WWW-Authenticate challenge)."""
 
     kind = "unauthorized"
     title = "Unauthorized"
-
-    def __init__(self, detail: str, **extra: Any):
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="kmh"'}, **extra)
 
 
 class Forbidden(ServiceError):

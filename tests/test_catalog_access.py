@@ -55,6 +55,47 @@ def test_roles_and_grants(catalog):
         catalog.create_key("  ", "staff")
 
 
+def test_the_access_service_raises_domain_errors_and_audits_each_change(catalog):
+    from services import access
+    from services.errors import Forbidden, InvalidParameter, KeyNotFound, Unauthorized
+
+    admin = access.create_key(catalog=catalog, name="Aïcha", role="admin", actor=None)
+    assert admin.record.created_by == "cli" and admin.secret.startswith(f"kmh_{admin.record.id}_")
+    staff = access.create_key(catalog=catalog, name="Moussa", role="staff", actor=admin.record)
+    assert staff.record.created_by == admin.record.id
+    assert access.authenticate(catalog=catalog, secret=staff.secret).id == staff.record.id
+    assert access.authorize(key=staff.record, role="staff") == staff.record
+    with pytest.raises(Forbidden) as refused:
+        access.authorize(key=staff.record, role="organiser")
+    assert refused.value.extra == {"role": "staff", "needed": "organiser"}
+    for name, role, field in (("  ", "staff", "name"), ("x", "root", "role")):
+        with pytest.raises(InvalidParameter) as bad:
+            access.create_key(catalog=catalog, name=name, role=role, actor=admin.record)
+        assert bad.value.name == field
+
+    signed = access.sign_in(catalog=catalog, secret=staff.secret, lifetime=timedelta(hours=1))
+    assert signed.session.key.id == staff.record.id
+    assert access.web_session(catalog=catalog, token=signed.token).csrf_token == signed.session.csrf_token
+    assert access.whoami(catalog=catalog, key=staff.record, token=signed.token)[1].csrf_token == signed.session.csrf_token
+    with pytest.raises(KeyNotFound) as unknown:
+        access.revoke_key(catalog=catalog, key_id="ffffffffffff", actor=admin.record)
+    assert (unknown.value.kind, unknown.value.title, unknown.value.extra) == (
+        "key-not-found", "API key not found", {"key_id": "ffffffffffff"})
+    assert not access.revoke_key(catalog=catalog, key_id=staff.record.id, actor=admin.record).active
+    for ended in (lambda: access.authenticate(catalog=catalog, secret=staff.secret),
+                  lambda: access.web_session(catalog=catalog, token=signed.token),
+                  lambda: access.sign_out(catalog=catalog, key=None, token=signed.token),
+                  lambda: access.whoami(catalog=catalog, key=None, token=None)):
+        with pytest.raises(Unauthorized):
+            ended()
+
+    page = access.audit_log(catalog=catalog, limit=2)
+    assert page.total == 4 and (page.limit, page.offset) == (2, 0)
+    assert [e.action for e in page.items] == ["key.revoke", "session.sign_in"]
+    assert [e.actor for e in access.audit_log(catalog=catalog, target=staff.record.id).items] == [
+        "Aïcha", "Moussa", "Aïcha"]
+
+
 def test_sessions_expire(catalog):
     rec, _ = catalog.create_key("s", "staff")
     token, _ = catalog.open_session(rec.id, timedelta(seconds=-1))

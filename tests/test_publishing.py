@@ -107,6 +107,12 @@ def test_keys_through_the_api_are_shown_once_and_listed_without_secret(client, k
     assert all("key" not in k for k in listed) and created["key"] not in str(listed)
     assert client.get("/api/session", headers=bearer(created["key"])).json()["role"] == "organiser"
     assert client.post("/api/keys", headers=bearer(keys["admin"]), json={"name": "x", "role": "root"}).status_code == 422
+    blank = client.post("/api/keys", headers=bearer(keys["admin"]), json={"name": "   ", "role": "staff"})
+    assert blank.status_code == 422 and blank.json()["invalid_params"][0]["name"] == "name"
+    unknown = client.delete("/api/keys/ffffffffffff", headers=bearer(keys["admin"]))
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+    assert {k: unknown.json()[k] for k in ("type", "title", "key_id")} == {
+        "type": "urn:kmh-search:problem:key-not-found", "title": "API key not found", "key_id": "ffffffffffff"}
 
 
 # -- publishing -------------------------------------------------------------------------------------

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
 import anyio
 from fastapi import Depends, Request
 
-from api.auth import SESSION_COOKIE
-from api.deps import CatalogDep
+from api.deps import SESSION_COOKIE, CatalogDep
+from api.errors import Forbidden, Unauthorized
+from services import access
 from web.i18n import choose_language, translator
 
 
@@ -46,12 +48,14 @@ class Page:
 
 
 async def viewer_of(request: Request) -> Viewer | None:
+    """Who is signed in with the session cookie; None without one, or when it has ended (pages show as public)."""
     token = request.cookies.get(SESSION_COOKIE)
     rt = request.app.state.runtime
     if not token or not rt.ready:
         return None
-    session = await anyio.to_thread.run_sync(rt.catalog.web_session, token)
-    if session is None:
+    try:
+        session = await anyio.to_thread.run_sync(partial(access.web_session, catalog=rt.catalog, token=token))
+    except Unauthorized:
         return None
     k = session.key
     return Viewer(key_id=k.id, name=k.name, role=k.role, csrf=session.csrf_token)
@@ -82,8 +86,6 @@ class Need:
         self.role = role
 
     async def __call__(self, page: PageDep, _catalog: CatalogDep) -> Page:
-        from api.errors import Forbidden
-
         if page.viewer is None:
             raise SignInRequired(page.here, self.role)
         if not page.viewer.may(self.role):

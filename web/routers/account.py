@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse
 
-from api.auth import SESSION_COOKIE, KeyDep
-from api.deps import ReadyDep
+from api.auth import clear_session_cookie, set_session_cookie, set_signin_cookie, sign_in_key, signin_token
+from api.deps import SESSION_COOKIE, KeyDep, ReadyDep
 from api.errors import Unauthorized
-from web.deps import PageDep
+from services import access
+from web.deps import Page, PageDep
 from web.i18n import LANG_COOKIE, LANGUAGES
 from web.templating import render
 
@@ -27,10 +30,8 @@ def safe_next(url: str | None, default: str = "/") -> str:
     return url
 
 
-def signin_page(page, next: str, error: str | None = None, status_code: int = 200):
+def signin_page(page: Page, next: str, error: str | None = None, status_code: int = 200):
     """The sign-in form, with the sign-in token of its cookie (set here when the browser has none)."""
-    from api.routers.access import set_signin_cookie, signin_token
-
     token = signin_token(page.request)
     response = render(page.request, page, "signin.html", status_code=status_code, next=safe_next(next), error=error,
                       signin_token=token)
@@ -46,26 +47,24 @@ def signin_form(page: PageDep, next: Next = "/"):
 @router.post("/signin")
 async def signin(page: PageDep, rt: ReadyDep, request: Request,
                  next: Annotated[str, Form(max_length=2000)] = "/"):
-    """Sign in from the form (its sign-in token is checked by the API's sign_in: a 403 without it)."""
-    from api.routers.access import sign_in
-
-    response = RedirectResponse(safe_next(next), status_code=303)
+    """Sign in from the form (a 403 without the sign-in token of its cookie, api.auth.check_signin_token)."""
+    secret = await sign_in_key(request)
     try:
-        await sign_in(rt, request, response)
+        signed = await anyio.to_thread.run_sync(partial(
+            access.sign_in, catalog=rt.catalog, secret=secret, lifetime=timedelta(hours=rt.settings.session_hours)))
     except Unauthorized:
         return signin_page(page, next, page.t("signin.wrong"), status_code=401)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(request, response, signed, rt.settings)
     return response
 
 
 @router.post("/signout")
 async def signout(rt: ReadyDep, request: Request, key: KeyDep):
-    token = request.cookies.get(SESSION_COOKIE)
-    if key is None or not token:
-        raise Unauthorized("not signed in")
-    await anyio.to_thread.run_sync(rt.catalog.close_session, token)
+    await anyio.to_thread.run_sync(partial(
+        access.sign_out, catalog=rt.catalog, key=key, token=request.cookies.get(SESSION_COOKIE)))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=rt.settings.cookie_secure)
+    clear_session_cookie(response, rt.settings)
     return response
 
 
