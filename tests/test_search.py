@@ -546,8 +546,10 @@ def test_results_serialise(env):
     assert set(d) >= {"hits", "facets", "total", "query"} and d["query"]["q"] == "AVRR au Maroc"
     assert set(d["hits"][0]) >= {"passage_id", "doc_id", "title", "doc_type", "language", "filename", "published",
                                  "text", "highlight", "snippet", "score", "citation"}
-    assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "url", "seminar_id", "session",
+    # no link: the API builds it at its edge (api.urls); the kind says which link it is
+    assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "kind", "seminar_id", "session",
                                              "speaker", "timestamp"}
+    assert d["hits"][0]["citation"]["kind"] in ("document", "recording")
 
 
 # ----------------------------------------------------------------------------------------------- reranker
