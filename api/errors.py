@@ -26,6 +26,7 @@ __all__ = [  # the domain errors and plain messages of services.errors, re-expor
     "Conflict", "DocumentNotFound", "Forbidden", "InvalidParameter", "NotFound", "NotReady", "PassageNotFound",
     "PayloadTooLarge", "ServiceError", "ThingNotFound", "Unauthorized", "UnsupportedType", "DISK_FAILED",
     "plain_error", "write_failure", "problem_response", "problem_responses", "install_error_handlers", "status_of",
+    "ProblemResponse",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -109,6 +110,15 @@ def status_of(error: ServiceError) -> int:
 # -- responses ----------------------------------------------------------------------------------
 
 
+class ProblemResponse(JSONResponse):
+    """A problem document as ``application/problem+json``; ``problem`` keeps it as given (the web pages show its
+    detail without reading the body back)."""
+
+    def __init__(self, problem: dict[str, Any], status_code: int, headers: dict[str, str] | None = None):
+        super().__init__(problem, status_code=status_code, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+        self.problem = problem
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -118,7 +128,7 @@ def problem_response(
     slug: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
-) -> JSONResponse:
+) -> ProblemResponse:
     body: dict[str, Any] = {
         "type": _TYPE_PREFIX + slug if slug else "about:blank",
         "title": title or HTTPStatus(status).phrase,
@@ -127,7 +137,7 @@ def problem_response(
         "instance": request.url.path,
     }
     body.update(extra)
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    return ProblemResponse(body, status, headers)
 
 
 def _param_name(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:

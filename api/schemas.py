@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.urls import citation_url
 
 if TYPE_CHECKING:
     from kmh.catalog import KeyRecord
     from kmh.catalog.access import SessionRecord
+    from search.results import Citation as CitationRecord, SearchHit, SearchQuery, SearchResults
     from services.access import AuditLogPage, NewKey
+    from services.search import Passage
 
 Mode = Literal["hybrid", "dense", "keyword"]
 DocType = Literal["report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other"]
@@ -28,6 +33,12 @@ class Citation(BaseModel):
     session: int | None = Field(None, description="Recordings: the session number")
     speaker: str | None = Field(None, description="Recordings: the speaker, where known")
     timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
+
+    @classmethod
+    def from_record(cls, doc_id: str, citation: CitationRecord) -> Self:
+        """The search layer's citation of a passage of ``doc_id``, with the link it opens (api.urls)."""
+        url = citation_url(doc_id, kind=citation.kind, page=citation.page, start=citation.start)
+        return cls.model_validate({**asdict(citation), "url": url})
 
 
 class Hit(BaseModel):
@@ -50,6 +61,13 @@ class Hit(BaseModel):
                                     "sentences (hybrid and dense search); compared with the relevance floor")
     weak: bool = Field(False, description="Below the relevance floor: not an answer (only with include_weak=true)")
 
+    @classmethod
+    def from_record(cls, hit: SearchHit, **more: Any) -> Self:
+        """The search layer's hit as the API shows it (``more``: the fields a subclass adds)."""
+        fields = {name: getattr(hit, name) for name in Hit.model_fields}
+        fields["citation"] = Citation.from_record(hit.doc_id, hit.citation)
+        return cls.model_validate({**fields, **more})
+
 
 class QueryEcho(BaseModel):
     q: str
@@ -66,6 +84,12 @@ class QueryEcho(BaseModel):
     group_by_document: bool
     include_weak: bool = False
 
+    @classmethod
+    def from_query(cls, query: SearchQuery) -> Self:
+        """The query as searched (search.results.SearchQuery); its doc_type is the ``type`` parameter."""
+        fields = {name: getattr(query, name) for name in cls.model_fields if name != "type"}
+        return cls.model_validate({**fields, "type": query.doc_type})
+
 
 class Facets(BaseModel):
     """Document counts in the whole candidate pool, by value, most frequent first: a document with several
@@ -77,6 +101,11 @@ class Facets(BaseModel):
                                     "several)")
     year: dict[str, int] = Field(default_factory=dict, description="Documents by year of publication")
     topic: dict[str, int] = Field(default_factory=dict, description="Documents with passages confirmed for the topic")
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, dict[str, int]]) -> Self:
+        """The searcher's facet counts; its doc_type facet is ``type`` here, as the filter parameter."""
+        return cls.model_validate({"type" if name == "doc_type" else name: values for name, values in counts.items()})
 
 
 class SearchResponse(BaseModel):
@@ -90,11 +119,24 @@ class SearchResponse(BaseModel):
     facets: Facets = Field(description="Counts of documents (not passages) in the candidate pool, by type, language, "
                            "country, year and topic; the filter parameters take these values")
 
+    @classmethod
+    def from_results(cls, results: SearchResults) -> Self:
+        """A page of the search layer's results, as the API answers it."""
+        return cls(query=QueryEcho.from_query(results.query), no_match=results.no_match, total=results.total,
+                   available=results.available, hits=[Hit.from_record(h) for h in results.hits],
+                   facets=Facets.from_counts(results.facets))
+
 
 class PassageResponse(Hit):
     status: str = Field(description="Its document's status: 'published', or 'retracted' (seen by staff only)")
     before: list[Hit] = Field(description="The passages just before, in document order")
     after: list[Hit] = Field(description="The passages just after, in document order")
+
+    @classmethod
+    def from_passage(cls, found: Passage) -> Self:
+        """A passage read with its neighbours (services.search.passage)."""
+        return cls.from_record(found.hit, status=found.status, before=[Hit.from_record(h) for h in found.before],
+                               after=[Hit.from_record(h) for h in found.after])
 
 
 class DocumentSummary(BaseModel):

@@ -323,6 +323,8 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
     """Search the index and print cited passages."""
+    from api.schemas import Hit
+    from api.urls import citation_url
     from search.searcher import Searcher, SearchQuery
 
     if mode not in ("hybrid", "dense", "keyword"):
@@ -344,7 +346,7 @@ def search(
         catalog.close()
     hits = results.hits
     if as_json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([Hit.from_record(h).model_dump() for h in hits], ensure_ascii=False, indent=2))
         return
     if not hits:
         console.print("No passage found.")
@@ -355,7 +357,8 @@ def search(
         where = " · ".join(x for x in (h.filename, f"p. {c.page}" if c.page else None, section) if x)
         console.print(f"[bold]{rank}. {h.title}[/bold]", highlight=False)
         span = c.timestamp if c.timestamp else f"chars {c.start}–{c.end}"
-        console.print(f"   [dim]{where} · {span} · score {h.score:.3f} · {c.url}[/dim]", highlight=False)
+        url = citation_url(h.doc_id, kind=c.kind, page=c.page, start=c.start)
+        console.print(f"   [dim]{where} · {span} · score {h.score:.3f} · {url}[/dim]", highlight=False)
         console.print(f"   {h.text}\n", highlight=False, markup=False)
     console.print(f"[dim]{results.total} candidate passages[/dim]", highlight=False)
 

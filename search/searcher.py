@@ -11,152 +11,40 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from kmh.catalog.cache import RefCache
-from kmh.catalog.catalog import DocumentRef
+from kmh.catalog.catalog import DocumentRecord, DocumentRef
 from kmh.catalog.visibility import PUBLIC, Audience
+from kmh.dates import clock
 from kmh.settings import Settings
 from kmh.language import guess_language
 from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
 from kmh.store.base import SPANS_FIELD
 from search.filters import FilterValues
-from search.snippets import Snippets, best_by_terms, body_sentences
+from search.highlight import Highlighter
 from search.relevance import RelevanceJudge
+from search.results import MODES, Citation, Mode, SearchHit, SearchQuery, SearchResults
+from search.snippets import Snippets
 from search.translate import QueryTranslator
+
+if TYPE_CHECKING:
+    from kmh.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["hybrid", "dense", "keyword"]
-MODES = ("hybrid", "dense", "keyword")
 FACETS = ("doc_type", "language", "country", "year", "topic")
 # Payload field counted by each facet; list fields count each of their values.
 FACET_FIELDS = {"doc_type": "doc_type", "language": "language", "country": "countries", "year": "year",
                 "topic": "topics"}
 
 
-@dataclass
-class SearchQuery:
-    """A question and its filters; pages are ``k`` hits from ``offset`` in the candidate pool."""
-
-    q: str
-    k: int = 10
-    offset: int = 0
-    mode: Mode = "hybrid"
-    lang: str | None = None
-    doc_type: str | None = None
-    country: str | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    topic: str | None = None
-    seminar: str | None = None
-    group_by_document: bool = False
-    # When nothing clears the relevance floor, return the closest passages anyway (each flagged ``weak``).
-    include_weak: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_filter(self, values: FilterValues | None = None) -> Filter:
-        """The store filter of this query; always status == "published": search lists what the public sees.
-
-        With ``values``, filter values match in any case and accents (search.filters): a country, topic or seminar
-        becomes the stored values it folds to, an unknown language or type is an UnknownFilterValue (a ValueError).
-        """
-        equals: dict[str, Any] = {"status": "published"}
-        given = {"language": self.lang, "doc_type": self.doc_type, "countries": self.country, "topics": self.topic,
-                 "seminar_id": self.seminar}
-        if values is not None:
-            given["language"], given["doc_type"] = values.language(self.lang), values.doc_type(self.doc_type)
-            for key in ("countries", "topics", "seminar_id"):
-                stored = values.matching(key, given[key])
-                given[key] = stored[0] if len(stored) == 1 else stored or None  # several: any of them
-        for key, value in given.items():
-            if value is not None and value != "":
-                equals[key] = value
-        ranges = {}
-        if self.year_from is not None or self.year_to is not None:
-            ranges["year"] = (self.year_from, self.year_to)
-        return Filter(equals=equals, ranges=ranges)
-
-
-@dataclass
-class Citation:
-    page: int | None
-    section: str | None
-    # Character offsets in the parsed text (documents) or seconds in the recording (recordings).
-    start: float | None
-    end: float | None
-    url: str = ""
-    # Recordings: the seminar, the session number and its speaker where known, "00:12:34–00:13:20".
-    seminar_id: str | None = None
-    session: int | None = None
-    speaker: str | None = None
-    timestamp: str | None = None
-
-
-@dataclass
-class SearchHit:
-    passage_id: str
-    doc_id: str
-    title: str
-    doc_type: str | None
-    language: str | None
-    filename: str | None
-    published: str | None
-    text: str
-    # The text HTML-escaped, query terms in <mark>, the best sentence in <b>.
-    highlight: str
-    # One to three sentences around the best one, HTML like highlight (search.snippets).
-    snippet: str
-    score: float
-    citation: Citation
-    # Best cosine of the question to the passage or one of its sentences (None in keyword mode); below the
-    # relevance floor the hit is ``weak``: listed among the others when some passage clears the floor, returned
-    # only with include_weak when none does.
-    relevance: float | None = None
-    weak: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class SearchResults(Sequence):
-    """One page of hits, the facets of the whole candidate pool and its size.
-
-    Also behaves as the sequence of its hits (``results[0]``, ``len(results)``, iteration).
-    """
-
-    hits: list[SearchHit]
-    facets: dict[str, dict[str, int]]
-    total: int
-    query: SearchQuery
-    # True when no passage clears the relevance floor (``hits`` is then empty unless include_weak).
-    no_match: bool = False
-    # Hits that can be paged through: ``total`` above the floor, and the weak ones listed after or among them.
-    available: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"hits": [h.to_dict() for h in self.hits], "facets": self.facets, "total": self.total,
-                "available": self.available, "no_match": self.no_match, "query": self.query.to_dict()}
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self.hits[i]
-
-    def __len__(self) -> int:
-        return len(self.hits)
-
-    def __iter__(self) -> Iterator[SearchHit]:
-        return iter(self.hits)
-
-
+# moved to api.urls / kmh.dates (``clock`` above is kmh.dates.clock): removed once services.archive stops importing
+# them; search itself builds no URLs.
 def citation_url(doc_id: str, page: int | None) -> str:
     """Where the cited passage opens: the original file, at the page for PDFs."""
     base = f"/api/documents/{doc_id}/file"
@@ -169,123 +57,15 @@ def recording_url(doc_id: str, start: float | None) -> str:
     return f"{base}#t={int(start)}" if start else base
 
 
-def clock(seconds: float) -> str:
-    """00:12:34 (hours always shown: seminar sessions last hours)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _citation(doc, p: dict[str, Any]) -> Citation:
+def _citation(p: dict[str, Any]) -> Citation:
+    """The citation of a passage, from its payload."""
     if p.get("kind") == "recording":
         start, end = p.get("start"), p.get("end")
         stamp = f"{clock(start)}–{clock(end)}" if start is not None and end is not None else None
-        return Citation(None, p.get("section"), start, end, recording_url(doc.id, start), p.get("seminar_id"),
-                        p.get("session"), p.get("speaker"), stamp)
-    return Citation(p.get("page"), p.get("section"), p.get("start"), p.get("end"), citation_url(doc.id, p.get("page")))
-
-
-# ---------------------------------------------------------------------------------------------- highlight
-
-# Words, and numbers with their digit groups ("11.300", "11 300") or decimals, as the BM25 tokenizer reads them.
-_WORD = re.compile(r"\d{1,3}(?:([.,\u00a0\u202f ])\d{3})(?:\1\d{3})*(?:[.,]\d+)?(?!\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
-
-
-class Highlighter:
-    """Marks query terms (analysed like BM25: stemmed in French and English, accents folded, case folded)
-    and the best-matching sentence. The text is HTML-escaped; only the tags are markup."""
-
-    LANGUAGES = ("fr", "en")
-
-    def __init__(self, encoder: Bm25Encoder):
-        self.encoder = encoder
-        self._word_terms = lru_cache(maxsize=50_000)(self._terms_of_word)
-        self._prefixes = lru_cache(maxsize=1024)(_prefix_pattern)
-
-    def query_terms(self, q: str) -> frozenset[str]:
-        return frozenset(t for lang in self.LANGUAGES for t in self.encoder.terms(q, lang))
-
-    def _terms_of_word(self, word: str) -> frozenset[str]:
-        return frozenset(t for lang in self.LANGUAGES for t in self.encoder.terms(word, lang))
-
-    def highlight(self, text: str, terms: frozenset[str]) -> str:
-        """The whole text, query terms in <mark>, the sentence holding the most of them (never a heading) in <b>."""
-        marks = self.marks(text, terms)
-        best = self._best_sentence(text, marks)
-        return self.render(text, marks, best)
-
-    def marks(self, text: str, terms: frozenset[str]) -> list[tuple[int, int, frozenset[str]]]:
-        """(start, end, query terms) of each word of ``text`` that carries query terms, in text order."""
-        marks: list[tuple[int, int, frozenset[str]]] = []
-        if terms:
-            word_terms = self._word_terms
-            for start, end in self._candidates(text, terms):
-                found = word_terms(text[start:end].lower())
-                if not found.isdisjoint(terms):
-                    marks.append((start, end, found & terms))
-        return marks
-
-    @staticmethod
-    def render(text: str, marks, best: tuple[int, int] | None = None, start: int = 0, end: int | None = None) -> str:
-        """text[start:end] HTML-escaped, the marks inside it in <mark>, ``best`` (clipped to it) in <b>."""
-        end = len(text) if end is None else end
-        tags: list[tuple[int, int, str]] = []  # (position, order, tag): closing tags before opening ones
-        if best is not None and best[0] < end and best[1] > start:
-            tags += [(max(best[0], start), 1, "<b>"), (min(best[1], end), 0, "</b>")]
-        for s, e, _ in marks:
-            if s >= start and e <= end:
-                tags += [(s, 2, "<mark>"), (e, -1, "</mark>")]
-        tags.sort()
-        out, pos = [], start
-        for at, _, tag in tags:
-            out.append(html.escape(text[pos:at]))
-            out.append(tag)
-            pos = at
-        out.append(html.escape(text[pos:end]))
-        return "".join(out)
-
-    def _candidates(self, text: str, terms: frozenset[str]) -> Iterator[tuple[int, int]]:
-        """Spans of the words that may carry a query term: every word, or, when the query has no number, the
-        words whose first three letters (lowercased, accents folded) start a query term, found by one regex
-        over a folded copy of the text (same length, so the spans hold for the original)."""
-        pattern = self._prefixes(terms)
-        lowered = text.lower()
-        if pattern is None or len(lowered) != len(text):
-            return (m.span() for m in _WORD.finditer(text))
-        return (m.span() for m in pattern.finditer(lowered.translate(_fold_table())))
-
-    @staticmethod
-    def _best_sentence(text: str, marks) -> tuple[int, int] | None:
-        """The sentence holding the most distinct query terms, headings left out (search.snippets.best_by_terms)."""
-        sentences = body_sentences(text)
-        best = best_by_terms(sentences, marks)
-        return sentences[best] if best is not None else None
-
-
-@lru_cache(maxsize=1)
-def _fold_table() -> dict[int, str]:
-    """Lowercase Latin letters with accents -> their base letter, one character for one (œ, æ, ß stay)."""
-    import unicodedata
-
-    table = {}
-    for code in range(0xC0, 0x250):
-        base = unicodedata.normalize("NFD", chr(code))
-        if len(base) > 1 and base[0].isascii() and base[0].isalpha():
-            table[code] = base[0].lower()
-    return table
-
-
-def _prefix_pattern(terms: frozenset[str]) -> re.Pattern | None:
-    """A regex of the words that may analyse to one of ``terms`` (see Highlighter._candidates); None when a term
-    is a number (digit groups are read differently by the tokenizer: scan every word)."""
-    if not terms or any(t[:1].isdigit() for t in terms):
-        return None
-    prefixes = set()
-    for t in terms:
-        # Stems are folded ("oeuvr"); the folded text keeps ligatures ("œuvre"): add their spellings too.
-        for variant in {t, t.replace("oe", "œ"), t.replace("ae", "æ"), t.replace("ss", "ß")}:
-            prefixes.add(variant[:3])
-    alternatives = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W\d_])(?:{alternatives})[^\W\d_]*")
+        return Citation(page=None, section=p.get("section"), start=start, end=end, kind="recording",
+                        seminar_id=p.get("seminar_id"), session=p.get("session"), speaker=p.get("speaker"),
+                        timestamp=stamp)
+    return Citation(page=p.get("page"), section=p.get("section"), start=p.get("start"), end=p.get("end"))
 
 
 # ------------------------------------------------------------------------------------------------ searcher
@@ -304,7 +84,8 @@ class Searcher:
     """Embeds the question once (e5 ``query:`` prefix, cached + BM25 terms) and fuses the dense, keyword and
     sentence rankings."""
 
-    def __init__(self, settings: Settings, catalog, store: VectorStore, *, text_embedder=None, sparse=None):
+    def __init__(self, settings: Settings, catalog: Catalog, store: VectorStore, *, text_embedder=None,
+                 sparse: Bm25Encoder | None = None):
         from kmh.embedding import text_embedder as make_text_embedder
 
         self.settings = settings
@@ -429,7 +210,7 @@ class Searcher:
     def _floors(self, mode: Mode) -> bool:
         return mode != "keyword" and bool(self.settings.relevance_floor or self.settings.relevance_floor_cross)
 
-    def _judge(self, q: str, mode: Mode, pool: list[tuple[Hit, Any]]) -> dict[str, float]:
+    def _judge(self, q: str, mode: Mode, pool: list[tuple[Hit, DocumentRef]]) -> dict[str, float]:
         """search.relevance's judgement of the pool's JUDGED best passages by the engine's score: enough to tell
         whether anything clears the floor (the other hits keep the engine's score, read from an 8-bit copy)."""
         if not self._floors(mode) or not pool:
@@ -437,7 +218,7 @@ class Searcher:
         ranked = sorted(pool, key=lambda x: -(relevance(x[0], mode) or -1.0))[:JUDGED]
         return self.judge.judge(self.embed_query(q), [h.id for h, _ in ranked])
 
-    def _weak(self, item: Hit | SearchHit | tuple[Hit, Any], mode: Mode, language: str | None,
+    def _weak(self, item: Hit | SearchHit | tuple[Hit, DocumentRef], mode: Mode, language: str | None,
               judged: dict[str, float]) -> bool:
         """Below the relevance floor: ``relevance_floor`` for a passage in the question's language,
         ``relevance_floor_cross`` for one in another (cosines across languages run lower); never in keyword mode,
@@ -454,7 +235,7 @@ class Searcher:
         value = judged.get(pid, hit.relevance if isinstance(hit, SearchHit) else relevance(hit, mode))
         return value is None or value < floor
 
-    def _pool(self, q: str, mode: Mode, flt: Filter, language: str | None) -> list[tuple[Hit, Any]]:
+    def _pool(self, q: str, mode: Mode, flt: Filter, language: str | None) -> list[tuple[Hit, DocumentRef]]:
         """The candidate pool: (hit, catalog record) of current-version passages, best first; ``language`` is
         the question's (guessed), or None."""
         s = self.settings
@@ -499,7 +280,7 @@ class Searcher:
                 h.text = found.get(h.passage_id, {}).get("text", "")
         return {i: p.get(SPANS_FIELD) for i, p in found.items()}
 
-    def _hit(self, h: Hit, doc, *, highlight: str = "", score: float | None = None, mode: Mode | None = None
+    def _hit(self, h: Hit, doc: DocumentRef | DocumentRecord, *, highlight: str = "", score: float | None = None, mode: Mode | None = None
              ) -> SearchHit:
         p = h.payload
         return SearchHit(
@@ -514,7 +295,7 @@ class Searcher:
             highlight=highlight,
             snippet="",
             score=h.score if score is None else score,
-            citation=_citation(doc, p),
+            citation=_citation(p),
             relevance=relevance(h, mode) if mode is not None else None,
         )
 
@@ -560,7 +341,7 @@ class Searcher:
         after = [self._plain(got[i], doc) for i in after_ids if i in got]
         return main, before, after
 
-    def _plain(self, h: Hit, doc) -> SearchHit:
+    def _plain(self, h: Hit, doc: DocumentRecord) -> SearchHit:
         hit = self._hit(h, doc, score=0.0)
         hit.highlight = html.escape(hit.text)
         hit.snippet = self.snippets.lead(hit.text, h.payload.get(SPANS_FIELD), hit.citation.section)

@@ -114,7 +114,7 @@ def answers(settings: Settings, shared_embedders) -> list:
         out = []
         for q in queries:
             res = searcher.search(q)
-            hits = [(h.passage_id, h.score, h.doc_id, h.title, h.text, h.highlight, h.citation.url) for h in res.hits]
+            hits = [(h.passage_id, h.score, h.doc_id, h.title, h.text, h.highlight, h.citation) for h in res.hits]
             out.append((q, hits, res.total, res.facets))
         return out
     finally:

@@ -54,23 +54,29 @@ def _wrap(api_handler):
         response = await api_handler(request, exc)
         if not is_page(request.url.path):
             return response
-        return await error_page(request, response)
+        return await error_page(request, exc, response)
 
     return handler
 
 
-async def error_page(request: Request, problem: Response) -> Response:
-    """The problem document ``problem`` as an HTML page in the reader's language, same status and headers."""
-    import json
+async def error_page(request: Request, error: Exception, answer: Response) -> Response:
+    """``error`` as an HTML page in the reader's language, with the status and headers of the API's ``answer``.
 
+    A domain error (services.errors) says what went wrong in its detail, in its ``lang`` (a page's own errors are
+    in the reader's language; the API's are English); any other error (a malformed request, no such route, a
+    failure) shows the detail of the API's problem document.
+    """
+    from api.errors import ProblemResponse, ServiceError, status_of
     from web.deps import get_page
     from web.messages import MESSAGES
     from web.templating import render
 
-    body = json.loads(problem.body)
-    status = problem.status_code
+    if isinstance(error, ServiceError):
+        status, detail, lang = status_of(error), error.detail, error.extra.get("lang", "en")
+    else:
+        problem = answer.problem if isinstance(answer, ProblemResponse) else {}
+        status, detail, lang = answer.status_code, problem.get("detail"), "en"
     page = await get_page(request)
-    headers = {k: v for k, v in problem.headers.items() if k.lower() in ("retry-after", "www-authenticate")}
-    # API details are English; a page's own errors say which language they are in
+    headers = {k: v for k, v in answer.headers.items() if k.lower() in ("retry-after", "www-authenticate")}
     return render(request, page, "error.html", status_code=status, headers=headers, status=status,
-                  detail=body.get("detail"), detail_lang=body.get("lang", "en"), known_errors=MESSAGES)
+                  detail=detail, detail_lang=lang, known_errors=MESSAGES)

@@ -19,6 +19,8 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from kmh.dates import clock  # the |clock filter: 12.4 -> 00:00:12
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 _MONTHS = {
@@ -107,13 +109,6 @@ def language_name(t, code: str | None) -> str:
         return t(f"language.{code}")
     except KeyError:
         return (code or "").upper()
-
-
-def clock(seconds: float | None) -> str:
-    """12.4 -> 00:00:12."""
-    from search.searcher import clock as c
-
-    return c(seconds or 0)
 
 
 def decimal(value: float, lang: str, digits: int = 1) -> str:

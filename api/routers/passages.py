@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Path, Query
 
 from api.deps import AudienceDep, CpuLimiterDep, SearcherDep
-from api.errors import PassageNotFound, problem_responses
-from api.schemas import Hit, PassageResponse
+from api.errors import problem_responses
+from api.schemas import PassageResponse
+from services import search as service
 
 router = APIRouter(prefix="/api", tags=["passages"])
 
@@ -27,16 +29,5 @@ async def get_passage(
     passage_id: Annotated[str, Path(max_length=100, description="A passage id from a search hit")],
     neighbours: Annotated[int, Query(ge=0, le=10, description="Passages to include before and after")] = 1,
 ) -> PassageResponse:
-    found = await anyio.to_thread.run_sync(searcher.passage, passage_id, neighbours, audience, limiter=limiter)
-    if found is None:
-        raise PassageNotFound(passage_id)
-    main, before, after = found
-    doc = await anyio.to_thread.run_sync(searcher.catalog.visible, main.doc_id, audience, limiter=limiter)
-    if doc is None:  # retracted in the meantime
-        raise PassageNotFound(passage_id)
-    return PassageResponse(
-        **main.to_dict(),
-        status=doc.status,
-        before=[Hit.model_validate(h.to_dict()) for h in before],
-        after=[Hit.model_validate(h.to_dict()) for h in after],
-    )
+    read = partial(service.passage, searcher=searcher, passage_id=passage_id, neighbours=neighbours, audience=audience)
+    return PassageResponse.from_passage(await anyio.to_thread.run_sync(read, limiter=limiter))

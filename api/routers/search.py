@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query
 
 from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
-from api.errors import InvalidParameter, problem_responses
-from api.schemas import Facets, Hit, Mode, QueryEcho, SearchResponse
-from kmh.language import LANGUAGES
+from api.errors import problem_responses
+from api.schemas import Mode, SearchResponse
 from kmh.catalog.models import DOC_TYPES
-from search.filters import UnknownFilterValue
-from search.searcher import SearchQuery, SearchResults
+from kmh.language import LANGUAGES
+from search.results import SearchQuery
+from services import search as service
 
 router = APIRouter(prefix="/api", tags=["search"])
-
-# Facet names of the searcher -> names in the API (the same as the filter parameters).
-_FACET_NAMES = {"doc_type": "type"}
 
 
 @router.get(
@@ -49,35 +47,9 @@ async def search(
     include_weak: Annotated[bool, Query(description="Also return the passages below the relevance floor, flagged "
                                                     "weak (the closest passages when nothing matches)")] = False,
 ) -> SearchResponse:
-    if not q.strip():
-        raise InvalidParameter("q", "must contain more than whitespace")
-    if year_from is not None and year_to is not None and year_from > year_to:
-        raise InvalidParameter("year_from", f"must not be after year_to ({year_from} > {year_to})")
-
-    def run() -> tuple[SearchQuery, SearchResults]:
-        # lang and type as the searcher knows them (lang=FR is fr); an unknown one is an UnknownFilterValue
-        query = SearchQuery(
-            q=q.strip(), k=k, offset=offset, mode=mode, lang=searcher.filters.language(lang),
-            doc_type=searcher.filters.doc_type(doc_type), country=country, year_from=year_from, year_to=year_to,
-            topic=topic, seminar=seminar, group_by_document=group_by_document, include_weak=include_weak,
-        )
-        return query, searcher.search(query)
-
-    try:
-        query, results = await anyio.to_thread.run_sync(run, limiter=limiter)
-    except UnknownFilterValue as exc:
-        raise InvalidParameter(exc.param, exc.reason) from None
+    query = SearchQuery(q=q, k=k, offset=offset, mode=mode, lang=lang, doc_type=doc_type, country=country,
+                        year_from=year_from, year_to=year_to, topic=topic, seminar=seminar,
+                        group_by_document=group_by_document, include_weak=include_weak)
+    results = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
     metrics.searches.labels(mode).inc()
-    facets = {_FACET_NAMES.get(name, name): counts for name, counts in results.facets.items()}
-    return SearchResponse(
-        query=QueryEcho(
-            q=query.q, k=k, offset=offset, mode=mode, lang=query.lang, type=query.doc_type, country=country,
-            year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, group_by_document=group_by_document,
-            include_weak=include_weak,
-        ),
-        no_match=results.no_match,
-        total=results.total,
-        available=results.available,
-        hits=[Hit.model_validate(h.to_dict()) for h in results.hits],
-        facets=Facets.model_validate(facets),
-    )
+    return SearchResponse.from_results(results)

@@ -6,13 +6,20 @@ Results are plain links and forms: they work without JavaScript, every filter is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import APIRouter, Query
 
 from api.deps import CatalogDep, CpuLimiterDep, MetricsDep, SearcherDep
-from search.filters import UnknownFilterValue, fold
+from api.errors import InvalidParameter
+from api.schemas import SearchResponse
+from search.filters import fold
+from search.results import SearchQuery
+from services import search as service
+from services.search import UnknownFilter
 from web.deps import PageDep
 from web.templating import render
 
@@ -56,10 +63,6 @@ async def search_page(
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
     weak: Annotated[bool, Query(description="Show the closest passages even below the relevance floor")] = False,
 ):
-    import anyio
-
-    from api.routers.search import search as api_search
-
     # the year fields of the form send "" when left empty
     year_from, year_to = _year("year_from", year_from), _year("year_to", year_to)
     params = {"q": q.strip(), "type": doc_type, "lang": lang, "country": country, "year_from": year_from,
@@ -67,21 +70,23 @@ async def search_page(
     params = {k: v for k, v in params.items() if v not in (None, "")}
     labels = await anyio.to_thread.run_sync(_labels, catalog, page.lang)
     try:  # type=News is news, lang=FR is fr (search.filters)
-        doc_type, lang = await anyio.to_thread.run_sync(_closed_values, searcher, doc_type, lang)
-    except UnknownFilterValue as exc:
-        bad = BadFilter(exc.param, exc.value, [(v, url_for(params, **{exc.param: v})) for v in exc.allowed],
-                        url_for(params, **{exc.param: None}))
-        kept = {k: v for k, v in params.items() if k != exc.param}  # the form searches without it
+        lang, doc_type = await anyio.to_thread.run_sync(
+            partial(service.closed_filters, searcher=searcher, lang=lang, doc_type=doc_type))
+    except UnknownFilter as exc:
+        bad = BadFilter(exc.name, exc.value, [(v, url_for(params, **{exc.name: v})) for v in exc.allowed],
+                        url_for(params, **{exc.name: None}))
+        kept = {k: v for k, v in params.items() if k != exc.name}  # the form searches without it
         return render(page.request, page, "search.html", status_code=422, q=params.get("q", ""), params=kept,
                       results=None, facets=[], active=[], labels=labels, pages=None, bad_filter=bad)
     params.update({k: v for k, v in (("type", doc_type), ("lang", lang)) if v})
     if not params.get("q"):
         return render(page.request, page, "search.html", q="", params=params, results=None, facets=[],
                       active=[], labels=labels, pages=None, bad_filter=None)
-    results = await api_search(
-        searcher=searcher, metrics=metrics, limiter=limiter, q=params["q"], k=PAGE_SIZE, offset=offset,
-        mode="hybrid", lang=lang, doc_type=doc_type, country=country, year_from=year_from, year_to=year_to,
-        topic=topic, seminar=seminar, group_by_document=False, include_weak=weak)
+    query = SearchQuery(q=params["q"], k=PAGE_SIZE, offset=offset, lang=lang, doc_type=doc_type, country=country,
+                        year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, include_weak=weak)
+    found = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
+    metrics.searches.labels(query.mode).inc()
+    results = SearchResponse.from_results(found)  # hits with the links their citations open (api.urls)
     raw_facets = results.facets.model_dump()
     labels["country"] = {v: v for v in raw_facets["country"]}  # country=senegal is shown as the documents spell it
     facets = _facets(raw_facets, params, labels)
@@ -108,14 +113,7 @@ class BadFilter:
     without: str  # url of the search without this filter
 
 
-def _closed_values(searcher, doc_type: str | None, lang: str | None) -> tuple[str | None, str | None]:
-    """The type and language as search knows them; UnknownFilterValue for one it does not."""
-    return searcher.filters.doc_type(doc_type), searcher.filters.language(lang)
-
-
 def _year(name: str, value: str | None) -> int | None:
-    from api.errors import InvalidParameter
-
     if value is None or not value.strip():
         return None
     if not value.strip().isdigit() or not 1000 <= int(value) <= 9999:
