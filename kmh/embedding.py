@@ -10,6 +10,7 @@ import numpy as np
 from haystack import component
 
 from kmh.encoder import TokenEncoder, load_tokenizer, mean_vector
+from kmh.modelfiles import ONNX_FILE
 from kmh.settings import Settings
 
 # Passages are embedded with their document title and section trail in front.
@@ -56,8 +57,6 @@ def token_encoder(settings: Settings) -> TokenEncoder:
 
 def text_embedder(settings: Settings):
     """The query embedder: ONNX Runtime on the exported e5 model when present (about 3x faster), else PyTorch."""
-    from kmh.modelkit import ONNX_FILE
-
     path = Path(_model_path(settings))
     if settings.query_backend == "onnx" and (path / ONNX_FILE).exists():
         return OnnxTextEmbedder(path, prefix=settings.query_prefix, threads=settings.torch_threads or None)
@@ -74,8 +73,6 @@ class OnnxTextEmbedder:
 
     def __init__(self, model_dir: Path | str, prefix: str = "query: ", threads: int | None = None,
                  max_tokens: int = 512):
-        from kmh.modelkit import ONNX_FILE
-
         self.model_dir = Path(model_dir)
         if not (self.model_dir / ONNX_FILE).exists():
             raise ModelMissingError(f"no ONNX export at {self.model_dir / ONNX_FILE}; run `kmh setup-models`")
@@ -89,8 +86,6 @@ class OnnxTextEmbedder:
         if self._session is not None:
             return
         import onnxruntime as ort
-
-        from kmh.modelkit import ONNX_FILE
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

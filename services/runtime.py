@@ -6,9 +6,17 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kmh.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.indexer import Indexer
+    from kmh.catalog import Catalog
+    from kmh.diskspace import DiskGuard
+    from kmh.store import VectorStore
+    from search.searcher import Searcher
+    from services.jobs import JobWorker
 
 log = logging.getLogger("kmh.api")
 
@@ -26,14 +34,14 @@ class Runtime:
     settings: Settings
     phase: Phase = "starting"
     error: str | None = None
-    catalog: Any = None
-    store: Any = None
-    searcher: Any = None
+    catalog: Catalog | None = None
+    store: VectorStore | None = None
+    searcher: Searcher | None = None
     archive: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _indexer: Any = field(default=None, repr=False)
+    _indexer: Indexer | None = field(default=None, repr=False)
     # Runs the queued ingestion jobs (services.jobs.JobWorker), started once the rest is loaded.
-    worker: Any = None
+    worker: JobWorker | None = None
     # Whether load() starts the background job worker.
     start_jobs: bool = True
     # One write at a time: the indexer and its models are shared, and versions of a document must not race.
@@ -42,7 +50,7 @@ class Runtime:
     # these reasons while any is set; searches keep working where they can.
     problems: dict[str, str] = field(default_factory=dict)
     # Free space and failed writes in the data folder (kmh.diskspace.DiskGuard), made on first use.
-    _disk: Any = field(default=None, repr=False)
+    _disk: DiskGuard | None = field(default=None, repr=False)
 
     def set_problem(self, source: str, reason: str) -> None:
         """Mark the service unready for ``reason`` (logged once per change)."""
@@ -73,7 +81,7 @@ class Runtime:
         self._disk_guard().write_failed(reason)
         self.set_problem("disk", reason)
 
-    def _disk_guard(self) -> Any:
+    def _disk_guard(self) -> DiskGuard:
         if self._disk is None:
             from kmh.diskspace import DiskGuard
 
@@ -143,7 +151,7 @@ class Runtime:
         if worker is not None:
             worker.stop()
 
-    def indexer(self) -> Any:
+    def indexer(self) -> Indexer:
         """The ingestion pipeline over the open catalog and store, loaded on first use (its document
         embedder adds a few hundred MB); call with ``write_lock`` held."""
         if self._indexer is None:

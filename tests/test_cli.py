@@ -161,6 +161,30 @@ def test_help_explains_commands():
     assert "meta.yaml" in kmh("ingest", "--help").stdout
 
 
+# What `kmh --help` listed when the command line was one module (kmh/cli.py, then cli/main.py), in its order.
+COMMANDS = ["setup-models", "ingest", "check", "search", "synth-seminar", "eval", "serve", "backup", "restore",
+            "keys", "docs"]
+SUBCOMMANDS = {"keys": ["create", "list", "revoke"], "docs": ["list", "show", "rm"]}
+
+
+def listed_commands(*args: str) -> list[str]:
+    """The names in the Commands panel of `kmh ARGS --help`, run as the entry point runs it."""
+    proc = subprocess.run([sys.executable, "-c", "from cli.main import app; app()", *args, "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return re.findall(r"^│ ([a-z][a-z-]*)  ", proc.stdout[proc.stdout.index("─ Commands ─"):], flags=re.M)
+
+
+def test_help_lists_every_command():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"kmh": "cli.main:app"}
+    assert listed_commands() == COMMANDS
+    for group, names in SUBCOMMANDS.items():
+        assert listed_commands(group) == names
+
+
 def test_bad_setting_names_the_variable(monkeypatch):
     monkeypatch.setenv("KMH_STORE_BACKEND", "elastic")
     result = kmh("docs", "list")

@@ -17,17 +17,15 @@ from .archive import (
 from .catalog import (
     MIGRATIONS_DIR,
     Catalog,
-    CatalogError,
     DocumentRecord,
     DocumentRef,
-    DuplicateDocument,
-    NotFound,
     VersionRecord,
     check_record,
     make_engine,
 )
 from .checks import PassageCheckRecord, passage_check, sketches_match, text_digest, vector_sketch
-from .jobs import DuplicateJob, JobRecord, UnknownJob
+from .errors import CatalogError, DuplicateDocument, DuplicateJob, NotFound, UnknownJob
+from .jobs import JobRecord
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
 from .visibility import PUBLIC, STAFF, Audience, audience_of

@@ -23,6 +23,7 @@ from kmh.dates import PRECISIONS, partial_date_text
 from .access import AccessMixin
 from .archive import ArchiveMixin
 from .checks import ChecksMixin
+from .errors import DuplicateDocument, NotFound
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
 from .visibility import Audience
@@ -36,23 +37,6 @@ _CONTENT_FIELDS = (
     "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "published_precision", "countries",
     "programme", "source_url", "source", "passage_count", "format", "mime", "page_count", "outline", "original_path",
 )
-
-
-class CatalogError(Exception):
-    """Base class of the catalog's errors."""
-
-
-class NotFound(CatalogError, KeyError):
-    """No document with this id."""
-
-
-class DuplicateDocument(CatalogError):
-    """Another document already has this content (sha256); ``doc_id`` names it."""
-
-    def __init__(self, sha256: str, doc_id: str):
-        super().__init__(f"content {sha256[:12]}… is already document {doc_id}")
-        self.sha256 = sha256
-        self.doc_id = doc_id
 
 
 @dataclass

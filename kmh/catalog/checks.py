@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import delete, func, select
 
+from .errors import NotFound
 from .models import Document, PassageCheck
 
 SKETCH_SIZE = 8
@@ -93,8 +94,6 @@ class ChecksMixin:
         """Make ``checks`` the checks of this document (at ``version``, its current one): after a repair re-embedded
         it (``passage_count``: how many passages it now has), or a backfill computed them from the vectors present.
         Returns how many were written."""
-        from .catalog import NotFound
-
         checks = list(checks)
         with self.session(write=True) as s:
             doc = s.get(Document, doc_id, with_for_update=True)

@@ -15,19 +15,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from .access import KeyRecord
+from .errors import DuplicateDocument, DuplicateJob, NotFound
 from .models import JOB_KINDS, Document, Job, utcnow
-
-
-class UnknownJob(KeyError):
-    """No job with this id."""
-
-
-class DuplicateJob(Exception):
-    """A job waiting or running already publishes this content (sha256); ``job_id`` names it."""
-
-    def __init__(self, sha256: str, job_id: str, doc_id: str):
-        super().__init__(f"content {sha256[:12]}… is already being published by job {job_id}")
-        self.sha256, self.job_id, self.doc_id = sha256, job_id, doc_id
 
 
 @dataclass
@@ -71,8 +60,6 @@ class JobsMixin:
         ``publish`` reserves a new document id; ``new_version`` names the document. Raises DuplicateDocument when a
         document already has this content, DuplicateJob when a waiting or running job already publishes it.
         """
-        from .catalog import DuplicateDocument, NotFound
-
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
         now = utcnow()

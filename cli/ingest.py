@@ -1,0 +1,149 @@
+"""`kmh ingest`: index files and folders, with a progress bar and a summary table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cli.common import console, err, load_settings, open_catalog_and_store
+
+if TYPE_CHECKING:
+    from ingest.plan import WorkItem
+    from kmh.catalog import Catalog
+    from kmh.settings import Settings
+    from kmh.store import VectorStore
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).", show_default=False)],
+    language: Annotated[str | None, typer.Option(
+        "--language", "-l", help="Language (ISO 639-1, e.g. fr) of audio and video files that have no seminar "
+        "manifest or NAME.meta.yaml to say it; never guessed.", show_default=False)] = None,
+) -> None:
+    """Parse, chunk, embed and index files. Unchanged files are skipped; changed files replace their old version.
+
+    Documents: PDF, DOCX, PPTX, HTML, Markdown, text. A file NAME.meta.yaml beside NAME.pdf gives its metadata
+    (title, type, date, country, programme, source, language); otherwise they are inferred.
+
+    Recordings: audio or video files are transcribed (their captions NAME.vtt or NAME.srt are used instead when
+    present) and cut into passages of 30 to 60 seconds. A seminar manifest (seminar.yaml) describes a seminar,
+    its sessions and recordings; topics.yaml loads the topic taxonomy. The exit status is 1 when any file failed.
+
+    The progress bar counts files; it shows the passages indexed per second (over the files finished in the last
+    30 s) and the time left, estimated from the bytes of the files still to do at the pace of the bytes done
+    (files found unchanged or failed count in neither). The summary ends with the passages per second of the run.
+    """
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from ingest.indexer import Indexer
+    from ingest.pending import PendingLog
+    from ingest.plan import plan
+    from ingest.progress import IngestMeter, short_duration
+    from kmh.embedding import ModelMissingError
+
+    settings = load_settings()
+    if language is not None and not re.fullmatch(r"[a-z]{2}", language):
+        err.print(f"[red]error:[/red] --language must be a two-letter code such as fr or en, not {language!r}")
+        raise typer.Exit(2)
+    items = plan(paths, language)
+    catalog, store = open_catalog_and_store(settings)
+    indexer = None
+    try:
+        _recover_ingest(settings, catalog, store)
+        try:
+            indexer = Indexer(settings, catalog, store)
+            indexer.pending = PendingLog(settings.data_dir)
+            indexer.warm_up()
+        except ModelMissingError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        meter = IngestMeter(_file_sizes(items))
+        started = time.perf_counter()
+        columns = (
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
+            TextColumn("{task.fields[current]}"),
+        )
+        results = []
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("ingest", total=len(items), rate="", left="", current="")
+
+            def on_result(r) -> None:
+                results.append(r)
+                if r.status == "failed":
+                    err.print(f"[red]failed[/red] {r.path}: {r.reason}", soft_wrap=True, highlight=False)
+                meter.finished(_size_key(r.path), r.status in ("new", "updated"), r.passages)
+                rate, eta = meter.rate, meter.eta
+                progress.update(
+                    task,
+                    advance=1,
+                    rate=f"{rate:.1f} passages/s" if rate is not None else "",
+                    left=f"about {short_duration(eta)} left" if eta is not None else "",
+                    current=r.path.name[:40],
+                )
+
+            indexer.run(paths, on_result=on_result, items=items)
+        # the command line's writes go to the audit log too (actor "cli"), like the API's
+        for r in results:
+            if r.status in ("new", "updated") and r.doc_id:
+                catalog.audit(None, "document.ingest" if r.status == "new" else "document.update", r.doc_id,
+                              path=str(r.path), passages=r.passages)
+        elapsed = time.perf_counter() - started
+    finally:
+        if indexer is not None:
+            indexer.close()  # stops the parse worker
+        store.close()
+        catalog.close()
+
+    table = Table(title=f"Ingested in {elapsed:.1f} s")
+    for col in ("file", "status", "doc id", "passages", "reason"):
+        table.add_column(col)
+    style = {"new": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
+    for r in results:
+        table.add_row(str(r.path), f"[{style[r.status]}]{r.status}", r.doc_id or "", str(r.passages), r.reason or "")
+    console.print(table)
+    tally = {s: sum(r.status == s for r in results) for s in ("new", "updated", "unchanged", "failed")}
+    console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
+    console.print(f"{meter.passages} passages in {elapsed:.1f} s: {meter.passages / max(elapsed, 1e-6):.1f} passages/s",
+                  highlight=False)
+    if tally["failed"]:
+        raise typer.Exit(1)
+
+
+def _size_key(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path)
+
+
+def _file_sizes(items: list[WorkItem]) -> dict[str, int]:
+    """The bytes of each planned file, by resolved path (a seminar's recordings are items of their own)."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        try:
+            sizes[_size_key(item.path)] = item.path.stat().st_size if item.kind != "failed" else 0
+        except OSError:
+            sizes[_size_key(item.path)] = 0
+    return sizes
+
+
+def _recover_ingest(settings: Settings, catalog: Catalog, store: VectorStore) -> None:
+    """Remove the passages an earlier `kmh ingest` wrote but never catalogued (it was killed before its commit):
+    the run that follows would otherwise add them a second time under new ids."""
+    from ingest.pending import recover
+
+    exclusive = settings.store_backend == "edge"  # the embedded store is locked by this process
+    for doc_id, version, what in recover(settings.data_dir, catalog, store, exclusive=exclusive):
+        err.print(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)",
+                  highlight=False, soft_wrap=True)
