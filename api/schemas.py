@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.urls import document_file_url, document_url, job_url
+
+if TYPE_CHECKING:
+    from kmh.catalog import DocumentRecord, JobRecord, VersionRecord
 
 Mode = Literal["hybrid", "dense", "keyword"]
 DocType = Literal["report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other"]
@@ -113,6 +118,16 @@ class DocumentSummary(BaseModel):
     updated_at: datetime | None
     file_url: str = Field(description="The kept original file")
 
+    @classmethod
+    def from_record(cls, doc: DocumentRecord) -> DocumentSummary:
+        """The API's view of a catalog document: its date as given, and a link to its file (the catalog's other
+        fields, such as where the original is kept, are left out)."""
+        return cls.model_validate(_summary(doc))
+
+
+def _summary(doc: DocumentRecord) -> dict[str, Any]:
+    return {**vars(doc), "published": doc.published_text, "file_url": document_file_url(doc.id)}
+
 
 class OutlineEntry(BaseModel):
     section: str
@@ -132,6 +147,11 @@ class VersionEntry(BaseModel):
 class DocumentDetail(DocumentSummary):
     outline: list[OutlineEntry]
     history: list[VersionEntry] = Field(description="All versions, oldest first, the current one included")
+
+    @classmethod
+    def from_records(cls, doc: DocumentRecord, versions: list[VersionRecord]) -> DocumentDetail:
+        """A document (as ``DocumentSummary.from_record``) with its outline and version history."""
+        return cls.model_validate({**_summary(doc), "history": [vars(v) for v in versions]})
 
 
 class DocumentPage(BaseModel):
@@ -320,6 +340,13 @@ class Job(BaseModel):
     finished_at: datetime | None
     url: str = Field(description="This job")
     document_url: str = Field(description="The document, once the job is done")
+
+    @classmethod
+    def from_record(cls, job: JobRecord) -> Job:
+        """The API's view of a catalog job: its progress (with a stage) and its links; where its upload is staged
+        and who queued it are left out."""
+        return cls.model_validate({**vars(job), "progress": {"stage": "queued", **job.progress},
+                                   "url": job_url(job.id), "document_url": document_url(job.doc_id)})
 
 
 class JobPage(BaseModel):
