@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.urls import citation_url
+from api.urls import citation_url, document_file_url, document_url, job_url
 
 if TYPE_CHECKING:
-    from kmh.catalog import KeyRecord
+    from kmh.catalog import DocumentRecord, JobRecord, KeyRecord, VersionRecord
     from kmh.catalog.access import SessionRecord
     from search.results import Citation as CitationRecord, SearchHit, SearchQuery, SearchResults
     from services.access import AuditLogPage, NewKey
@@ -160,6 +160,16 @@ class DocumentSummary(BaseModel):
     updated_at: datetime | None
     file_url: str = Field(description="The kept original file")
 
+    @classmethod
+    def from_record(cls, doc: DocumentRecord) -> DocumentSummary:
+        """The API's view of a catalog document: its date as given, and a link to its file (the catalog's other
+        fields, such as where the original is kept, are left out)."""
+        return cls.model_validate(_summary(doc))
+
+
+def _summary(doc: DocumentRecord) -> dict[str, Any]:
+    return {**vars(doc), "published": doc.published_text, "file_url": document_file_url(doc.id)}
+
 
 class OutlineEntry(BaseModel):
     section: str
@@ -179,6 +189,11 @@ class VersionEntry(BaseModel):
 class DocumentDetail(DocumentSummary):
     outline: list[OutlineEntry]
     history: list[VersionEntry] = Field(description="All versions, oldest first, the current one included")
+
+    @classmethod
+    def from_records(cls, doc: DocumentRecord, versions: list[VersionRecord]) -> DocumentDetail:
+        """A document (as ``DocumentSummary.from_record``) with its outline and version history."""
+        return cls.model_validate({**_summary(doc), "history": [vars(v) for v in versions]})
 
 
 class DocumentPage(BaseModel):
@@ -367,6 +382,13 @@ class Job(BaseModel):
     finished_at: datetime | None
     url: str = Field(description="This job")
     document_url: str = Field(description="The document, once the job is done")
+
+    @classmethod
+    def from_record(cls, job: JobRecord) -> Job:
+        """The API's view of a catalog job: its progress (with a stage) and its links; where its upload is staged
+        and who queued it are left out."""
+        return cls.model_validate({**vars(job), "progress": {"stage": "queued", **job.progress},
+                                   "url": job_url(job.id), "document_url": document_url(job.doc_id)})
 
 
 class JobPage(BaseModel):

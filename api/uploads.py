@@ -2,7 +2,9 @@
 
 An upload is streamed into ``data_dir/staging/<random>/<safe name>`` while it is hashed; its type is decided
 from its content (``ingest.parsers.sniff``), and its name gets the extension of that type, so a PDF sent as
-``report.docx`` is kept and served as ``report.pdf``. Nothing of it reaches the catalog or the index here.
+``report.docx`` is kept and served as ``report.pdf``. Nothing of it reaches the catalog or the index here: the
+staged file goes to ``services.publishing.queue_upload``. ``FileField`` and ``UploadMeta`` are the upload form's
+fields, for the API and the staff pages alike.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import UploadFile
+from fastapi import Depends, File, Form, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import InvalidParameter, PayloadTooLarge, UnsupportedType
+from api.schemas import DocType
+from services.publishing import Metadata, StagedFile, upload_metadata
 
 CHUNK = 1 << 20
 # The canonical extension of each sniffed format.
@@ -173,22 +177,7 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
 
 
-@dataclass
-class Staged:
-    """An upload waiting on disk: where (relative to the data folder), its safe name, type, size and hash."""
-
-    path: Path
-    relative: str
-    filename: str
-    format: str
-    size: int
-    sha256: str
-
-    def discard(self) -> None:
-        shutil.rmtree(self.path.parent, ignore_errors=True)
-
-
-async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes: int) -> Staged:
+async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes: int) -> StagedFile:
     """Copy ``upload`` into the staging folder, checking its size and type. Raises 413, 415 or 422 problems."""
     import anyio
 
@@ -217,7 +206,7 @@ async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return Staged(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest.hexdigest())
+    return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest.hexdigest())
 
 
 def _sniff(path: Path) -> str:
@@ -229,3 +218,28 @@ def _sniff(path: Path) -> str:
     except IngestError as exc:
         raise UnsupportedType(f"{path.name}: {exc.reason}; supported: PDF, DOCX, PPTX, HTML, Markdown, plain text "
                               "(UTF-8)", filename=path.name) from None
+
+
+# -- the upload form (API and staff pages) ------------------------------------------------------------
+
+FileField = Annotated[UploadFile, File(description="PDF, DOCX, PPTX, HTML, Markdown or text; the type is read "
+                                                   "from the content, not the name")]
+
+
+def upload_meta(
+    title: Annotated[str | None, Form(max_length=500)] = None,
+    doc_type: Annotated[DocType | None, Form(alias="type")] = None,
+    language: Annotated[str | None, Form(max_length=8, description="ISO 639-1, e.g. fr")] = None,
+    published: Annotated[str | None, Form(alias="date", max_length=32, description="YYYY, YYYY-MM or YYYY-MM-DD")]
+    = None,
+    countries: Annotated[list[str] | None, Form(description="Country names (repeat the field or separate by commas)")]
+    = None,
+    programme: Annotated[str | None, Form(max_length=500)] = None,
+    source: Annotated[str | None, Form(max_length=2000, description="A URL or a citation")] = None,
+) -> Metadata:
+    """The metadata fields sent with an upload, validated like a NAME.meta.yaml sidecar (422 naming the field)."""
+    return upload_metadata(title=title, doc_type=doc_type, language=language, published=published,
+                           countries=countries, programme=programme, source=source)
+
+
+UploadMeta = Annotated[Metadata, Depends(upload_meta)]

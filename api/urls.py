@@ -1,5 +1,5 @@
-"""Where things open in this service: the links a citation carries, built at the edge (the API's answers, the web
-pages and the CLI's output), never below it."""
+"""Where things open in this service: the links a citation carries and those of documents and jobs, built at the
+edge (the API's answers, the web pages and the CLI's output), never below it."""
 
 from __future__ import annotations
 
@@ -19,3 +19,13 @@ def recording_media_url(doc_id: str, start: float | None = None) -> str:
 def citation_url(doc_id: str, *, kind: str = "document", page: int | None = None, start: float | None = None) -> str:
     """The link of a citation: a recording's media at its second, or a document's file at its page."""
     return recording_media_url(doc_id, start) if kind == "recording" else document_file_url(doc_id, page)
+
+
+def document_url(doc_id: str) -> str:
+    """A document in the API: its metadata, outline and history."""
+    return f"/api/documents/{doc_id}"
+
+
+def job_url(job_id: str) -> str:
+    """An ingestion job in the API: its state and progress."""
+    return f"/api/jobs/{job_id}"

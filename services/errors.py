@@ -33,10 +33,11 @@ class NotFound(ServiceError):
 
 
 class ThingNotFound(NotFound):
-    """``what`` (document, passage, recording, seminar, topic, ...) with ``key`` does not exist."""
+    """``what`` (document, passage, recording, seminar, topic, ...) with ``key`` does not exist; ``field`` names the
+    key in ``extra`` (``what`` itself by default: ``{"seminar": id}``)."""
 
-    def __init__(self, what: str, key: str, detail: str | None = None):
-        super().__init__(detail or f"no {what} with id {key!r}", **{what.replace(" ", "_"): key})
+    def __init__(self, what: str, key: str, detail: str | None = None, *, field: str | None = None):
+        super().__init__(detail or f"no {what} with id {key!r}", **{field or what.replace(" ", "_"): key})
         self.what, self.key = what, key
         self.kind = what.replace(" ", "-") + "-not-found"
         self.title = what.capitalize() + " not found"
@@ -44,12 +45,17 @@ class ThingNotFound(NotFound):
 
 class DocumentNotFound(ThingNotFound):
     def __init__(self, doc_id: str, detail: str | None = None):
-        super().__init__("document", doc_id, detail)
+        super().__init__("document", doc_id, detail, field="doc_id")
 
 
 class PassageNotFound(ThingNotFound):
     def __init__(self, passage_id: str):
-        super().__init__("passage", passage_id)
+        super().__init__("passage", passage_id, field="passage_id")
+
+
+class JobNotFound(ThingNotFound):
+    def __init__(self, job_id: str):
+        super().__init__("job", job_id, field="job_id")
 
 
 class KeyNotFound(NotFound):

@@ -14,6 +14,8 @@ saying so and /readyz answers 503 until there is room. A write that fails anyway
 error) fails its job with a plain message (services.errors.plain_error; the full error is logged), its half-written
 passages are deleted where the store can, the catalog's connections are replaced, and the next job runs normally
 once there is room. A failed job's staged upload is removed.
+
+``list_jobs`` and ``get_job`` read the queue for staff (JobNotFound for an unknown id).
 """
 
 from __future__ import annotations
@@ -22,13 +24,34 @@ import logging
 import threading
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kmh.catalog import JobRecord
 from kmh.catalog.models import utcnow
 from kmh.store import Filter
+from services.errors import JobNotFound
+
+if TYPE_CHECKING:
+    from kmh.catalog import Catalog
+    from services.runtime import Runtime
 
 log = logging.getLogger("kmh.worker")
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+def list_jobs(*, catalog: Catalog, limit: int = 50, offset: int = 0, state: JobState | None = None,
+              doc_id: str | None = None) -> tuple[list[JobRecord], int]:
+    """One page of jobs, newest first, and how many match."""
+    return catalog.jobs(limit=limit, offset=offset, state=state, doc_id=doc_id)
+
+
+def get_job(*, catalog: Catalog, job_id: str) -> JobRecord:
+    """The job with this id; JobNotFound when there is none."""
+    job = catalog.job(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
 
 
 class JobRefused(Exception):
@@ -38,7 +61,7 @@ class JobRefused(Exception):
 class JobWorker:
     """Runs the catalog's queued jobs in a thread, with the runtime's indexer under its write lock."""
 
-    def __init__(self, runtime: Any, poll_seconds: float = 2.0):
+    def __init__(self, runtime: Runtime, poll_seconds: float = 2.0):
         self.rt = runtime
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -48,7 +71,7 @@ class JobWorker:
         self._unsaved: dict[str, dict[str, Any]] = {}
 
     @property
-    def catalog(self):
+    def catalog(self) -> Catalog:
         return self.rt.catalog
 
     def start(self) -> None:

@@ -139,6 +139,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     # the same content again, under another name: 409 naming the document
     status, body = upload(client, staff, pdf, name="copy of kayes.pdf")
     assert status == 409 and body["doc_id"] == job["doc_id"] and job["doc_id"] in body["detail"]
+    assert body["type"] == "urn:kmh-search:problem:conflict" and body["document_url"] == job["document_url"]
 
     # a link to the report online, beside the citation
     r = client.patch(job["document_url"], headers=bearer(staff), json={"source_url": "https://www.iom.int/kayes"})
@@ -175,13 +176,24 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     assert all(h["doc_id"] != job["doc_id"] for h in hits(client, q))
     assert client.get(job["document_url"]).status_code == 404  # gone for the public (tests/test_retracted.py)
     assert client.get(job["document_url"], headers=bearer(staff)).json()["status"] == "retracted"
-    assert client.delete("/api/documents/ffffffffffff", headers=bearer(staff)).status_code == 404
+    gone = client.delete("/api/documents/ffffffffffff", headers=bearer(staff))
+    assert gone.status_code == 404 and gone.json()["doc_id"] == "ffffffffffff"
+    assert gone.json()["type"] == "urn:kmh-search:problem:document-not-found"
 
     entries = client.get("/api/audit", headers=bearer(keys["admin"]), params={"target": job["doc_id"]}).json()["items"]
     assert [e["action"] for e in reversed(entries)] == [
         "document.publish", "document.edit", "document.new_version", "document.edit", "document.retract"]
     assert {e["actor"] for e in entries} == {"test staff"} and all(e["at"] for e in entries)
     assert entries[1]["detail"]["changes"]["countries"] == [["Mali"], ["Senegal"]]
+
+
+def test_an_unknown_job_is_a_404_problem_naming_it(client, keys):
+    r = client.get("/api/jobs/ffffffffffff", headers=bearer(keys["staff"]))
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert (body["type"], body["title"], body["job_id"]) == (
+        "urn:kmh-search:problem:job-not-found", "Job not found", "ffffffffffff")
+    assert body["detail"] == "no job with id 'ffffffffffff'"
 
 
 def test_upload_hygiene(client, keys, tmp_path):

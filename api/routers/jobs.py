@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from api.auth import StaffDep
 from api.deps import CatalogDep
-from api.errors import NotFound, problem_responses
-from api.routers.documents import job_out
+from api.errors import problem_responses
 from api.schemas import Job, JobPage
+from services import jobs
+from services.jobs import JobState
 
 router = APIRouter(prefix="/api", tags=["jobs"])
-
-
-class JobNotFound(NotFound):
-    kind = "job-not-found"
-    title = "Job not found"
 
 
 @router.get("/jobs", response_model=JobPage, summary="Ingestion jobs, newest first (staff)",
@@ -27,18 +23,15 @@ def list_jobs(
     _key: StaffDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-    state: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
+    state: Annotated[JobState | None, Query()] = None,
     doc_id: Annotated[str | None, Query(max_length=12)] = None,
 ) -> JobPage:
-    rows, total = catalog.jobs(limit=limit, offset=offset, state=state, doc_id=doc_id)
-    return JobPage(total=total, limit=limit, offset=offset, items=[job_out(j) for j in rows])
+    rows, total = jobs.list_jobs(catalog=catalog, limit=limit, offset=offset, state=state, doc_id=doc_id)
+    return JobPage(total=total, limit=limit, offset=offset, items=[Job.from_record(j) for j in rows])
 
 
 @router.get("/jobs/{job_id}", response_model=Job, summary="A job's state and progress (staff)",
             responses=problem_responses(401, 403, 404, 503))
 def get_job(catalog: CatalogDep, _key: StaffDep,
             job_id: Annotated[str, Path(max_length=12, description="A job id")]) -> Job:
-    job = catalog.job(job_id)
-    if job is None:
-        raise JobNotFound(f"no job with id {job_id!r}", job_id=job_id)
-    return job_out(job)
+    return Job.from_record(jobs.get_job(catalog=catalog, job_id=job_id))

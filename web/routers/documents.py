@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from starlette.responses import RedirectResponse
 
 from api.deps import ArchiveDep, AudienceDep, CatalogDep
+from api.urls import document_file_url
 from web.deps import PageDep
 from web.templating import render
 
@@ -18,13 +19,11 @@ router = APIRouter(include_in_schema=False)
 def document_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep, audience: AudienceDep,
                   doc_id: Annotated[str, Path(max_length=64)]):
     """Staff and admins also see a retracted document, marked so; for anyone else it is not found."""
-    from search.searcher import citation_url
-
     if catalog.visible(doc_id, audience) is not None and catalog.recording(doc_id) is not None:
         return RedirectResponse(f"/recordings/{doc_id}", status_code=303)
     doc, passages = archive.document_passages(doc_id, audience)
     outline = [dict(section=o.get("section"), level=o.get("level") or 1, page=o.get("page"),
-                    url=citation_url(doc.id, o.get("page")) if o.get("page") else None)
+                    url=document_file_url(doc.id, o.get("page")) if o.get("page") else None)
                for o in doc.outline if o.get("section")]
     return render(page.request, page, "document.html", doc=doc, passages=passages, outline=outline,
-                  history=catalog.history(doc_id), file_url=f"/api/documents/{doc.id}/file")
+                  history=catalog.history(doc_id), file_url=document_file_url(doc.id))

@@ -1,21 +1,28 @@
 """Staff pages: documents and jobs, uploading a publication, following its job, editing and retracting.
 
-Forms post here with the session cookie and its CSRF token (``api.auth`` checks both); each handler calls the
-publishing API's own function, so the rules (size, type sniffing, duplicates, audit) are the API's.
+Forms post here with the session cookie and its CSRF token (``api.auth`` checks both); each handler calls the same
+publishing services as the API (``services.publishing``), so the rules (size, type sniffing, duplicates, audit) are
+the same.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Form, Path, Query
+from fastapi import APIRouter, Form, Path, Query, UploadFile
 from starlette.responses import RedirectResponse
 
 from api.auth import StaffDep
 from api.deps import CatalogDep, ReadyDep
-from api.errors import ServiceError, status_of
-from api.routers.documents import FileField, UploadMeta
+from api.errors import DocumentNotFound, ServiceError, status_of
+from api.schemas import Job
+from api.uploads import FileField, UploadMeta, stage
+from kmh.catalog import STAFF, KeyRecord
+from services import jobs, publishing
+from services.publishing import Metadata
+from services.runtime import Runtime
 from web.deps import StaffPage
 from web.templating import job_rate, render
 
@@ -27,9 +34,9 @@ DOC_TYPES = ("report", "knowledge_paper", "handbook", "news", "seminar_page", "o
 
 @router.get("/staff")
 def staff_home(page: StaffPage, catalog: CatalogDep, offset: Annotated[int, Query(ge=0)] = 0):
-    docs, total = catalog.list(limit=50, offset=offset, status=None)
-    jobs, _ = catalog.jobs(limit=10)
-    return render(page.request, page, "staff.html", docs=docs, total=total, jobs=jobs, offset=offset)
+    docs, total = publishing.list_documents(catalog=catalog, audience=STAFF, limit=50, offset=offset, status="any")
+    recent, _ = jobs.list_jobs(catalog=catalog, limit=10)
+    return render(page.request, page, "staff.html", docs=docs, total=total, jobs=recent, offset=offset)
 
 
 @router.get("/staff/upload")
@@ -40,52 +47,46 @@ def upload_form(page: StaffPage):
 FormText = Annotated[str, Form(max_length=2000)]
 
 
+async def _queue(rt: Runtime, key: KeyRecord, file: UploadFile, meta: Metadata, doc_id: str | None
+                 ) -> RedirectResponse:
+    """Stage the upload and queue its job (services.publishing), then follow the job on its page."""
+    settings = rt.settings
+    staged = await stage(file, settings.data_dir, settings.staging_dir, settings.max_file_bytes)
+    job = await anyio.to_thread.run_sync(partial(
+        publishing.queue_upload, catalog=rt.catalog, worker=rt.worker, staged=staged, meta=meta, actor=key,
+        doc_id=doc_id))
+    return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)
+
+
 @router.post("/staff/upload")
 async def upload(page: StaffPage, rt: ReadyDep, key: StaffDep, file: FileField, title: FormText = "",
                  doc_type: Annotated[str, Form(alias="type", max_length=32)] = "", language: FormText = "",
                  published: Annotated[str, Form(alias="date", max_length=32)] = "", countries: FormText = "",
                  programme: FormText = "", source: FormText = ""):
     """The API's upload, with its errors (a bad field, a duplicate, a wrong type) shown on the form, filled in."""
-    from api.routers.documents import queue_upload, upload_meta
-
     try:
-        meta = upload_meta(title=title or None, doc_type=doc_type or None, language=language or None,
-                           published=published or None, countries=[countries] if countries else None,
-                           programme=programme or None, source=source or None)
-        answer = await queue_upload(rt, key, "publish", file, meta, None)
+        meta = publishing.upload_metadata(title=title or None, doc_type=doc_type or None, language=language or None,
+                                          published=published or None, countries=[countries] if countries else None,
+                                          programme=programme or None, source=source or None)
+        return await _queue(rt, key, file, meta, None)
     except ServiceError as exc:
         values = {"title": title, "type": doc_type, "language": language, "date": published,
                   "countries": countries, "programme": programme, "source": source}
         return render(page.request, page, "upload.html", status_code=status_of(exc), doc_types=DOC_TYPES,
                       error=exc.detail, existing=exc.extra.get("doc_id"), values=values)
-    job_id = _job_id(answer)
-    return RedirectResponse(f"/staff/jobs/{job_id}", status_code=303)
-
-
-def _job_id(answer) -> str:
-    import json
-
-    return json.loads(answer.body)["id"]
 
 
 @router.get("/staff/jobs/{job_id}")
 def job_page(page: StaffPage, catalog: CatalogDep, job_id: Annotated[str, Path(max_length=64)]):
-    from api.routers.jobs import get_job
-
-    job = get_job(catalog, catalog.key(page.viewer.key_id), job_id)
-    doc = catalog.get(job.doc_id) if job.state == "done" else None
+    job = Job.from_record(jobs.get_job(catalog=catalog, job_id=job_id))
     rate = job_rate(page.t, page.lang, job.progress)
-    return render(page.request, page, "job.html", job=job, doc=doc, rate=rate)
+    return render(page.request, page, "job.html", job=job, rate=rate)
 
 
 @router.get("/staff/documents/{doc_id}")
 def edit_form(page: StaffPage, catalog: CatalogDep, doc_id: DocId, saved: Annotated[str | None, Query()] = None):
-    from api.errors import DocumentNotFound
-
-    doc = catalog.get(doc_id)
-    if doc is None:
-        raise DocumentNotFound(doc_id)
-    return render(page.request, page, "edit.html", doc=doc, history=catalog.history(doc_id), doc_types=DOC_TYPES,
+    found = publishing.document_history(catalog=catalog, doc_id=doc_id)
+    return render(page.request, page, "edit.html", doc=found.document, history=found.versions, doc_types=DOC_TYPES,
                   error=None, saved=saved)
 
 
@@ -99,9 +100,9 @@ def edit(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocId,
          programme: Annotated[str, Form(max_length=500)] = "",
          source: Annotated[str, Form(max_length=1000)] = "",
          source_url: Annotated[str, Form(max_length=2000)] = ""):
+    """The API's metadata edit (its field checks included), with its errors shown on the form."""
     from pydantic import ValidationError
 
-    from api.routers.documents import edit_document
     from api.schemas import MetadataPatch
 
     fields = {"title": title.strip(), "doc_type": doc_type, "language": language.strip() or None,
@@ -111,45 +112,42 @@ def edit(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocId,
               "source_url": source_url.strip() or None}
     try:
         patch = MetadataPatch.model_validate(fields)
-        edit_document(rt, key, doc_id, patch)
+        publishing.edit_document(catalog=rt.catalog, store=rt.store, doc_id=doc_id,
+                                 changes=patch.model_dump(exclude_unset=True), actor=key)
     except (ServiceError, ValidationError) as exc:
         detail = exc.detail if isinstance(exc, ServiceError) else "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        doc = rt.catalog.get(doc_id)
-        return render(page.request, page, "edit.html", status_code=getattr(exc, "status", 422), doc=doc,
-                      history=rt.catalog.history(doc_id), doc_types=DOC_TYPES, error=detail, saved=None)
+        found = publishing.document_history(catalog=rt.catalog, doc_id=doc_id)
+        status = status_of(exc) if isinstance(exc, ServiceError) else 422
+        return render(page.request, page, "edit.html", status_code=status, doc=found.document, history=found.versions,
+                      doc_types=DOC_TYPES, error=detail, saved=None)
     return RedirectResponse(f"/staff/documents/{doc_id}?saved=edit", status_code=303)
 
 
 @router.post("/staff/documents/{doc_id}/retract")
 def retract(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocId):
-    from api.routers.documents import retract_document
-
-    retract_document(rt, key, doc_id)
+    publishing.retract_document(catalog=rt.catalog, store=rt.store, doc_id=doc_id, actor=key)
     return RedirectResponse(f"/staff/documents/{doc_id}?saved=retract", status_code=303)
 
 
 @router.post("/staff/documents/{doc_id}/restore")
 def restore(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocId):
-    from api.routers.documents import edit_document
-    from api.schemas import MetadataPatch
-
-    edit_document(rt, key, doc_id, MetadataPatch.model_validate({"status": "published"}))
+    publishing.restore_document(catalog=rt.catalog, store=rt.store, doc_id=doc_id, actor=key)
     return RedirectResponse(f"/staff/documents/{doc_id}?saved=restore", status_code=303)
 
 
 @router.post("/staff/documents/{doc_id}/file")
 async def new_version(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocId, file: FileField,
-                      meta: UploadMeta):
-    from api.routers.documents import replace_document_file
-
+                      given: UploadMeta):
     try:
-        answer = await replace_document_file(rt, key, doc_id, file, meta)
+        meta = await anyio.to_thread.run_sync(partial(
+            publishing.new_version_metadata, catalog=rt.catalog, doc_id=doc_id, given=given))
+        return await _queue(rt, key, file, meta, doc_id)
     except ServiceError as exc:
-        doc = await anyio.to_thread.run_sync(rt.catalog.get, doc_id)
-        if doc is None:
-            raise
-        history = await anyio.to_thread.run_sync(rt.catalog.history, doc_id)
-        return render(page.request, page, "edit.html", status_code=status_of(exc), doc=doc, history=history,
-                      doc_types=DOC_TYPES, error=exc.detail, saved=None)
-    return RedirectResponse(f"/staff/jobs/{_job_id(answer)}", status_code=303)
+        try:
+            found = await anyio.to_thread.run_sync(partial(publishing.document_history, catalog=rt.catalog,
+                                                           doc_id=doc_id))
+        except DocumentNotFound:
+            raise exc from None
+        return render(page.request, page, "edit.html", status_code=status_of(exc), doc=found.document,
+                      history=found.versions, doc_types=DOC_TYPES, error=exc.detail, saved=None)
