@@ -98,19 +98,21 @@ def keys_create(
     """Create an API key and print it once: only its hash is kept, so note it now."""
     from kmh.catalog import ROLES
     from kmh.runtime import open_catalog
+    from services.access import create_key
+    from services.errors import InvalidParameter
 
     if role not in ROLES:
         err.print(f"[red]error:[/red] --role must be one of {', '.join(ROLES)}, not {role!r}")
         raise typer.Exit(2)
     catalog = open_catalog(load_settings())
     try:
-        rec, key = catalog.create_key(name, role, created_by="cli")
-        catalog.audit(None, "key.create", rec.id, name=rec.name, role=rec.role)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        new = create_key(catalog=catalog, name=name, role=role, actor=None)
+    except InvalidParameter as exc:
+        err.print(f"[red]error:[/red] {exc.reason}")
         raise typer.Exit(2) from exc
     finally:
         catalog.close()
+    rec, key = new.record, new.secret
     err.print(f"created key {rec.id} ({rec.role}) for {rec.name}; it is shown only now:", highlight=False)
     print(key)
 
@@ -120,10 +122,11 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print the ke
     from rich.table import Table
 
     from kmh.runtime import open_catalog
+    from services.access import list_keys
 
     catalog = open_catalog(load_settings())
     try:
-        keys = catalog.keys()
+        keys = list_keys(catalog=catalog)
     finally:
         catalog.close()
     if as_json:
@@ -142,14 +145,14 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print the ke
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from kmh keys list).", show_default=False)]
                 ) -> None:
     """Revoke an API key: it stops working at once and its web sessions end; it stays listed for the audit log."""
-    from kmh.catalog import UnknownKey
     from kmh.runtime import open_catalog
+    from services.access import revoke_key
+    from services.errors import KeyNotFound
 
     catalog = open_catalog(load_settings())
     try:
-        rec = catalog.revoke_key(key_id.strip())
-        catalog.audit(None, "key.revoke", rec.id, name=rec.name, role=rec.role)
-    except UnknownKey:
+        rec = revoke_key(catalog=catalog, key_id=key_id.strip(), actor=None)
+    except KeyNotFound:
         err.print(f"[red]error:[/red] no API key with id {key_id!r} (see kmh keys list)")
         raise typer.Exit(1) from None
     finally:

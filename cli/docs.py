@@ -19,12 +19,14 @@ def docs_list(
     """List documents, newest first."""
     from rich.table import Table
 
+    from kmh.catalog import STAFF
     from kmh.runtime import open_catalog
+    from services.publishing import list_documents
 
     settings = load_settings()
     catalog = open_catalog(settings)
     try:
-        rows, total = catalog.list(limit=limit, offset=offset, doc_type=doc_type)
+        rows, total = list_documents(catalog=catalog, audience=STAFF, limit=limit, offset=offset, doc_type=doc_type)
     finally:
         catalog.close()
     if as_json:
@@ -49,16 +51,18 @@ def docs_show(
 ) -> None:
     """Show a document's metadata and outline."""
     from kmh.runtime import open_catalog
+    from services.errors import DocumentNotFound
+    from services.publishing import get_document
 
     settings = load_settings()
     catalog = open_catalog(settings)
     try:
-        d = catalog.get(doc_id)
+        d = get_document(catalog=catalog, doc_id=doc_id)
+    except DocumentNotFound:
+        err.print(f"[red]error:[/red] no document {doc_id!r}")
+        raise typer.Exit(1) from None
     finally:
         catalog.close()
-    if d is None:
-        err.print(f"[red]error:[/red] no document {doc_id!r}")
-        raise typer.Exit(1)
     if as_json:
         print(json.dumps(record_json(d), ensure_ascii=False, indent=2))
         return
@@ -78,21 +82,20 @@ def docs_rm(
     doc_ids: Annotated[list[str], typer.Argument(help="Document ids.", show_default=False)],
 ) -> None:
     """Remove documents: their passages leave the index, then their catalog entries are deleted."""
-    from kmh.store import Filter
+    from services.errors import DocumentNotFound
+    from services.publishing import delete_document
 
     settings = load_settings()
     catalog, store = open_catalog_and_store(settings)
     missing = 0
     try:
         for doc_id in doc_ids:
-            if catalog.get(doc_id) is None:
+            try:
+                delete_document(catalog=catalog, store=store, doc_id=doc_id, actor=None)
+            except DocumentNotFound:
                 err.print(f"[red]error:[/red] no document {doc_id!r}")
                 missing += 1
                 continue
-            store.delete(Filter(equals={"doc_id": doc_id}))
-            doc = catalog.get(doc_id)
-            catalog.delete(doc_id)
-            catalog.audit(None, "document.delete", doc_id, title=doc.title if doc else None)
             console.print(f"removed {doc_id}")
     finally:
         store.close()

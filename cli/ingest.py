@@ -41,11 +41,12 @@ def ingest(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from ingest.indexer import Indexer
+    from ingest.indexer import FileResult, Indexer
     from ingest.pending import PendingLog
     from ingest.plan import plan
     from ingest.progress import IngestMeter, short_duration
     from kmh.embedding import ModelMissingError
+    from services.publishing import publish_files
 
     settings = load_settings()
     if language is not None and not re.fullmatch(r"[a-z]{2}", language):
@@ -74,12 +75,10 @@ def ingest(
             TextColumn("{task.fields[left]}"),
             TextColumn("{task.fields[current]}"),
         )
-        results = []
         with Progress(*columns, console=err, transient=False) as progress:
             task = progress.add_task("ingest", total=len(items), rate="", left="", current="")
 
-            def on_result(r) -> None:
-                results.append(r)
+            def on_result(r: FileResult) -> None:
                 if r.status == "failed":
                     err.print(f"[red]failed[/red] {r.path}: {r.reason}", soft_wrap=True, highlight=False)
                 meter.finished(_size_key(r.path), r.status in ("new", "updated"), r.passages)
@@ -92,12 +91,7 @@ def ingest(
                     current=r.path.name[:40],
                 )
 
-            indexer.run(paths, on_result=on_result, items=items)
-        # the command line's writes go to the audit log too (actor "cli"), like the API's
-        for r in results:
-            if r.status in ("new", "updated") and r.doc_id:
-                catalog.audit(None, "document.ingest" if r.status == "new" else "document.update", r.doc_id,
-                              path=str(r.path), passages=r.passages)
+            results = publish_files(indexer=indexer, catalog=catalog, paths=paths, items=items, on_result=on_result)
         elapsed = time.perf_counter() - started
     finally:
         if indexer is not None:

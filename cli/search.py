@@ -26,6 +26,8 @@ def search(
     from api.schemas import Hit
     from api.urls import citation_url
     from search.searcher import Searcher, SearchQuery
+    from services.errors import InvalidParameter
+    from services.search import search as run_search
 
     if mode not in ("hybrid", "dense", "keyword"):
         err.print(f"[red]error:[/red] --mode must be hybrid, dense or keyword, not {mode!r}")
@@ -36,9 +38,10 @@ def search(
         searcher = Searcher(settings, catalog, store)
         searcher.warm_up()
         try:
-            results = searcher.search(SearchQuery(q=query, k=k, mode=mode, lang=lang, doc_type=doc_type,  # type: ignore[arg-type]
-                                                  country=country, year_from=year_from, year_to=year_to))
-        except ValueError as exc:
+            asked = SearchQuery(q=query, k=k, mode=mode, lang=lang, doc_type=doc_type,  # type: ignore[arg-type]
+                                country=country, year_from=year_from, year_to=year_to)
+            results = run_search(searcher=searcher, query=asked)
+        except (InvalidParameter, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     finally:

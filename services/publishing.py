@@ -22,6 +22,10 @@ from kmh.catalog import STAFF, Audience, DocumentRecord, JobRecord, VersionRecor
 from services.errors import Conflict, DocumentNotFound, InvalidParameter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ingest.indexer import FileResult, Indexer
+    from ingest.plan import WorkItem
     from kmh.catalog import Catalog, KeyRecord
     from kmh.store import VectorStore
     from search.filters import FilterValues
@@ -213,6 +217,42 @@ def restore_document(*, catalog: Catalog, store: VectorStore, doc_id: str, actor
                      ) -> DocumentRecord:
     """Publish a retracted document again."""
     return edit_document(catalog=catalog, store=store, doc_id=doc_id, changes={"status": "published"}, actor=actor)
+
+
+def delete_document(*, catalog: Catalog, store: VectorStore, doc_id: str, actor: KeyRecord | None
+                    ) -> DocumentRecord:
+    """Remove a document for good: its passages leave the index, then its catalog entry goes; audited.
+    DocumentNotFound for an unknown id. (Retraction is the reversible way: ``retract_document``.)"""
+    from kmh.store import Filter
+
+    doc = catalog.get(doc_id)
+    if doc is None:
+        raise DocumentNotFound(doc_id)
+    store.delete(Filter(equals={"doc_id": doc_id}))
+    catalog.delete(doc_id)
+    catalog.audit(actor, "document.delete", doc_id, title=doc.title)
+    return doc
+
+
+def publish_files(*, indexer: Indexer, catalog: Catalog, paths: Sequence[Path], items: Sequence[WorkItem] | None = None,
+                  on_result: Callable[[FileResult], None] | None = None, actor: KeyRecord | None = None
+                  ) -> list[FileResult]:
+    """Ingest files and folders from disk (the command line's ``kmh ingest``): new documents and new versions are
+    published as each file is done, ``on_result`` hears of every file, and each new or updated document is written
+    to the audit log (``actor`` None: the command line)."""
+    results: list[FileResult] = []
+
+    def heard(result: FileResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    indexer.run(list(paths), on_result=heard, items=list(items) if items is not None else None)
+    for r in results:
+        if r.status in ("new", "updated") and r.doc_id:
+            catalog.audit(actor, "document.ingest" if r.status == "new" else "document.update", r.doc_id,
+                          path=str(r.path), passages=r.passages)
+    return results
 
 
 def _edit(catalog: Catalog, store: VectorStore, doc_id: str, fields: dict[str, Any], actor: KeyRecord | None,
