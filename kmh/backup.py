@@ -33,7 +33,7 @@ from datetime import date, datetime, time as dtime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from uuid import UUID
 
 import numpy as np
@@ -43,6 +43,10 @@ from sqlalchemy.types import TypeDecorator
 from kmh import __version__
 from kmh.settings import Settings
 from kmh.store import SparseVector, StoredPassage, StoreError
+
+if TYPE_CHECKING:
+    from kmh.catalog import Catalog
+    from kmh.store import VectorStore
 
 FORMAT = "kmh-backup"
 FORMAT_VERSION = 1
@@ -99,7 +103,7 @@ def _quiet(step: str, done: int, total: int) -> None:
 
 
 @contextmanager
-def _opened(settings: Settings, catalog: Any, store: Any) -> Iterator[tuple[Any, Any]]:
+def _opened(settings: Settings, catalog: Catalog, store: VectorStore) -> Iterator[tuple[Catalog, VectorStore]]:
     """The catalog and store given, or those of the settings, opened here and closed after."""
     from kmh.runtime import open_catalog, open_vector_store
 
@@ -133,7 +137,7 @@ def _archive_path(file: Path | str, overwrite: bool) -> Path:
     return file
 
 
-def backup(settings: Settings, file: Path | str, *, catalog: Any = None, store: Any = None,
+def backup(settings: Settings, file: Path | str, *, catalog: Catalog | None = None, store: VectorStore | None = None,
            progress: Progress | None = None, overwrite: bool = False) -> BackupSummary:
     """Write the catalog, the index and the kept originals of the data folder to the archive ``file``.
 
@@ -166,8 +170,8 @@ def backup(settings: Settings, file: Path | str, *, catalog: Any = None, store: 
                          counts["bytes"], file.stat().st_size, time.perf_counter() - started)
 
 
-def write_archive(raw: BinaryIO, settings: Settings, catalog: Any, store: Any, *, compress: bool, spool: Path,
-                  progress: Progress | None = None) -> dict[str, Any]:
+def write_archive(raw: BinaryIO, settings: Settings, catalog: Catalog, store: VectorStore, *, compress: bool,
+                  spool: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Write the archive to the open binary file ``raw`` (only ``write`` and ``tell`` are used, so it may be a
     stream); ``spool``: a folder for the temporary copies of catalog tables. Returns the manifest's counts and
     the Alembic revision."""
@@ -344,7 +348,7 @@ def _decode(tag: str, value: Any) -> Any:
     raise ValueError(f"unknown column type {tag!r}")
 
 
-def _dump_catalog(catalog: Any, out: _ArchiveWriter, spool: Path,
+def _dump_catalog(catalog: Catalog, out: _ArchiveWriter, spool: Path,
                   progress: Progress) -> tuple[str, list[dict[str, Any]], str]:
     """Every row of every table, in one read transaction (a consistent snapshot); returns the Alembic revision,
     the tables' descriptions for the manifest and the database's dialect."""
@@ -451,7 +455,7 @@ def _unpack(data: bytes, name: str, file: Path) -> list[StoredPassage]:
     return out
 
 
-def _dump_index(store: Any, settings: Settings, out: _ArchiveWriter, progress: Progress) -> dict[str, Any]:
+def _dump_index(store: VectorStore, settings: Settings, out: _ArchiveWriter, progress: Progress) -> dict[str, Any]:
     total = store.count()
     progress("index", 0, total)
     pages, passages, with_sentences = [], 0, 0
@@ -502,8 +506,8 @@ def _dump_originals(root: Path, out: _ArchiveWriter, progress: Progress) -> tupl
 # -- restore -----------------------------------------------------------------------------------------------------
 
 
-def restore(settings: Settings, file: Path | str, *, force: bool = False, catalog: Any = None, store: Any = None,
-            progress: Progress | None = None) -> RestoreSummary:
+def restore(settings: Settings, file: Path | str, *, force: bool = False, catalog: Catalog | None = None,
+            store: VectorStore | None = None, progress: Progress | None = None) -> RestoreSummary:
     """Restore an archive made by ``backup`` into the data folder of the settings (its catalog and index).
 
     The target must be empty (no catalog rows, no passages) unless ``force``, which replaces what it holds.
@@ -632,7 +636,7 @@ def _seeded_tables() -> frozenset[str]:
         fresh.close()
 
 
-def _check_empty(catalog: Any, store: Any, file: Path) -> None:
+def _check_empty(catalog: Catalog, store: VectorStore, file: Path) -> None:
     seeded = _seeded_tables()
     held = []
     with catalog.engine.connect() as conn, conn.begin():
@@ -649,7 +653,7 @@ def _check_empty(catalog: Any, store: Any, file: Path) -> None:
                           "empty data folder, or use --force to replace what it holds")
 
 
-def _revisions(catalog: Any) -> list[str]:
+def _revisions(catalog: Catalog) -> list[str]:
     """The revisions this code knows, oldest first."""
     from alembic.script import ScriptDirectory
 
@@ -657,7 +661,7 @@ def _revisions(catalog: Any) -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def _check_fits(manifest: dict[str, Any], catalog: Any, store: Any, file: Path) -> None:
+def _check_fits(manifest: dict[str, Any], catalog: Catalog, store: VectorStore, file: Path) -> None:
     """Refuse an archive the target cannot take, before anything is written."""
     known = _revisions(catalog)
     revision = manifest.get("alembic_revision")
@@ -700,7 +704,7 @@ class _Check:
             raise BackupError(f"{self.file} changed while it was being restored: {self.name} no longer matches")
 
 
-def _apply(settings: Settings, catalog: Any, store: Any, archive: _Archive, force: bool,
+def _apply(settings: Settings, catalog: Catalog, store: VectorStore, archive: _Archive, force: bool,
            progress: Progress) -> tuple[int, int, int, int]:
     store_touched = False
     with catalog.engine.connect() as conn:
@@ -725,7 +729,7 @@ def _apply(settings: Settings, catalog: Any, store: Any, archive: _Archive, forc
     return documents, passages, files, original_bytes
 
 
-def _restore_catalog(conn: sa.Connection, catalog: Any, archive: _Archive, progress: Progress) -> int:
+def _restore_catalog(conn: sa.Connection, catalog: Catalog, archive: _Archive, progress: Progress) -> int:
     """Empty the catalog, bring its schema to the backup's revision, insert the rows, then migrate to the latest
     revision; all in the caller's transaction."""
     from alembic import command
@@ -811,7 +815,7 @@ def _reset_sequences(conn: sa.Connection, tables: list[sa.Table]) -> None:
                 conn.execute(sa.text(f"SELECT setval(:s, COALESCE({top}, 1), {top} IS NOT NULL)"), {"s": seq})
 
 
-def _restore_index(store: Any, archive: _Archive, progress: Progress) -> int:
+def _restore_index(store: VectorStore, archive: _Archive, progress: Progress) -> int:
     file, index = archive.file, archive.manifest["index"]
     total, done = index["passages"], 0
     progress("index", 0, total)

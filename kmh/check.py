@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kmh.store import Filter
+
+if TYPE_CHECKING:
+    from kmh.catalog import Catalog, DocumentRecord
+    from kmh.store import VectorStore
 
 Kind = Literal["catalog", "index", "orphans", "missing", "damaged", "unverified"]
 REPAIR_HINT = "run `kmh check --repair` (with the server stopped)"
@@ -81,8 +85,8 @@ class Report:
         return f"{text}; {REPAIR_HINT}"
 
 
-def orphan_versions(catalog, store, docs: list[Any] | None = None, per_doc: dict[Any, int] | None = None,
-                    exact: bool = True) -> dict[str, dict[int, int]]:
+def orphan_versions(catalog: Catalog, store: VectorStore, docs: list[DocumentRecord] | None = None,
+                    per_doc: dict[Any, int] | None = None, exact: bool = True) -> dict[str, dict[int, int]]:
     """Passages in the index whose document version the catalog does not hold: doc id -> {version: count}.
     Versions older than the current one are left behind by a switch whose clean-up did not run; newer ones, and
     unknown documents, by an ingestion stopped before its catalog commit. Without ``exact`` (the quick check) a
@@ -104,7 +108,7 @@ def orphan_versions(catalog, store, docs: list[Any] | None = None, per_doc: dict
     return out
 
 
-def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[str] = frozenset(),
+def check(catalog: Catalog, store: VectorStore, *, full: bool = False, sample: int = 32, skip: set[str] = frozenset(),
           where: str = "") -> Report:
     """Compare the catalog and the index. ``skip``: ids of documents with a job marked running (its passages
     being written, or left for the job worker's recovery to settle), whose orphans are not reported. ``where``
@@ -176,12 +180,13 @@ def check(catalog, store, *, full: bool = False, sample: int = 32, skip: set[str
     return report
 
 
-def _payload_title(store, doc_id: str) -> str | None:
+def _payload_title(store: VectorStore, doc_id: str) -> str | None:
     hits, _ = store.scroll(Filter(equals={"doc_id": doc_id}), limit=1)
     return hits[0].payload.get("title") if hits else None
 
 
-def _verify(report: Report, store, checks: list[Any], docs: dict[str, Any], skip_missing: bool = False) -> None:
+def _verify(report: Report, store: VectorStore, checks: list[Any], docs: dict[str, DocumentRecord],
+            skip_missing: bool = False) -> None:
     """Compare passages with their checks; one finding per document for what differs."""
     from kmh.catalog import sketches_match, text_digest, vector_sketch
 
@@ -218,7 +223,7 @@ def _verify(report: Report, store, checks: list[Any], docs: dict[str, Any], skip
                                        passages=ids))
 
 
-def _read(store, ids: list[str]) -> tuple[dict[str, list[float]], dict[str, str | None], set[str]]:
+def _read(store: VectorStore, ids: list[str]) -> tuple[dict[str, list[float]], dict[str, str | None], set[str]]:
     """Dense vectors and texts of these passages, and the ids the store fails to read (a damaged file)."""
     from kmh.store import StoreError
 
@@ -238,8 +243,8 @@ def _read(store, ids: list[str]) -> tuple[dict[str, list[float]], dict[str, str 
     return vectors, texts, unreadable
 
 
-def _verify_finite(report: Report, store, doc: Any | None, ids: list[str] | None = None,
-                   docs: dict[str, Any] | None = None) -> None:
+def _verify_finite(report: Report, store: VectorStore, doc: DocumentRecord | None, ids: list[str] | None = None,
+                   docs: dict[str, DocumentRecord] | None = None) -> None:
     """Without checks, at least find vectors that are no unit direction at all (not finite, or zero)."""
     from kmh.catalog import vector_sketch
     from kmh.store import StoreError
@@ -270,7 +275,7 @@ def _verify_finite(report: Report, store, doc: Any | None, ids: list[str] | None
                                        passages=pids))
 
 
-def quick_check(catalog, store, sample: int = 32) -> str | None:
+def quick_check(catalog: Catalog, store: VectorStore, sample: int = 32) -> str | None:
     """The check at server start: what is wrong in one sentence (naming the command that repairs it), or None.
     Versions of jobs marked running are left out (the job worker settles them right after). A failure of the
     check itself is logged, not raised: it must not keep the service from starting."""
