@@ -1,5 +1,5 @@
-"""The seminar archive end to end: the sample seminar (synthetic recording with captions) and a recording spoken by
-espeak-ng and transcribed by whisper, ingested with the real models, served by the real API."""
+"""Seminars, recordings and topics end to end: the sample seminar (synthetic recording with captions) and a
+recording spoken by espeak-ng and transcribed by whisper, ingested with the real models, served by the real API."""
 
 from __future__ import annotations
 
