@@ -277,7 +277,8 @@ class RecordingSummary(BaseModel):
 def _recording_fields(found: Recording) -> dict[str, Any]:
     rec, doc = found.recording, found.document
     return dict(id=doc.id, title=doc.title, status=doc.status, language=rec.language, duration=rec.duration,
-                has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime, media_url=recording_media_url(doc.id),
+                has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime,
+                media_url=recording_media_url(doc.id),
                 transcript_source=found.transcript.source if found.transcript else "captions")
 
 
