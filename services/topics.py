@@ -90,29 +90,30 @@ def passage_links(*, catalog: Catalog, store: VectorStore, passage_id: str,
 
 
 def decide(*, catalog: Catalog, store: VectorStore, passage_id: str, topic_id: str,
-           state: Literal["confirmed", "rejected"], key: KeyRecord | None = None) -> TopicLinkRecord:
-    """Confirm or reject a topic for a passage that ``key`` may see (a link not suggested is created), in its name;
-    the passage's ``topics`` payload follows. ``key`` None is the command line, deciding on what the public sees.
-    Raises ThingNotFound."""
-    ref = passage(catalog=catalog, store=store, passage_id=passage_id, audience=audience_of(key))
+           state: Literal["confirmed", "rejected"], actor: KeyRecord | None = None) -> TopicLinkRecord:
+    """Confirm or reject a topic for a passage that ``actor`` may see (a link not suggested is created), in its name,
+    and audit it; the passage's ``topics`` payload follows. ``actor`` None is the command line, deciding on what the
+    public sees. Raises ThingNotFound."""
+    ref = passage(catalog=catalog, store=store, passage_id=passage_id, audience=audience_of(actor))
     if catalog.topic(topic_id) is None:
         raise ThingNotFound("topic", topic_id)
     link = catalog.decide_link(passage_id, topic_id, state, doc_id=ref.doc_id, doc_version=ref.doc_version,
-                               by=key.name if key else None)
+                               by=actor.name if actor else None)
     _sync(catalog=catalog, store=store, passage_id=passage_id)
-    catalog.audit(key, "topic.decide", passage_id, topic=topic_id, state=state, doc_id=link.doc_id)
+    catalog.audit(actor, "topic.decide", passage_id, topic=topic_id, state=state, doc_id=link.doc_id)
     return link
 
 
-def undo(*, catalog: Catalog, store: VectorStore, passage_id: str, topic_id: str, key: KeyRecord | None = None) -> None:
-    """Withdraw a decision on a passage ``key`` may see: the link goes back to suggested, or away if it was added by
-    hand; the passage's ``topics`` payload follows. Raises ThingNotFound."""
-    passage(catalog=catalog, store=store, passage_id=passage_id, audience=audience_of(key))
+def undo(*, catalog: Catalog, store: VectorStore, passage_id: str, topic_id: str,
+         actor: KeyRecord | None = None) -> None:
+    """Withdraw a decision on a passage ``actor`` may see, and audit it: the link goes back to suggested, or away if
+    it was added by hand; the passage's ``topics`` payload follows. Raises ThingNotFound."""
+    passage(catalog=catalog, store=store, passage_id=passage_id, audience=audience_of(actor))
     if not catalog.undo_link(passage_id, topic_id):
         raise ThingNotFound("topic link", f"{passage_id}/{topic_id}",
                             f"passage {passage_id!r} has no link to topic {topic_id!r}")
     _sync(catalog=catalog, store=store, passage_id=passage_id)
-    catalog.audit(key, "topic.undo", passage_id, topic=topic_id)
+    catalog.audit(actor, "topic.undo", passage_id, topic=topic_id)
 
 
 def _sync(*, catalog: Catalog, store: VectorStore, passage_id: str) -> None:

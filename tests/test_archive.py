@@ -361,7 +361,7 @@ def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, sha
         hits, _ = store.scroll()
         psycho = next(h.id for h in hits if "psychosociaux" in h.payload["text"])
         topics.decide(catalog=catalog, store=store, passage_id=psycho, topic_id="psychosocial-reintegration",
-                      state="confirmed", key=organiser)
+                      state="confirmed", actor=organiser)
     finally:
         store.close()
         catalog.close()

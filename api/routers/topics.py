@@ -47,7 +47,7 @@ def get_links(catalog: CatalogDep, store: StoreDep, audience: AudienceDep, passa
 def decide_link(catalog: CatalogDep, store: StoreDep, key: OrganiserDep, passage_id: PassageId,
                 body: LinkDecision) -> TopicLinks:
     topics.decide(catalog=catalog, store=store, passage_id=passage_id, topic_id=body.topic_id, state=body.state,
-                  key=key)
+                  actor=key)
     return TopicLinks.from_links(topics.passage_links(catalog=catalog, store=store, passage_id=passage_id,
                                                       audience=audience_of(key)))
 
@@ -57,5 +57,5 @@ def decide_link(catalog: CatalogDep, store: StoreDep, key: OrganiserDep, passage
                responses=problem_responses(401, 403, 404, 422, 503))
 def undo_link(catalog: CatalogDep, store: StoreDep, key: OrganiserDep, passage_id: PassageId,
               topic_id: TopicId) -> Response:
-    topics.undo(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, key=key)
+    topics.undo(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, actor=key)
     return Response(status_code=204)

@@ -38,7 +38,7 @@ def decide(page: OrganiserPage, catalog: CatalogDep, store: StoreDep, key: Organ
            topic_id: Annotated[str, Form(max_length=64)],
            state: Annotated[Literal["confirmed", "rejected", "undo"], Form()]):
     if state == "undo":
-        topics.undo(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, key=key)
+        topics.undo(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, actor=key)
     else:
-        topics.decide(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, state=state, key=key)
+        topics.decide(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, state=state, actor=key)
     return RedirectResponse(f"/review/{recording_id}#seg-{passage_id}", status_code=303)
