@@ -25,7 +25,6 @@ from api.telemetry import Metrics
 from kmh.catalog import Audience, Catalog, KeyRecord
 from kmh.settings import Settings
 from kmh.store import VectorStore
-from services.archive import Archive
 from search.searcher import Searcher
 
 
@@ -56,10 +55,6 @@ async def get_store(rt: Annotated[Runtime, Depends(require_ready)]) -> VectorSto
 
 async def get_searcher(rt: Annotated[Runtime, Depends(require_ready)]) -> Searcher:
     return rt.searcher
-
-
-async def get_archive(rt: Annotated[Runtime, Depends(require_ready)]) -> Archive:
-    return rt.archive
 
 
 # -- who is asking
@@ -145,7 +140,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
-ArchiveDep = Annotated[Archive, Depends(get_archive)]
 KeyDep = Annotated[KeyRecord | None, Depends(current_key)]
 AudienceDep = Annotated[Audience, Depends(get_audience)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -8,14 +8,26 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.urls import citation_url, document_file_url, document_url, job_url
+from api.urls import citation_url, document_file_url, document_url, job_url, recording_media_url
 
 if TYPE_CHECKING:
-    from kmh.catalog import DocumentRecord, JobRecord, KeyRecord, VersionRecord
+    from kmh.catalog import (
+        DocumentRecord,
+        JobRecord,
+        KeyRecord,
+        SeminarRecord,
+        TopicLinkRecord,
+        TopicRecord,
+        VersionRecord,
+    )
+    from kmh.catalog import SessionRecord as SeminarSessionRecord
     from kmh.catalog.access import SessionRecord
     from search.results import Citation as CitationRecord, SearchHit, SearchQuery, SearchResults
     from services.access import AuditLogPage, NewKey
+    from services.passages import PassageRef
     from services.search import Passage
+    from services.seminars import Recording, RecordingPage, SeminarPage
+    from services.topics import PassageLinks, TopicPage
 
 Mode = Literal["hybrid", "dense", "keyword"]
 DocType = Literal["report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other"]
@@ -213,7 +225,13 @@ class Readiness(BaseModel):
     embedding_model: str
 
 
-# -- seminar archive -------------------------------------------------------------------------------
+# -- seminars, recordings and topics ---------------------------------------------------------------
+# Each answer is made from the services' records (services.seminars, services.topics), links added here.
+
+
+def passage_url(ref: PassageRef) -> str:
+    """Where a passage opens: a recording segment's media at its second, a document's file at its page."""
+    return citation_url(ref.doc_id, kind=ref.kind, page=ref.page, start=ref.start)
 
 
 class Speaker(BaseModel):
@@ -231,6 +249,13 @@ class SessionEntry(BaseModel):
     end: float | None = None
     url: str | None = Field(None, description="The recording's media from the session's start")
 
+    @classmethod
+    def from_record(cls, s: SeminarSessionRecord, recording_id: str | None) -> SessionEntry:
+        """A seminar session; ``recording_id`` is the recording it is in, if the public sees it."""
+        return cls(number=s.number, title=s.title, description=s.description,
+                   speakers=[Speaker(**sp) for sp in s.speakers], recording_id=recording_id, start=s.start, end=s.end,
+                   url=recording_media_url(recording_id, s.start) if recording_id else None)
+
 
 class RecordingSummary(BaseModel):
     id: str = Field(description="The recording's document id")
@@ -243,6 +268,18 @@ class RecordingSummary(BaseModel):
     mime: str
     media_url: str = Field(description="The media file (HTTP Range requests supported, so players can seek)")
     transcript_source: str = Field(description="'captions' (a caption file) or 'whisper' (speech recognition)")
+
+    @classmethod
+    def from_recording(cls, found: Recording) -> RecordingSummary:
+        return RecordingSummary(**_recording_fields(found))
+
+
+def _recording_fields(found: Recording) -> dict[str, Any]:
+    rec, doc = found.recording, found.document
+    return dict(id=doc.id, title=doc.title, status=doc.status, language=rec.language, duration=rec.duration,
+                has_video=rec.has_video, seminar_id=rec.seminar_id, mime=doc.mime,
+                media_url=recording_media_url(doc.id),
+                transcript_source=found.transcript.source if found.transcript else "captions")
 
 
 class Cue(BaseModel):
@@ -266,11 +303,25 @@ class Segment(BaseModel):
     url: str = Field(description="The media from the segment's first second")
     topics: list["TopicLink"] = Field(description="Suggested, confirmed and rejected topics, best score first")
 
+    @classmethod
+    def from_ref(cls, ref: PassageRef, links: list[TopicLinkRecord], topics: dict[str, TopicRecord]) -> Segment:
+        """A recording segment with its links; ``topics`` names them (the taxonomy by id)."""
+        return cls(passage_id=ref.passage_id, start=ref.start, end=ref.end, timestamp=ref.timestamp or "",
+                   session=ref.session, speaker=ref.speaker, section=ref.section, text=ref.text, url=passage_url(ref),
+                   topics=[TopicLink.from_record(lk, topics.get(lk.topic_id)) for lk in links])
+
 
 class RecordingDetail(RecordingSummary):
     session_count: int = 0
     cues: list[Cue] = Field(description="The timed transcript")
     segments: list[Segment] = Field(description="The recording's passages (30-60 s windows) with their topics")
+
+    @classmethod
+    def from_page(cls, page: RecordingPage) -> RecordingDetail:
+        cues = page.transcript.cues if page.transcript else []
+        return cls(**_recording_fields(page), session_count=len(page.sessions),
+                   cues=[Cue(**{k: c.get(k) for k in ("start", "end", "text", "speaker")}) for c in cues],
+                   segments=[Segment.from_ref(ref, links, page.topics) for ref, links in page.segments])
 
 
 class RelatedPublication(BaseModel):
@@ -278,6 +329,12 @@ class RelatedPublication(BaseModel):
     doc_id: str | None = Field(None, description="null when no published document has this file name")
     title: str | None = None
     url: str | None = None
+
+    @classmethod
+    def from_record(cls, filename: str, doc: DocumentRecord | None) -> RelatedPublication:
+        """A related publication by file name, and the published document of that name (None when there is none)."""
+        return cls(filename=filename, doc_id=doc.id if doc else None, title=doc.title if doc else None,
+                   url=document_url(doc.id) if doc else None)
 
 
 class SeminarSummary(BaseModel):
@@ -289,6 +346,15 @@ class SeminarSummary(BaseModel):
     languages: list[str]
     session_count: int
 
+    @classmethod
+    def from_record(cls, sem: SeminarRecord) -> SeminarSummary:
+        return SeminarSummary(**_seminar_fields(sem))
+
+
+def _seminar_fields(sem: SeminarRecord) -> dict[str, Any]:
+    return dict(id=sem.id, title=sem.title, title_en=sem.title_en, start_date=sem.start_date, end_date=sem.end_date,
+                languages=sem.languages, session_count=len(sem.sessions))
+
 
 class SeminarDetail(SeminarSummary):
     objectives: str | None
@@ -298,6 +364,15 @@ class SeminarDetail(SeminarSummary):
     recordings: list[RecordingSummary]
     related_publications: list[RelatedPublication]
 
+    @classmethod
+    def from_page(cls, page: SeminarPage) -> SeminarDetail:
+        sem = page.seminar
+        by_key = {r.recording.key: r.document.id for r in page.recordings if r.recording.key}
+        return cls(**_seminar_fields(sem), objectives=sem.objectives, format=sem.format, background=sem.background,
+                   sessions=[SessionEntry.from_record(s, by_key.get(s.recording_key)) for s in sem.sessions],
+                   recordings=[RecordingSummary.from_recording(r) for r in page.recordings],
+                   related_publications=[RelatedPublication.from_record(name, doc) for name, doc in page.related])
+
 
 class TopicSummary(BaseModel):
     id: str
@@ -306,6 +381,15 @@ class TopicSummary(BaseModel):
     parent: str | None
     group: str | None = Field(None, description="level, dimension or theme")
     confirmed_links: int = Field(description="Passages and segments confirmed for the topic")
+
+    @classmethod
+    def from_record(cls, t: TopicRecord, confirmed_links: int) -> TopicSummary:
+        return TopicSummary(**_topic_fields(t), confirmed_links=confirmed_links)
+
+
+def _topic_fields(t: TopicRecord) -> dict[str, Any]:
+    return dict(id=t.id, label={"fr": t.label_fr, "en": t.label_en},
+                description={"fr": t.description_fr, "en": t.description_en}, parent=t.parent, group=t.grp)
 
 
 class LinkedPassage(BaseModel):
@@ -325,10 +409,20 @@ class LinkedPassage(BaseModel):
     seminar_id: str | None = None
     score: float | None = Field(None, description="Similarity of the passage to the topic when it was suggested")
 
+    @classmethod
+    def from_ref(cls, ref: PassageRef) -> LinkedPassage:
+        return cls(**{name: getattr(ref, name) for name in cls.model_fields if name != "url"}, url=passage_url(ref))
+
 
 class TopicDetail(TopicSummary):
     publications: list[LinkedPassage] = Field(description="Confirmed document passages")
     segments: list[LinkedPassage] = Field(description="Confirmed recording segments, with timestamps")
+
+    @classmethod
+    def from_page(cls, page: TopicPage) -> TopicDetail:
+        return cls(**_topic_fields(page.topic), confirmed_links=page.confirmed_links,
+                   publications=[LinkedPassage.from_ref(p) for p in page.publications],
+                   segments=[LinkedPassage.from_ref(p) for p in page.segments])
 
 
 class TopicLink(BaseModel):
@@ -339,10 +433,22 @@ class TopicLink(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
 
+    @classmethod
+    def from_record(cls, lk: TopicLinkRecord, topic: TopicRecord | None) -> TopicLink:
+        """A link, named by its ``topic`` (no label when the topic is gone)."""
+        label = {"fr": topic.label_fr, "en": topic.label_en} if topic else {}
+        return cls(topic_id=lk.topic_id, label=label, score=lk.score, state=lk.state, decided_by=lk.decided_by,
+                   decided_at=lk.decided_at)
+
 
 class TopicLinks(BaseModel):
     passage_id: str
     links: list[TopicLink]
+
+    @classmethod
+    def from_links(cls, found: PassageLinks) -> TopicLinks:
+        return cls(passage_id=found.passage_id,
+                   links=[TopicLink.from_record(lk, found.topics.get(lk.topic_id)) for lk in found.links])
 
 
 class LinkDecision(BaseModel):

@@ -43,20 +43,6 @@ FACET_FIELDS = {"doc_type": "doc_type", "language": "language", "country": "coun
                 "topic": "topics"}
 
 
-# moved to api.urls / kmh.dates (``clock`` above is kmh.dates.clock): removed once services.archive stops importing
-# them; search itself builds no URLs.
-def citation_url(doc_id: str, page: int | None) -> str:
-    """Where the cited passage opens: the original file, at the page for PDFs."""
-    base = f"/api/documents/{doc_id}/file"
-    return f"{base}#page={page}" if page else base
-
-
-def recording_url(doc_id: str, start: float | None) -> str:
-    """Where a recording segment plays: the media, from its first second (a media fragment)."""
-    base = f"/api/recordings/{doc_id}/media"
-    return f"{base}#t={int(start)}" if start else base
-
-
 def _citation(p: dict[str, Any]) -> Citation:
     """The citation of a passage, from its payload."""
     if p.get("kind") == "recording":

@@ -6,7 +6,7 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from kmh.settings import Settings
 
@@ -37,7 +37,6 @@ class Runtime:
     catalog: Catalog | None = None
     store: VectorStore | None = None
     searcher: Searcher | None = None
-    archive: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _indexer: Indexer | None = field(default=None, repr=False)
     # Runs the queued ingestion jobs (services.jobs.JobWorker), started once the rest is loaded.
@@ -97,7 +96,6 @@ class Runtime:
         from kmh.diskspace import check_index_room
         from kmh.runtime import open_catalog, open_vector_store
         from kmh.settings import set_offline_env
-        from services.archive import Archive
         from search.searcher import Searcher
 
         with self._lock:
@@ -136,7 +134,6 @@ class Runtime:
         gc.freeze()
         with self._lock:
             self.catalog, self.store, self.searcher = catalog, store, searcher
-            self.archive = Archive(catalog, store)
             self.phase = "ready"
         log.info("search service ready (data in %s)", self.settings.data_dir)
         if self.start_jobs:
@@ -167,7 +164,7 @@ class Runtime:
         self.stop_worker()
         with self._lock:
             catalog, store, indexer = self.catalog, self.store, self._indexer
-            self.catalog = self.store = self.searcher = self.archive = self._indexer = None
+            self.catalog = self.store = self.searcher = self._indexer = None
             self.phase = "stopped"
         _close_quietly(indexer, store, catalog, when="the search service")  # the indexer stops its parse worker
         gc.unfreeze()  # what load() froze can be collected again (an app created and closed in a longer process)

@@ -1,5 +1,5 @@
-"""The seminar archive end to end: the sample seminar (synthetic recording with captions) and a recording spoken by
-espeak-ng and transcribed by whisper, ingested with the real models, served by the real API."""
+"""Seminars, recordings and topics end to end: the sample seminar (synthetic recording with captions) and a
+recording spoken by espeak-ng and transcribed by whisper, ingested with the real models, served by the real API."""
 
 from __future__ import annotations
 
@@ -340,7 +340,7 @@ def test_lone_media_needs_its_language_and_captions_their_media(tmp_path, shared
 
 
 def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, shared_embedders):
-    from services.archive import Archive
+    from services import topics
 
     src = tmp_path / "note.md"
     sections = {
@@ -357,10 +357,11 @@ def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, sha
 
     catalog, store = open_catalog(settings), open_vector_store(settings)
     try:
-        archive = Archive(catalog, store)
+        organiser, _ = catalog.create_key("organiser", "organiser")
         hits, _ = store.scroll()
         psycho = next(h.id for h in hits if "psychosociaux" in h.payload["text"])
-        archive.decide(psycho, "psychosocial-reintegration", "confirmed", by="organiser")
+        topics.decide(catalog=catalog, store=store, passage_id=psycho, topic_id="psychosocial-reintegration",
+                      state="confirmed", actor=organiser)
     finally:
         store.close()
         catalog.close()
@@ -383,7 +384,7 @@ def test_decisions_follow_a_document_passage_into_its_next_version(tmp_path, sha
 
 
 def test_a_changed_taxonomy_is_suggested_again_for_passages_already_indexed(tmp_path, shared_embedders):
-    from services.archive import Archive
+    from services import topics
 
     settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
     results, _ = ingest(settings, [CORPUS / "news"])  # indexed before any taxonomy: no suggestions
@@ -404,7 +405,8 @@ def test_a_changed_taxonomy_is_suggested_again_for_passages_already_indexed(tmp_
         links = [lk for d in catalog.list()[0] for lk in catalog.links_of_document(d.id)]
         assert links and {lk.state for lk in links} == {"suggested"}
         keep = links[0]
-        Archive(catalog, store).decide(keep.passage_id, keep.topic_id, "confirmed")
+        topics.decide(catalog=catalog, store=store, passage_id=keep.passage_id, topic_id=keep.topic_id,
+                      state="confirmed")
         suggested_topics = {lk.topic_id for lk in links}
     finally:
         store.close()

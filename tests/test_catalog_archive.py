@@ -1,4 +1,5 @@
-"""The catalog's seminar archive: topics, seminars, transcripts, recordings and topic links, on SQLite and PostgreSQL."""
+"""The catalog's seminars and topics: taxonomy, seminars, transcripts, recordings and topic links, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -5,15 +5,6 @@
 """
 
 from .access import GRANTS, AuditRecord, KeyRecord, UnknownKey
-from .archive import (
-    RecordingRecord,
-    SeminarRecord,
-    SessionRecord,
-    TopicLinkRecord,
-    TopicRecord,
-    TranscriptRecord,
-    UnknownTopic,
-)
 from .catalog import (
     MIGRATIONS_DIR,
     Catalog,
@@ -28,6 +19,8 @@ from .errors import CatalogError, DuplicateDocument, DuplicateJob, NotFound, Unk
 from .jobs import JobRecord
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
+from .seminars import RecordingRecord, SeminarRecord, SessionRecord, TranscriptRecord
+from .topics import TopicLinkRecord, TopicRecord, UnknownTopic
 from .visibility import PUBLIC, STAFF, Audience, audience_of
 
 __all__ = [

@@ -21,11 +21,12 @@ from sqlalchemy.pool import StaticPool
 from kmh.dates import PRECISIONS, partial_date_text
 
 from .access import AccessMixin
-from .archive import ArchiveMixin
 from .checks import ChecksMixin
 from .errors import DuplicateDocument, NotFound
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
+from .seminars import SeminarsMixin
+from .topics import TopicsMixin
 from .visibility import Audience
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -183,7 +184,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(ArchiveMixin, AccessMixin, JobsMixin, ChecksMixin):
+class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.
@@ -362,7 +363,8 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin, ChecksMixin):
             doc.versions.append(_version_row(doc, note))
             s.add(doc)
             s.flush()
-            self._write_extras(s, doc, recording, suggestions, decisions)
+            self._write_recording(s, doc, recording)
+            self._write_links(s, doc, suggestions, decisions)
             self._write_checks(s, doc, checks)
             return _record(doc)
 
@@ -395,7 +397,8 @@ class Catalog(ArchiveMixin, AccessMixin, JobsMixin, ChecksMixin):
             doc.updated_at = now
             doc.versions.append(_version_row(doc, note))
             s.flush()
-            self._write_extras(s, doc, recording, suggestions, decisions)
+            self._write_recording(s, doc, recording)
+            self._write_links(s, doc, suggestions, decisions)
             self._write_checks(s, doc, checks)
             return _record(doc)
 

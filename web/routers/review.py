@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Path
 from starlette.responses import RedirectResponse
 
 from api.auth import OrganiserDep
-from api.deps import ArchiveDep, AudienceDep, CatalogDep
-from kmh.catalog import PUBLIC
+from api.deps import AudienceDep, CatalogDep, StoreDep
+from api.schemas import RecordingDetail
+from services import seminars, topics
 from web.deps import OrganiserPage
 from web.templating import render
 
@@ -20,37 +21,24 @@ RecordingId = Annotated[str, Path(max_length=64)]
 
 @router.get("/review")
 def review_list(page: OrganiserPage, catalog: CatalogDep):
-    rows = []
-    for rec in catalog.recordings():
-        doc = catalog.visible(rec.doc_id, PUBLIC)  # a list: what the public sees
-        if doc is None:
-            continue
-        states = [lk.state for lk in catalog.links_of_document(rec.doc_id)]
-        rows.append((rec, doc, states.count("suggested"), len(states) - states.count("suggested")))
-    return render(page.request, page, "review_list.html", rows=rows)
+    return render(page.request, page, "review_list.html", rows=topics.recordings_to_review(catalog=catalog))
 
 
 @router.get("/review/{recording_id}")
-def review_recording(page: OrganiserPage, archive: ArchiveDep, catalog: CatalogDep, audience: AudienceDep,
+def review_recording(page: OrganiserPage, catalog: CatalogDep, store: StoreDep, audience: AudienceDep,
                      recording_id: RecordingId):
-    from api.routers.seminars import get_recording
-
-    recording = get_recording(archive, catalog, recording_id, audience)
-    topics = {tp.id: tp for tp in catalog.topics()}
-    return render(page.request, page, "review.html", recording=recording, topics=topics)
+    found = seminars.recording_page(catalog=catalog, store=store, recording_id=recording_id, audience=audience)
+    return render(page.request, page, "review.html", recording=RecordingDetail.from_page(found), topics=found.topics)
 
 
 @router.post("/review/{recording_id}/decide")
-def decide(page: OrganiserPage, archive: ArchiveDep, catalog: CatalogDep, key: OrganiserDep,
+def decide(page: OrganiserPage, catalog: CatalogDep, store: StoreDep, key: OrganiserDep,
            recording_id: RecordingId,
            passage_id: Annotated[str, Form(max_length=100)],
            topic_id: Annotated[str, Form(max_length=64)],
            state: Annotated[Literal["confirmed", "rejected", "undo"], Form()]):
-    from api.routers.topics import decide_link, undo_link
-    from api.schemas import LinkDecision
-
     if state == "undo":
-        undo_link(archive, catalog, key, passage_id, topic_id)
+        topics.undo(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, actor=key)
     else:
-        decide_link(archive, catalog, key, passage_id, LinkDecision(topic_id=topic_id, state=state))
+        topics.decide(catalog=catalog, store=store, passage_id=passage_id, topic_id=topic_id, state=state, actor=key)
     return RedirectResponse(f"/review/{recording_id}#seg-{passage_id}", status_code=303)

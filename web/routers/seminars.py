@@ -8,7 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import ArchiveDep, AudienceDep, CatalogDep
+from api.deps import AudienceDep, CatalogDep, StoreDep
+from api.schemas import RecordingDetail, SeminarDetail
+from kmh.catalog import PUBLIC
+from services import seminars
+from services.seminars import RecordingPage
 from web.deps import PageDep
 from web.templating import render
 
@@ -21,37 +25,33 @@ StartAt = Annotated[float | None, Query(ge=0, le=360000, description="Second to 
 
 @router.get("/seminars")
 def seminars_page(page: PageDep, catalog: CatalogDep):
-    return render(page.request, page, "seminars.html", seminars=catalog.seminars())
+    return render(page.request, page, "seminars.html", seminars=seminars.list_seminars(catalog=catalog))
 
 
 @router.get("/seminars/{seminar_id}")
-def seminar_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep, seminar_id: SeminarId,
-                 t: StartAt = None):
-    from api.routers.seminars import get_recording, get_seminar
-    from kmh.catalog import PUBLIC
-
-    detail = get_seminar(archive, catalog, seminar_id)  # lists the recordings the public sees
-    recordings = [get_recording(archive, catalog, r.id, PUBLIC) for r in detail.recordings]
-    return render(page.request, page, "seminar.html", seminar=detail, recordings=recordings,
-                  topics=_confirmed_topics(catalog, recordings, page.lang), start=t)
+def seminar_page(page: PageDep, catalog: CatalogDep, store: StoreDep, seminar_id: SeminarId, t: StartAt = None):
+    found = seminars.seminar(catalog=catalog, seminar_id=seminar_id)  # lists the recordings the public sees
+    recordings = [seminars.recording_page(catalog=catalog, store=store, recording_id=r.document.id, audience=PUBLIC)
+                  for r in found.recordings]
+    return render(page.request, page, "seminar.html", seminar=SeminarDetail.from_page(found),
+                  recordings=[RecordingDetail.from_page(r) for r in recordings],
+                  topics=_confirmed_topics(recordings, page.lang), start=t)
 
 
 @router.get("/recordings/{recording_id}")
-def recording_page(page: PageDep, archive: ArchiveDep, catalog: CatalogDep, audience: AudienceDep,
+def recording_page(page: PageDep, catalog: CatalogDep, store: StoreDep, audience: AudienceDep,
                    recording_id: RecordingId, t: StartAt = None):
-    from api.routers.seminars import get_recording
-
-    recording = get_recording(archive, catalog, recording_id, audience)
-    seminar = catalog.seminar(recording.seminar_id) if recording.seminar_id else None
-    return render(page.request, page, "recording.html", recording=recording, seminar=seminar, start=t,
-                  topics=_confirmed_topics(catalog, [recording], page.lang))
+    found = seminars.recording_page(catalog=catalog, store=store, recording_id=recording_id, audience=audience)
+    return render(page.request, page, "recording.html", recording=RecordingDetail.from_page(found),
+                  seminar=found.seminar, start=t, topics=_confirmed_topics([found], page.lang))
 
 
-def _confirmed_topics(catalog, recordings, lang: str) -> list[tuple[str, str, int]]:
+def _confirmed_topics(recordings: list[RecordingPage], lang: str) -> list[tuple[str, str, int]]:
     """(topic id, label, segments) of the topics organisers confirmed for these recordings' segments."""
     counts: Counter[str] = Counter()
+    labels: dict[str, str] = {}
     for rec in recordings:
-        for seg in rec.segments:
-            counts.update(link.topic_id for link in seg.topics if link.state == "confirmed")
-    labels = {tp.id: tp.label(lang) for tp in catalog.topics()}
+        labels.update((tid, tp.label(lang)) for tid, tp in rec.topics.items())
+        for _ref, links in rec.segments:
+            counts.update(link.topic_id for link in links if link.state == "confirmed")
     return [(tid, labels.get(tid, tid), n) for tid, n in counts.most_common()]

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import ArchiveDep, CatalogDep
+from api.deps import CatalogDep, StoreDep
+from kmh.catalog import TopicRecord
+from services import topics
 from web.deps import PageDep
 from web.templating import render
 
@@ -15,16 +17,15 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/topics")
 def topics_page(page: PageDep, catalog: CatalogDep):
-    topics = catalog.topics()
-    counts = catalog.topic_counts()
-    groups: dict[str, list] = {}
-    for tp in topics:
+    found = topics.taxonomy(catalog=catalog)
+    groups: dict[str, list[TopicRecord]] = {}
+    for tp in found.topics:
         groups.setdefault(tp.grp or "other", []).append(tp)
-    return render(page.request, page, "topics.html", groups=groups, counts=counts)
+    return render(page.request, page, "topics.html", groups=groups, counts=found.counts)
 
 
 @router.get("/topics/{topic_id}")
-def topic_page(page: PageDep, archive: ArchiveDep, topic_id: Annotated[str, Path(max_length=64)]):
-    found = archive.topic(topic_id)
+def topic_page(page: PageDep, catalog: CatalogDep, store: StoreDep, topic_id: Annotated[str, Path(max_length=64)]):
+    found = topics.topic_page(catalog=catalog, store=store, topic_id=topic_id)
     return render(page.request, page, "topic.html", topic=found.topic, publications=found.publications,
                   segments=found.segments)
