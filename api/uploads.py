@@ -32,8 +32,10 @@ FORMAT_EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "pptx": ".pptx", "html": ".
 SMALL_BODY_BYTES = 16 * 1024
 # Room for the multipart form around an uploaded file: its metadata fields and part headers.
 MULTIPART_MARGIN = 64 * 1024
+# A caption file (WebVTT or SRT) sent for a recording may hold at most this many bytes.
+CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
 # The routes whose bodies may be larger, as (method, path template): "upload" (KMH_MAX_FILE_MB plus the form around
-# the file) or "captions" (api.routers.seminars.CAPTIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
+# the file) or "captions" (CAPTIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
 LARGE_BODIES = {
     ("POST", "/api/documents"): "upload",
     ("PUT", "/api/documents/{doc_id}/file"): "upload",
@@ -49,8 +51,6 @@ def body_limit(kind: str, max_file_bytes: int) -> tuple[int, str]:
     if kind == "upload":
         return max_file_bytes + MULTIPART_MARGIN, "KMH_MAX_FILE_MB"
     if kind == "captions":
-        from api.routers.seminars import CAPTIONS_MAX_BYTES
-
         return CAPTIONS_MAX_BYTES, "captions"
     return SMALL_BODY_BYTES, "forms and JSON"
 

@@ -8,6 +8,7 @@ Each function joins catalog rows (kmh.catalog.seminars) with the passages in the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kmh.catalog import (
     PUBLIC,
@@ -22,8 +23,12 @@ from kmh.catalog import (
     TranscriptRecord,
 )
 from kmh.store import VectorStore
-from services.errors import ThingNotFound
+from services.errors import InvalidParameter, ThingNotFound
 from services.passages import PassageRef, in_order
+
+if TYPE_CHECKING:
+    from kmh.catalog import KeyRecord
+    from services.runtime import Runtime
 
 
 @dataclass
@@ -101,3 +106,29 @@ def recording_page(*, catalog: Catalog, store: VectorStore, recording_id: str,
                 for ref in in_order(catalog=catalog, store=store, doc=found.document, audience=audience)]
     return RecordingPage(rec, found.document, found.transcript, seminar=sem, sessions=sessions, segments=segments,
                          topics={t.id: t for t in catalog.topics()})
+
+
+def replace_captions(*, runtime: Runtime, recording_id: str, data: bytes, content_type: str,
+                     actor: KeyRecord, audience: Audience) -> RecordingPage:
+    """Make corrected captions (WebVTT or SRT) the recording's transcript: its passages are cut and indexed again as
+    a new version, under the runtime's write lock; audited. ThingNotFound for a recording ``audience`` may not see,
+    InvalidParameter naming the body for empty or malformed captions."""
+    from ingest.indexer import UnknownRecording
+    from ingest.model import IngestError
+
+    if not data.strip():
+        raise InvalidParameter("body", "empty: send the WebVTT or SRT file as the request body", "body")
+    recording(catalog=runtime.catalog, recording_id=recording_id, audience=audience)  # not found for who may not see
+    name = ("captions.srt" if content_type == "application/x-subrip" else
+            "captions.vtt" if content_type == "text/vtt" else "captions")
+    try:
+        with runtime.write_lock:
+            result = runtime.indexer().replace_captions(recording_id, data, name)
+    except UnknownRecording as exc:
+        raise ThingNotFound("recording", recording_id, str(exc)) from None
+    except IngestError as exc:
+        raise InvalidParameter("body", exc.reason, "body") from None
+    if result.status == "failed":
+        raise InvalidParameter("body", result.reason or "the captions could not be indexed", "body")
+    runtime.catalog.audit(actor, "captions.replace", recording_id, bytes=len(data), passages=result.passages)
+    return recording_page(catalog=runtime.catalog, store=runtime.store, recording_id=recording_id, audience=audience)

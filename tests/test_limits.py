@@ -12,7 +12,7 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from api.routers.seminars import CAPTIONS_MAX_BYTES
+from api.uploads import CAPTIONS_MAX_BYTES
 from api.uploads import LARGE_BODIES, MULTIPART_MARGIN, SMALL_BODY_BYTES
 from cli.main import app as cli
 from kmh.settings import Settings

@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse
 
 from api.auth import OrganiserDep
 from api.deps import AudienceDep, CatalogDep, ReadyDep, SettingsDep, StoreDep
-from api.errors import InvalidParameter, PayloadTooLarge, problem_responses
+from api.errors import PayloadTooLarge, problem_responses
 from api.schemas import RecordingDetail, SeminarDetail, SeminarSummary
+from api.uploads import CAPTIONS_MAX_BYTES
 from kmh.catalog import audience_of
 from services import seminars
 from services.errors import ThingNotFound
@@ -66,8 +67,6 @@ def get_recording_media(catalog: CatalogDep, settings: SettingsDep, audience: Au
                         content_disposition_type="inline", headers={"X-Content-Type-Options": "nosniff"})
 
 
-CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
-
 
 @router.put(
     "/recordings/{recording_id}/captions",
@@ -80,35 +79,13 @@ CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
         "text/vtt": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}}}},
 )
 async def put_captions(rt: ReadyDep, key: OrganiserDep, request: Request, recording_id: RecordingId) -> RecordingDetail:
-    from ingest.indexer import UnknownRecording
-    from ingest.model import IngestError
-
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > CAPTIONS_MAX_BYTES:
             raise PayloadTooLarge(f"captions over {CAPTIONS_MAX_BYTES // 2**20} MB")
-    if not data.strip():
-        raise InvalidParameter("body", "empty: send the WebVTT or SRT file as the request body", "body")
-    audience = audience_of(key)
-    # 404 for what the key may not see
-    await anyio.to_thread.run_sync(lambda: seminars.recording(catalog=rt.catalog, recording_id=recording_id,
-                                                              audience=audience))
     kind = request.headers.get("content-type", "").split(";")[0].strip()
-    name = "captions.srt" if kind == "application/x-subrip" else "captions.vtt" if kind == "text/vtt" else "captions"
-
-    def replace():
-        with rt.write_lock:
-            return rt.indexer().replace_captions(recording_id, bytes(data), name)
-
-    try:
-        result = await anyio.to_thread.run_sync(replace)
-    except UnknownRecording as exc:
-        raise ThingNotFound("recording", recording_id, str(exc)) from None
-    except IngestError as exc:
-        raise InvalidParameter("body", exc.reason, "body") from None
-    if result.status == "failed":
-        raise InvalidParameter("body", result.reason or "the captions could not be indexed", "body")
-    await anyio.to_thread.run_sync(lambda: rt.catalog.audit(key, "captions.replace", recording_id, bytes=len(data),
-                                                            passages=result.passages))
-    return await anyio.to_thread.run_sync(get_recording, rt.catalog, rt.store, recording_id, audience)
+    page = await anyio.to_thread.run_sync(lambda: seminars.replace_captions(
+        runtime=rt, recording_id=recording_id, data=bytes(data), content_type=kind, actor=key,
+        audience=audience_of(key)))
+    return RecordingDetail.from_page(page)
