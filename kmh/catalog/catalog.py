@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy import delete as sa_delete
@@ -28,6 +28,11 @@ from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
 from .seminars import SeminarsMixin
 from .topics import TopicsMixin
 from .visibility import Audience
+
+if TYPE_CHECKING:
+    from .checks import PassageCheckRecord
+    from .seminars import RecordingRecord
+    from .topics import TopicLinkRecord
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Key of the PostgreSQL advisory lock held while migrating.
@@ -337,9 +342,9 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def add(self, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
-            suggestions: Iterable[tuple[str, str, float]] = (), decisions: Iterable[Any] = (),
-            checks: Iterable[Any] = (), version: int = 1) -> DocumentRecord:
+    def add(self, record: DocumentRecord, *, note: str | None = None, recording: RecordingRecord | None = None,
+            suggestions: Iterable[tuple[str, str, float]] = (), decisions: Iterable[TopicLinkRecord] = (),
+            checks: Iterable[PassageCheckRecord] = (), version: int = 1) -> DocumentRecord:
         """Store a new document as ``version`` (1, or the version of a document restored from the index by
         `kmh check --repair`; history included) and return it as stored.
 
@@ -368,9 +373,9 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin):
             self._write_checks(s, doc, checks)
             return _record(doc)
 
-    def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None, recording: Any = None,
+    def save_new_version(self, doc_id: str, record: DocumentRecord, *, note: str | None = None, recording: RecordingRecord | None = None,
                          suggestions: Iterable[tuple[str, str, float]] = (),
-                         decisions: Iterable[Any] = (), checks: Iterable[Any] = ()) -> DocumentRecord:
+                         decisions: Iterable[TopicLinkRecord] = (), checks: Iterable[PassageCheckRecord] = ()) -> DocumentRecord:
         """Replace a document's content and metadata with ``record`` as its next version, in one transaction.
 
         The id and status are kept (use set_status to change it); the version goes up by one and is

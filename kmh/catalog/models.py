@@ -380,3 +380,10 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def copy_row(cls, row: Any, **extra: Any):
+    """A ``cls`` record (a dataclass) from an ORM row with the same attribute names; ``extra`` sets the others."""
+    from dataclasses import fields
+
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls) if f.name not in extra}, **extra)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .models import TRANSCRIPT_SOURCES, Document, Recording, Seminar, SeminarSession, Transcript, utcnow
+from .models import TRANSCRIPT_SOURCES, Document, Recording, Seminar, SeminarSession, Transcript, copy_row, utcnow
 from .visibility import PUBLIC, Audience
 
 
@@ -68,18 +68,14 @@ class RecordingRecord:
     has_video: bool = False
 
 
-def _copy(cls, row: Any, **extra: Any):
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls) if f.name not in extra}, **extra)
-
-
 def _session_record(row: SeminarSession) -> SessionRecord:
-    rec = _copy(SessionRecord, row)
+    rec = copy_row(SessionRecord, row)
     rec.speakers = [dict(s) for s in rec.speakers or []]
     return rec
 
 
 def _seminar_record(row: Seminar) -> SeminarRecord:
-    rec = _copy(SeminarRecord, row, sessions=[_session_record(s) for s in row.sessions])
+    rec = copy_row(SeminarRecord, row, sessions=[_session_record(s) for s in row.sessions])
     rec.languages = builtins.list(rec.languages or [])
     rec.related = builtins.list(rec.related or [])
     return rec
@@ -140,7 +136,7 @@ class SeminarsMixin:
             row = s.scalar(select(Transcript).where(
                 Transcript.media_sha256 == media_sha256, Transcript.language == language,
                 Transcript.source == source, Transcript.source_sha256 == source_sha256))
-            return _copy(TranscriptRecord, row) if row else None
+            return copy_row(TranscriptRecord, row) if row else None
 
     def add_transcript(self, rec: TranscriptRecord) -> TranscriptRecord:
         """Keep a transcript; the one already kept for the same content is returned instead."""
@@ -154,17 +150,17 @@ class SeminarsMixin:
                              source_sha256=rec.source_sha256, cues=[dict(c) for c in rec.cues])
             s.add(row)
             s.flush()
-            return _copy(TranscriptRecord, row)
+            return copy_row(TranscriptRecord, row)
 
     def transcript(self, transcript_id: int) -> TranscriptRecord | None:
         with self.session() as s:
             row = s.get(Transcript, transcript_id)
-            return _copy(TranscriptRecord, row) if row else None
+            return copy_row(TranscriptRecord, row) if row else None
 
     def recording(self, doc_id: str) -> RecordingRecord | None:
         with self.session() as s:
             row = s.get(Recording, doc_id)
-            return _copy(RecordingRecord, row) if row else None
+            return copy_row(RecordingRecord, row) if row else None
 
     def recordings(self, seminar_id: str | None = None) -> builtins.list[RecordingRecord]:
         """Recordings (of one seminar, or all), in the order of their documents' ingestion."""
@@ -172,7 +168,7 @@ class SeminarsMixin:
             q = select(Recording).join(Document, Document.id == Recording.doc_id)
             if seminar_id is not None:
                 q = q.where(Recording.seminar_id == seminar_id)
-            return [_copy(RecordingRecord, r) for r in s.scalars(q.order_by(Document.ingested_at, Recording.doc_id))]
+            return [copy_row(RecordingRecord, r) for r in s.scalars(q.order_by(Document.ingested_at, Recording.doc_id))]
 
     def documents_by_filename(self, filenames: Iterable[str], audience: Audience = PUBLIC) -> dict[str, str]:
         """Ids of the documents ``audience`` may see, by file name (the most recently updated when several share

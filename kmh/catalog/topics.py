@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from .models import LINK_STATES, TOPIC_GROUPS, Document, Topic, TopicLink, utcnow
+from .models import LINK_STATES, TOPIC_GROUPS, Document, Topic, TopicLink, copy_row, utcnow
 from .visibility import PUBLIC, Audience
 
 
@@ -51,10 +50,6 @@ class TopicLinkRecord:
     decided_by: str | None = None
     decided_at: datetime | None = None
     created_at: datetime | None = None
-
-
-def _copy(cls, row: Any, **extra: Any):
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls) if f.name not in extra}, **extra)
 
 
 class TopicsMixin:
@@ -120,12 +115,12 @@ class TopicsMixin:
     def topics(self) -> builtins.list[TopicRecord]:
         """The taxonomy, in file order."""
         with self.session() as s:
-            return [_copy(TopicRecord, t) for t in s.scalars(select(Topic).order_by(Topic.position, Topic.id))]
+            return [copy_row(TopicRecord, t) for t in s.scalars(select(Topic).order_by(Topic.position, Topic.id))]
 
     def topic(self, topic_id: str) -> TopicRecord | None:
         with self.session() as s:
             row = s.get(Topic, topic_id)
-            return _copy(TopicRecord, row) if row else None
+            return copy_row(TopicRecord, row) if row else None
 
     # -- topic links --------------------------------------------------------------------------
 
@@ -163,7 +158,7 @@ class TopicsMixin:
                 s.add(row)
             row.state, row.decided_by, row.decided_at = state, by, utcnow()
             s.flush()
-            return _copy(TopicLinkRecord, row)
+            return copy_row(TopicLinkRecord, row)
 
     def undo_link(self, passage_id: str, topic_id: str) -> bool:
         """Withdraw a decision: a suggested link goes back to "suggested", one added by hand is removed.
@@ -182,7 +177,7 @@ class TopicsMixin:
         """A passage's topic links, best score first (links added by hand last)."""
         with self.session() as s:
             rows = s.scalars(select(TopicLink).where(TopicLink.passage_id == passage_id))
-            out = [_copy(TopicLinkRecord, r) for r in rows]
+            out = [copy_row(TopicLinkRecord, r) for r in rows]
         return sorted(out, key=lambda r: (r.score is None, -(r.score or 0.0), r.topic_id))
 
     def confirmed_topics(self, passage_id: str) -> builtins.list[str]:
@@ -198,7 +193,7 @@ class TopicsMixin:
         with self.session() as s:
             rows = s.scalars(select(TopicLink).where(TopicLink.topic_id == topic_id, TopicLink.state == state)
                              .order_by(TopicLink.score.desc().nulls_last(), TopicLink.passage_id).limit(limit))
-            return [_copy(TopicLinkRecord, r) for r in rows]
+            return [copy_row(TopicLinkRecord, r) for r in rows]
 
     def topic_counts(self, state: str = "confirmed", audience: Audience = PUBLIC) -> dict[str, int]:
         """How many links of this state each topic has, on passages of documents ``audience`` may see."""
@@ -213,4 +208,4 @@ class TopicsMixin:
         with self.session() as s:
             rows = s.scalars(select(TopicLink).where(TopicLink.doc_id == doc_id)
                              .order_by(TopicLink.passage_id, TopicLink.topic_id))
-            return [_copy(TopicLinkRecord, r) for r in rows]
+            return [copy_row(TopicLinkRecord, r) for r in rows]
