@@ -11,13 +11,16 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-packages seminars demo test bench clean-data help
+.PHONY: setup system-packages seminars demo test test-fast bench clean-data help
 
 help:
-	@echo "make demo   set up, ingest corpus/ and show how to search"
-	@echo "make test   set up and run the whole test suite"
-	@echo "make bench  set up and run the benchmarks in bench/"
-	@echo "make setup  only set up (.venv, packages, models, and the Debian packages espeak-ng, ffmpeg and postgresql)"
+	@echo "make demo       set up, ingest corpus/ and show how to search"
+	@echo "make test       set up and run the whole test suite"
+	@echo "make test-fast  set up .venv only and run the unit tests (tests/unit: no model, database, server or"
+	@echo "                Debian package; the import contracts too, which .venv/bin/lint-imports checks alone)"
+	@echo "make bench      set up and run the benchmarks in bench/"
+	@echo "make setup      only set up (.venv, packages with the test tools, models, and the Debian packages"
+	@echo "                espeak-ng, ffmpeg, postgresql, chromium and the FreeDict dictionaries)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -68,6 +71,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The unit layer needs the packages only: no models, no Debian packages, no sample recording.
+test-fast: $(VENV)/.deps
+	$(BIN)/python -m pytest -q tests/unit
 
 bench: setup
 	$(BIN)/python bench/ingest.py

@@ -1,4 +1,8 @@
-"""Shared fixtures. Every test gets its own data folder; the model kit comes from `make setup`."""
+"""Shared fixtures. Every test gets its own data folder; the model kit comes from `make setup`.
+
+Each test is marked with its layer, the folder it lives in: tests/unit (no model, store, database or server;
+`make test-fast`), tests/integration (the real models, stores, PostgreSQL, servers, espeak-ng, ffmpeg, Whisper)
+and tests/browser (Chromium)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,25 @@ MODELS = Path(os.environ.get("KMH_MODELS_DIR", ROOT / "models")).resolve()
 set_offline_env()
 
 CATALOG_BACKENDS = ("sqlite", "postgresql")
+LAYERS = ("unit", "integration", "browser")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the layer its folder names; a test file outside the three folders is an error."""
+    here = ROOT / "tests"
+    stray: set[str] = set()
+    for item in items:
+        path = item.path.resolve()
+        parts = path.relative_to(here).parts if path.is_relative_to(here) else ()
+        if len(parts) > 1 and parts[0] in LAYERS:
+            item.add_marker(parts[0])
+        else:
+            stray.add(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    if stray:
+        raise pytest.UsageError(
+            "test files outside tests/unit, tests/integration and tests/browser (put each in the folder of what it "
+            "needs; see docs/architecture.md): " + ", ".join(sorted(stray)))
 
 
 @pytest.fixture(autouse=True)
