@@ -38,7 +38,7 @@ $(MODELS)/.built: $(VENV)/.deps kmh/modelkit.py kmh/e5_reference.json
 
 # Debian packages for recordings: ffmpeg decodes audio and video, espeak-ng speaks the test and bench clips;
 # postgresql's server binaries (/usr/lib/postgresql/NN/bin) run the throwaway catalog database of the tests (tests/pg.py);
-# chromium is the browser the web tests drive with Playwright (tests/test_browser.py);
+# chromium is the browser the web tests drive with Playwright (tests/browser/test_browser.py);
 # the FreeDict English-French dictionaries translate questions for keyword search (search/translate.py).
 # Skipped when all are there; `apt-get update` only when the first install fails.
 SYSTEM_PACKAGES := espeak-ng ffmpeg postgresql chromium dict-freedict-eng-fra dict-freedict-fra-eng

@@ -1,7 +1,7 @@
 """Every string of the web interface: message id -> (English, French).
 
 ``{name}`` fields are filled by ``t(id, name=...)``; ``singular|plural`` messages choose by ``n``.
-tests/test_web.py checks that every id used by a template or router is here, in both languages.
+tests/integration/test_web.py checks that every id used by a template or router is here, in both languages.
 """
 
 MESSAGES: dict[str, tuple[str, str]] = {

@@ -174,7 +174,7 @@ def test_publish_version_edit_retract_and_audit(client, keys, tmp_path):
     # retraction: gone from search, kept in the catalog
     assert client.delete(job["document_url"], headers=bearer(staff)).status_code == 204
     assert all(h["doc_id"] != job["doc_id"] for h in hits(client, q))
-    assert client.get(job["document_url"]).status_code == 404  # gone for the public (tests/test_retracted.py)
+    assert client.get(job["document_url"]).status_code == 404  # gone for the public (tests/integration/test_retracted.py)
     assert client.get(job["document_url"], headers=bearer(staff)).json()["status"] == "retracted"
     gone = client.delete("/api/documents/ffffffffffff", headers=bearer(staff))
     assert gone.status_code == 404 and gone.json()["doc_id"] == "ffffffffffff"

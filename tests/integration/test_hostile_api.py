@@ -1,7 +1,7 @@
 """Hostile uploads through the API: each gets a 4xx or a failed job with a clear reason, the server's memory stays
 bounded (parsing happens in the capped sandbox worker), it keeps answering, and nothing stored is lost.
 
-The files are built by tests/test_hostile.py's builders; that module checks the parsers' reasons in detail."""
+The files are built by tests/integration/test_hostile.py's builders; that module checks the parsers' reasons in detail."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from api.app import create_app
 from kmh.settings import Settings
 from tests.conftest import MODELS
 from tests.helpers import api_key, bearer, make_pdf, wait_for_job
-from tests.test_hostile import PAGE_TEXT, build_pdf, laughs, make_pptx, rezip, word_document, zeros_deflate
+from tests.integration.test_hostile import PAGE_TEXT, build_pdf, laughs, make_pptx, rezip, word_document, zeros_deflate
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from tests.conftest import CORPUS, MODELS
 from tests.helpers import ServerProcess, make_pdf
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["Combien de migrants ont bénéficié de l'aide au retour au Maroc ?",
            "atelier de Saly sur l'approche intégrée",
            "gouvernance de la réintégration au Togo",

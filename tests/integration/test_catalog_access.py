@@ -128,7 +128,7 @@ def test_jobs_queue_claim_and_finish_with_audit(catalog):
 
 
 def test_a_job_for_content_already_catalogued_is_refused(catalog):
-    from tests.test_catalog import record
+    from tests.integration.test_catalog import record
 
     doc = catalog.add(record(1))
     with pytest.raises(DuplicateDocument) as exc:

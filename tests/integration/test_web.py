@@ -1,6 +1,6 @@
 """The web pages through the real app (TestClient): every page in both languages, search without JavaScript,
 text from documents shown as text, sign-in and the refusals of every form route. The browser tests are in
-tests/test_browser.py."""
+tests/browser/test_browser.py."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from web.i18n import accept_language
 from web.messages import MESSAGES
 from web.templating import highlight_segments
 
-WEB = Path(__file__).resolve().parents[1] / "web"
+WEB = Path(__file__).resolve().parents[2] / "web"
 SEMINAR_ID = "2021-12-reintegration-developpement"
 
 

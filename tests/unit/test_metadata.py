@@ -11,7 +11,7 @@ from ingest.metadata import find_date, infer_meta, infer_title, is_sidecar, read
 from ingest.model import Block, IngestError
 from ingest.parsers import parse_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
 MAX = 10 * 1024 * 1024
 

@@ -16,7 +16,7 @@ from kmh.catalog import (
     TranscriptRecord,
     UnknownTopic,
 )
-from tests.test_catalog import record
+from tests.integration.test_catalog import record
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from ingest.parsers import parse_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = (4, 8)
 
 

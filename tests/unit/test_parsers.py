@@ -16,7 +16,7 @@ from ingest.model import Block, IngestError
 from ingest.parsers import parse_bytes, parse_file, sniff
 from ingest.parsers.boilerplate import is_boilerplate_line, is_section_stop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
 MAX = 10 * 1024 * 1024
 

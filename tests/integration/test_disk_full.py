@@ -35,7 +35,7 @@ SMALL_MB = 64  # a first start takes 57 MB of a new index's files: a server here
 def tmpfs(folder: Path, size_mb: int):
     """A tmpfs of ``size_mb`` MB mounted on ``folder`` for the block."""
     if os.geteuid() != 0:
-        pytest.fail("tests/test_disk_full.py mounts small tmpfs volumes and must run as root (as CI does)",
+        pytest.fail("tests/integration/test_disk_full.py mounts small tmpfs volumes and must run as root (as CI does)",
                     pytrace=False)
     folder.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}M", "tmpfs", str(folder)],
