@@ -2,7 +2,7 @@
 
 import pytest
 
-from ingest.chunker import Chunker, join_blocks
+from ingest.chunking import Chunker, join_blocks
 from ingest.model import Block
 
 SENT = "La réintégration durable demande un appui économique, social et psychosocial aux personnes de retour."  # 15 words

@@ -79,7 +79,7 @@ def test_passages_are_stored_with_their_sentence_vectors(corpus_env):
     (bfloat16 OpenVINO) vectors are checked against an independent path."""
     from haystack import Document
 
-    from ingest.chunker import Chunker
+    from ingest.chunking import Chunker
     from ingest.components.passages import PassageEmbedder
     from ingest.parsers import parse_file
     from kmh.encoder import TokenEncoder

@@ -7,7 +7,7 @@ from typing import Any
 
 from haystack import Document, component
 
-from ingest.chunker import Chunker, ChunkingTimeout
+from ingest.chunking import Chunker, ChunkingTimeout
 from ingest.components.sentences import SENTENCE_SPANS
 from ingest.model import IngestError, ParsedDocument
 from kmh.ids import passage_id
