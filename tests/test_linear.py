@@ -161,7 +161,7 @@ def test_chunking_past_its_deadline_fails_the_document_with_a_plain_reason(tmp_p
     parsed = ParsedDocument(path=tmp_path / "pad.txt", format="txt", mime="text/plain",
                             blocks=[Block(pad_line(3000))], meta=DocMeta())
     with pytest.raises(IngestError, match=r"took longer than 1e-09 s \(KMH_PARSE_TIMEOUT_S\)") as err:
-        PassageChunker(120, MAX_WORDS, 40, timeout_s=1e-9).run(parsed=parsed, doc_meta={"doc_id": "d", "doc_version": 1})
+        PassageChunker(120, MAX_WORDS, 40, timeout_s=1e-9).passages(parsed, {"doc_id": "d", "doc_version": 1})
     assert err.value.path.name == "pad.txt"
 
 
