@@ -9,6 +9,7 @@ one whose sidecar metadata changed, becomes the next version of its document.
 from __future__ import annotations
 
 from collections.abc import Callable
+from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -116,7 +117,8 @@ class DocumentPreparer:
         else:
             record = replace(record, id=upload.doc_id if upload else self.catalog.new_doc_id(), version=1)
         source = PassageSource(doc, passage_meta(record, prior.status if prior is not None else "published"))
-        prepared = Prepared(path, data, record, prior, source, sum(len(b.text.split()) for b in doc.blocks),
-                            upload=upload)
+        words = sum(len(b.text.split()) for b in doc.blocks)
+        per_passage = max(1, self.settings.chunk_max_words - self.settings.chunk_overlap_words)
+        prepared = Prepared(path, data, record, prior, source, max(1, ceil(words / per_passage)), upload=upload)
         self._in_flight[sha] = prepared
         return prepared

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest.components.chunker import PassageSource
 from ingest.documents import DocumentPreparer
 from ingest.model import FileResult, IngestError, ParsedDocument, Progress, Status, UnknownRecording, Upload
 from ingest.parse_ahead import ParseAhead
@@ -107,7 +108,6 @@ class Indexer:
             items = plan(list(paths), language)
         results: list[FileResult] = []
         pending: list[Prepared] = []
-        words_per_passage = self.settings.chunk_max_words - self.settings.chunk_overlap_words
 
         def emit(r: FileResult) -> None:
             results.append(r)
@@ -157,7 +157,7 @@ class Indexer:
                     continue
                 prepared.carried = self.topics.carried(prepared.prior)
                 pending.append(prepared)
-                if sum(p.expected_passages(words_per_passage) for p in pending) >= self.batch_passages:
+                if sum(p.expected_passages for p in pending) >= self.batch_passages:
                     flush(pending)
                     pending = []
             flush(pending)
@@ -237,18 +237,18 @@ class Indexer:
         if rec is not None:
             source = self.recordings.source(doc, rec, path)
         else:
-            from ingest.components.chunker import PassageSource
-
             source = PassageSource(self.parse(path), passage_meta(doc, doc.status))
         confirmed: dict[str, list[str]] = {}
         for lk in self.catalog.links_of_document(doc.id):
             if lk.state == "confirmed" and lk.doc_version == doc.version:
                 confirmed.setdefault(lk.passage_id, []).append(lk.topic_id)
-        (indexed,) = run_batch(self.pipeline, [Prepared(path, b"", doc, None, source, 0)], confirmed=confirmed)
+        (indexed,) = run_batch(self.pipeline, [Prepared(path, b"", doc, None, source, doc.passage_count)],
+                               confirmed=confirmed)
         if indexed.error is not None:
             raise indexed.error
-        # A different cut (other chunk settings) leaves passages past the new last one: they go.
-        self.store.delete(Filter(equals={"doc_id": doc.id, "doc_version": doc.version},
-                                 ranges={"index": (indexed.passages, None)}))
+        stale = Filter(equals={"doc_id": doc.id, "doc_version": doc.version},
+                       ranges={"index": (indexed.passages, None)})
+        if self.store.count(stale):  # a different cut (other chunk settings): the passages past the new last one go
+            self.store.delete(stale)
         self.catalog.replace_checks(doc.id, doc.version, indexed.checks, passage_count=indexed.passages)
         return indexed.passages

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +27,10 @@ class Prepared:
     record: DocumentRecord  # the new version: id and version set; original_path and passage_count come at commit
     prior: DocumentRecord | None  # the document this file updates
     source: PassageSource | TranscriptSource  # what the pipeline cuts into passages
-    words: int  # in the parsed text or the transcript: sizes the batches before the passages exist
+    expected_passages: int  # about how many the chunkers will make: batches are cut on it before they run
     recording: RecordingRecord | None = None  # for recordings (its doc_id is filled at commit)
     upload: Upload | None = None  # for a file published through the API
     carried: list[CarriedDecision] = field(default_factory=list)  # organisers' decisions on the prior version
-
-    def expected_passages(self, words_per_passage: int) -> int:
-        """About how many passages the chunker will make: batches are cut on this before it runs."""
-        return max(1, ceil(self.words / max(1, words_per_passage)))
 
 
 @dataclass

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict
+from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,8 +154,8 @@ class RecordingPreparer:
         # questions about the recording itself. Hits show the catalog's title.
         meta = passage_meta(record, "published", title=ctx.title if ctx else None)
         source = TranscriptSource(path, transcript.cues, ctx, meta)
-        return Prepared(path, b"", record, prior, source, sum(len(c["text"].split()) for c in transcript.cues),
-                        recording=recording)
+        window = (self.settings.segment_min_seconds + self.settings.segment_max_seconds) / 2
+        return Prepared(path, b"", record, prior, source, max(1, ceil(info.duration / window)), recording=recording)
 
     def source(self, doc: DocumentRecord, rec: RecordingRecord, path: Path) -> TranscriptSource:
         """The catalogued recording ``doc`` (its current version) as the pipeline's source, from its kept
