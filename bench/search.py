@@ -82,7 +82,7 @@ def base_passages(limit_pages: int) -> dict:
     if cache.exists():
         data = np.load(cache, allow_pickle=True)
         return {"vectors": data["vectors"], "items": list(data["items"]), "sentence_vectors": data["sentence_vectors"]}
-    from ingest.chunker import Chunker
+    from ingest.chunking import Chunker
     from ingest.parsers import parse_file
     from ingest.components.passages import PassageEmbedder
     from kmh.embedding import token_encoder

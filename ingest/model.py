@@ -1,13 +1,16 @@
-"""Data passed between ingestion stages."""
+"""Data passed between ingestion stages, and what ingesting a file answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 BlockKind = Literal["title", "text", "list_item", "table"]
+Status = Literal["new", "updated", "unchanged", "failed"]
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 class IngestError(Exception):
@@ -17,6 +20,46 @@ class IngestError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+
+
+class UnknownRecording(LookupError):
+    """No published recording with this document id."""
+
+    def __init__(self, doc_id: str):
+        super().__init__(f"no recording with id {doc_id!r}")
+        self.doc_id = doc_id
+
+
+@dataclass
+class FileResult:
+    """What ingesting one file did: ``status``, the document (``doc_id``, ``title``), its passages, why not."""
+
+    path: Path
+    status: Status
+    doc_id: str | None = None
+    title: str | None = None
+    passages: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class Upload:
+    """A file published through the API: its document id (reserved at upload, or the document it updates), the
+    name it was uploaded under and the metadata given with it (validated sidecar-style fields; they win over
+    what is inferred from the text)."""
+
+    doc_id: str
+    filename: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.meta.get("published"), str):  # as kept in the job (JSON)
+            self.meta["published"] = date.fromisoformat(self.meta["published"])
+            self.meta.setdefault("published_precision", "day")
+
+    @property
+    def source_key(self) -> str:
+        return f"upload:{self.doc_id}"
 
 
 @dataclass

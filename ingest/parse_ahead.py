@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from ingest.model import ParsedDocument
 from ingest.plan import WorkItem
 
-if TYPE_CHECKING:
-    from ingest.indexer import Indexer
-
 
 class ParseAhead:
-    """Keeps the parse worker busy with the next ``depth`` documents of ``items``.
+    """Keeps ``parse`` busy with the next ``depth`` documents of ``items`` (those of at most ``max_bytes``).
 
     Parsing runs in its own process (ingest.sandbox), so it proceeds on a free core while the encoder's threads
     release the interpreter; one thread feeds it, in order. A parse nobody takes (the file turned out unchanged or a
     twin) is simply dropped.
     """
 
-    def __init__(self, indexer: Indexer, items: Sequence[WorkItem], depth: int = 2):
-        self.indexer = indexer
+    def __init__(self, parse: Callable[[Path], ParsedDocument], items: Sequence[WorkItem], *, max_bytes: int,
+                 depth: int = 2):
+        self.parse = parse
+        self.max_bytes = max_bytes
         self.items = items
         self.depth = depth
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kmh-parse")
@@ -47,9 +46,9 @@ class ParseAhead:
 
     def _wanted(self, item: WorkItem) -> bool:
         try:
-            return item.kind == "document" and item.path.stat().st_size <= self.indexer.settings.max_file_bytes
+            return item.kind == "document" and item.path.stat().st_size <= self.max_bytes
         except OSError:
             return False  # the indexer reports it when it gets there
 
     def _start(self, n: int) -> Future:
-        return self._pool.submit(self.indexer.parse, self.items[n].path)
+        return self._pool.submit(self.parse, self.items[n].path)

@@ -13,12 +13,18 @@ Folders are expanded recursively (sorted; hidden files and metadata sidecars lef
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ingest.media.audio import HEAD_BYTES, MEDIA_EXTENSIONS, is_media
 from ingest.media.captions import CAPTION_EXTENSIONS
+
+if TYPE_CHECKING:
+    from ingest.media.windows import Session
+    from ingest.seminar import SeminarManifest
+    from kmh.catalog import DocumentRecord
 
 Kind = Literal["topics", "seminar", "recording", "document", "failed"]
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml")
@@ -34,8 +40,8 @@ class SeminarContext:
 
     seminar_id: str
     title: str
-    published: Any  # date | None
-    sessions: list[Any]  # ingest.media.windows.Session
+    published: date | None
+    sessions: list[Session]
     session_titles: dict[int, str]
     recording_key: str
     recording_title: str | None = None
@@ -49,8 +55,10 @@ class WorkItem:
     language: str | None = None  # recordings
     captions: Path | None = None
     seminar: SeminarContext | None = None
-    manifest: Any = None  # seminar items: the loaded manifest
-    extra: dict[str, Any] = field(default_factory=dict)
+    manifest: SeminarManifest | None = None  # seminar items: the loaded manifest
+    # A recording indexed again from the catalog (its captions replaced): its catalogued document, whose identity
+    # (file name, source, title, dates...: ingest.recordings.KEPT_FIELDS) the new version keeps.
+    kept: DocumentRecord | None = None
 
 
 def expand(paths: list[Path]) -> tuple[list[Path], list[WorkItem]]:

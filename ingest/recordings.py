@@ -1,8 +1,9 @@
-"""Recordings: media file -> transcript -> windows of 30 to 60 seconds -> passage Documents.
+"""Seminars and recordings at ingestion: media file -> transcript -> a new version of its document.
 
-The transcript is the recording's captions when it has some (WebVTT or SRT), else a kept transcript of the
-same media, language and speech model, else faster-whisper's (which is then kept: re-ingesting never
-transcribes the same media twice). Its cues are cut into windows at sentence ends, never across a session.
+A seminar manifest (ingest.seminar) is recorded in the catalog with its sessions. A recording's transcript is its
+captions when it has some (WebVTT or SRT), else a kept transcript of the same media, language and speech model,
+else faster-whisper's (which is then kept: re-ingesting never transcribes the same media twice). The pipeline cuts
+it into windows at sentence ends, never across a session (ingest.components.transcripts).
 """
 
 from __future__ import annotations
@@ -11,35 +12,158 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict
+from math import ceil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from haystack import Document
-
-from kmh.ids import passage_id
-from ingest.components.sentences import SENTENCE_SPANS
+from ingest.components.transcripts import TranscriptSource, session_label
 from ingest.media.captions import Cue, read_captions
-from ingest.media.windows import Windower
-from ingest.model import IngestError
-from ingest.plan import WorkItem
+from ingest.model import FileResult, IngestError, UnknownRecording
+from ingest.plan import SeminarContext, WorkItem
+from ingest.prepared import META_FIELDS, Prepared, passage_meta
 from kmh.catalog import TranscriptRecord
 from kmh.settings import Settings
 
+if TYPE_CHECKING:
+    from ingest.media.transcribe import Transcriber
+    from kmh.catalog import Catalog, DocumentRecord, RecordingRecord
+
 log = logging.getLogger(__name__)
 
-
-def session_label(number: int, title: str | None) -> str:
-    return f"Session {number} · {title}" if title else f"Session {number}"
+# Fields of its catalogued document that a recording indexed again (its captions replaced) keeps.
+KEPT_FIELDS = ("filename", "source_key", "title", "published", "published_precision", "countries", "programme",
+               "source_url", "source")
 
 
 class RecordingPreparer:
-    """Transcripts and passages of recordings; the speech model loads on first need."""
+    """Seminars and recordings at ingestion: seminar manifests recorded, recordings' transcripts (the speech model
+    loads on first need) and recordings prepared as new versions of their documents."""
 
-    def __init__(self, settings: Settings, catalog):
+    def __init__(self, settings: Settings, catalog: Catalog):
         self.settings = settings
         self.catalog = catalog
-        self.windower = Windower(settings.segment_min_seconds, settings.segment_max_seconds)
-        self._transcriber = None  # one speech model for every language (the language is given per recording)
+        self._transcriber: Transcriber | None = None  # one speech model for every language (given per recording)
+
+    # -- seminars ------------------------------------------------------------------------
+
+    def seminar(self, item: WorkItem) -> FileResult:
+        """Record a seminar and its sessions from its manifest (skipped when the manifest is unchanged)."""
+        from ingest.seminar import seminar_record
+        from kmh.catalog import sha256_bytes
+
+        sha = sha256_bytes(item.path.read_bytes())
+        record = seminar_record(item.manifest, item.path, sha)
+        existing = self.catalog.seminar(record.id)
+        if existing is not None and existing.manifest_sha256 == sha:
+            return FileResult(item.path, "unchanged", None, record.title)
+        self.catalog.save_seminar(record)
+        return FileResult(item.path, "updated" if existing else "new", None, record.title)
+
+    def seminar_context(self, rec: RecordingRecord) -> SeminarContext | None:
+        """What a recording of a catalogued seminar takes from it (its sessions in this recording)."""
+        from ingest.media.windows import Session
+
+        sem = self.catalog.seminar(rec.seminar_id) if rec.seminar_id else None
+        if sem is None:
+            return None
+        sessions = [x for x in sem.sessions if x.recording_key == rec.key and x.start is not None]
+        return SeminarContext(sem.id, sem.title, sem.start_date,
+                              [Session(x.number, x.start, x.end, tuple(sp["name"] for sp in x.speakers))
+                               for x in sessions], {x.number: x.title for x in sessions}, rec.key)
+
+    # -- recordings -----------------------------------------------------------------------
+
+    def captions_item(self, doc_id: str, data: bytes, name: str) -> WorkItem:
+        """The published recording ``doc_id`` with corrected captions (WebVTT or SRT, kept now) as its transcript,
+        to index as its next version. Raises UnknownRecording, or CaptionError naming the line before anything is
+        written."""
+        from ingest.media.captions import parse_captions, sniff_captions
+        from kmh.catalog import store_original
+
+        doc, rec = self.catalog.get(doc_id), self.catalog.recording(doc_id)
+        if doc is None or rec is None or doc.status != "published":
+            raise UnknownRecording(doc_id)
+        parse_captions(data, name)
+        kept = store_original(self.settings.data_dir, data, ".srt" if sniff_captions(data) == "srt" else ".vtt")
+        return WorkItem("recording", self.settings.data_dir / doc.original_path, language=rec.language,
+                        captions=self.settings.data_dir / kept, seminar=self.seminar_context(rec), kept=doc)
+
+    def prepare(self, item: WorkItem) -> Prepared | FileResult:
+        """Probe the media and get its transcript: the recording as the next version of its document, or the
+        FileResult saying it is unchanged. Raises IngestError (naming the media or captions file)."""
+        from dataclasses import replace
+
+        from ingest.media.audio import probe
+        from ingest.metadata import read_sidecar
+        from kmh.catalog import DocumentRecord, RecordingRecord, sha256_file
+
+        path = item.path
+        if not path.is_file():
+            raise IngestError(path, "the recording's media file is missing" + (
+                ": run `make setup` to synthesise it" if item.seminar is not None else ""))
+        size = path.stat().st_size
+        if size > self.settings.max_media_bytes:
+            raise IngestError(path, f"file is {size / 2**20:.0f} MB, over the {self.settings.max_media_mb:g} MB "
+                                    "limit for recordings")
+        info = probe(path)  # IngestError when not media or without audio
+        sha = sha256_file(path)
+        transcript = self.transcript(item, sha, info.duration)
+        sidecar = (read_sidecar(path) or {}) if item.seminar is None else {}
+        ctx = item.seminar
+        source_key = str(path.resolve())
+        existing = self.catalog.by_sha256(sha)
+        prior = existing or self.catalog.by_source_key(source_key)
+        published = ctx.published if ctx else sidecar.get("published")
+        precision = "day" if ctx else sidecar.get("published_precision")
+        record = DocumentRecord(
+            sha256=sha,
+            filename=path.name,
+            source_key=source_key,
+            title=media_title(item, sidecar),
+            doc_type="recording",
+            language=item.language,
+            published=published,
+            published_precision=precision if published else None,
+            countries=list(sidecar.get("countries", [])),
+            programme=sidecar.get("programme"),
+            source_url=sidecar.get("source_url"),
+            source=sidecar.get("source"),
+            format=info.format,
+            mime=info.mime,
+            page_count=None,
+            outline=[{"section": session_label(x.number, ctx.session_titles.get(x.number)), "level": 1,
+                      "page": None, "start": x.start} for x in ctx.sessions] if ctx else [],
+            original_path="",  # known at commit
+        )
+        if item.kept is not None:  # a recording indexed again from the catalog keeps its identity
+            record = replace(record, **{f: getattr(item.kept, f) for f in KEPT_FIELDS})
+        recording = RecordingRecord("", item.language, info.duration, transcript.id,
+                                    ctx.seminar_id if ctx else None, ctx.recording_key if ctx else None,
+                                    info.has_video)
+        if existing is not None and all(getattr(existing, k) == getattr(record, k) for k in (*META_FIELDS, "outline")):
+            kept = self.catalog.recording(existing.id)
+            if kept is not None and (kept.transcript_id, kept.seminar_id, kept.key) == (
+                    transcript.id, recording.seminar_id, recording.key):
+                return FileResult(path, "unchanged", existing.id, existing.title, existing.passage_count)
+        if prior is not None:
+            record = replace(record, id=prior.id, version=prior.version + 1)
+        else:
+            record = replace(record, id=self.catalog.new_doc_id(), version=1)
+        # Embedded in front of each passage with its section (the session): the seminar's title, not the
+        # recording's description ("…four sessions, synthetic voices…"), which would pull every passage towards
+        # questions about the recording itself. Hits show the catalog's title.
+        meta = passage_meta(record, "published", title=ctx.title if ctx else None)
+        source = TranscriptSource(path, transcript.cues, ctx, meta)
+        window = (self.settings.segment_min_seconds + self.settings.segment_max_seconds) / 2
+        return Prepared(path, b"", record, prior, source, max(1, ceil(info.duration / window)), recording=recording)
+
+    def source(self, doc: DocumentRecord, rec: RecordingRecord, path: Path) -> TranscriptSource:
+        """The catalogued recording ``doc`` (its current version) as the pipeline's source, from its kept
+        transcript: `kmh check --repair` embeds it again."""
+        transcript = self.catalog.transcript(rec.transcript_id)
+        ctx = self.seminar_context(rec)
+        meta = passage_meta(doc, doc.status, title=ctx.title if ctx is not None else None)
+        return TranscriptSource(path, transcript.cues if transcript is not None else [], ctx, meta)
 
     # -- transcript -----------------------------------------------------------------------
 
@@ -87,34 +211,6 @@ class RecordingPreparer:
         log.info("%s: %.0f s of audio transcribed in %.0f s", item.path.name, out["seconds"], out["elapsed"])
         words = out["words"]
         return cues_from_words(words) if words else list(out["cues"])
-
-    # -- passages -------------------------------------------------------------------------
-
-    def documents(self, item: WorkItem, transcript: TranscriptRecord, doc_meta: dict[str, Any]) -> list[Document]:
-        """One passage Document per window, citing start and end seconds, session and speaker."""
-        cues = [Cue(c["start"], c["end"], c["text"], c.get("speaker")) for c in transcript.cues]
-        ctx = item.seminar
-        sessions = ctx.sessions if ctx else []
-        titles = ctx.session_titles if ctx else {}
-        docs = []
-        for w in self.windower.split(cues, sessions):
-            meta = {
-                **doc_meta,
-                "kind": "recording",
-                "index": w.index,
-                "page": None,
-                "section": session_label(w.session, titles.get(w.session)) if w.session is not None else None,
-                "section_path": [],
-                "start": round(w.start, 3),
-                "end": round(w.end, 3),
-                "session": w.session,
-                "speaker": w.speaker,
-                "seminar_id": ctx.seminar_id if ctx else None,
-                SENTENCE_SPANS: [list(span) for span in w.sentences],
-            }
-            docs.append(Document(id=passage_id(doc_meta["doc_id"], doc_meta["doc_version"], w.index), content=w.text,
-                                 meta=meta))
-        return docs
 
 
 def media_title(item: WorkItem, sidecar: dict[str, Any]) -> str:

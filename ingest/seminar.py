@@ -34,13 +34,17 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ingest.model import IngestError
 from kmh.yamlfile import read_yaml
+
+if TYPE_CHECKING:
+    from ingest.media.windows import Session as Range
+    from kmh.catalog import SeminarRecord
 
 MANIFEST_NAMES = ("seminar.yaml", "seminar.yml")
 MANIFEST_MAX_BYTES = 256 * 1024
@@ -400,7 +404,7 @@ def seminar_id(manifest: SeminarManifest, path: Path | str) -> str:
     return manifest.slug or Path(path).parent.name
 
 
-def seminar_record(manifest: SeminarManifest, path: Path | str, sha256: str):
+def seminar_record(manifest: SeminarManifest, path: Path | str, sha256: str) -> SeminarRecord:
     """The catalog's SeminarRecord of a manifest."""
     from kmh.catalog import SeminarRecord, SessionRecord
 
@@ -417,7 +421,7 @@ def seminar_record(manifest: SeminarManifest, path: Path | str, sha256: str):
     )
 
 
-def recording_sessions(manifest: SeminarManifest, recording: Recording) -> list:
+def recording_sessions(manifest: SeminarManifest, recording: Recording) -> list[Range]:
     """The sessions of a recording as ingest.media.windows.Session ranges (speakers by name)."""
     from ingest.media.windows import Session as Range
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from haystack import Document, component
+from haystack import Document, component, default_to_dict
 from haystack.dataclasses import SparseEmbedding
 
 from kmh.embedding import embed_text_of
@@ -25,3 +26,11 @@ class Bm25DocumentEncoder:
             vec = self.encoder.encode_document(embed_text_of(doc.content or "", doc.meta), doc.meta.get("language"))
             out.append(replace(doc, sparse_embedding=SparseEmbedding(indices=list(vec.indices), values=list(vec.values))))
         return {"documents": out}
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.encoder
+        return default_to_dict(self, encoder={"k1": e.k1, "b": e.b, "avg_len": e.avg_len})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Bm25DocumentEncoder:
+        return cls(Bm25Encoder(**data.get("init_parameters", {}).get("encoder", {})))

@@ -283,14 +283,14 @@ def test_killed_after_the_catalog_switch_before_old_passages_were_deleted(runtim
 
 
 def test_killed_after_writing_passages_before_the_catalog_switch(runtime, tmp_path, monkeypatch):
-    from ingest.indexer import Indexer
+    from ingest.versions import VersionWriter
 
     worker, doc_id, claimed, job2 = _queue_version(runtime, tmp_path, V2)
 
-    def die(self, p):
+    def die(self, p, indexed):
         raise KeyboardInterrupt  # stands for SIGKILL: nothing after this point runs
 
-    monkeypatch.setattr(Indexer, "_commit", die)
+    monkeypatch.setattr(VersionWriter, "commit", die)
     with pytest.raises(KeyboardInterrupt):
         worker.run(claimed)
     monkeypatch.undo()

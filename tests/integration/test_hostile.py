@@ -518,7 +518,7 @@ def test_indexer_fails_hostile_files_and_keeps_what_is_stored(tmp_path, isolated
             with RssWatch() as watch:
                 results = indexer.run([bomb, pages, empty, later])
             assert watch.growth_mb < 300  # the embedder works on notes.txt; the bomb alone would take over 1 GB
-            worker = indexer._sandbox.pid
+            worker = indexer.documents.sandbox.pid
             assert alive(worker)
         assert not alive(worker)  # the indexer stopped its parse worker
         assert [(r.path.name, r.status, r.reason) for r in results] == [
@@ -545,7 +545,7 @@ def test_indexer_parses_in_process_when_isolation_is_off(tmp_path, isolated_data
     assert not settings.parse_isolation
     indexer = Indexer(settings, catalog=None, store=_NoSentences())
     doc = indexer.parse(make_pdf(tmp_path / "rapport.pdf"))
-    assert doc.page_count == 3 and indexer._sandbox is None
+    assert doc.page_count == 3 and indexer.documents.sandbox is None
     indexer.close()
 
 

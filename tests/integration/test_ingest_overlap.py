@@ -39,17 +39,17 @@ def test_files_are_parsed_ahead_and_written_by_their_own_threads_in_order(indexe
     (folder / "fiche-3a.txt").write_text(page(3), encoding="utf-8")  # a twin, in flight when it is prepared
     (folder / "casse.pdf").write_bytes(b"%PDF-1.4 this is not a PDF at all")
     threads = {"parse": set(), "write": set()}
-    parse, write = indexer.parse, indexer._write
+    parse, write = indexer.parse, indexer.versions.write
 
     def parse_spy(path):
         threads["parse"].add(threading.current_thread().name.split("_")[0])
         return parse(path)
 
-    def write_spy(documents, progress=None):
+    def write_spy(batch, progress=None):
         threads["write"].add(threading.current_thread().name.split("_")[0])
-        return write(documents, progress)
+        return write(batch, progress)
 
-    indexer.parse, indexer._write = parse_spy, write_spy
+    indexer.parse, indexer.versions.write = parse_spy, write_spy
     results = indexer.run([folder])
     assert threads == {"parse": {"kmh-parse"}, "write": {"kmh-embed"}}
     by_name = {r.path.name: r for r in results}
@@ -71,15 +71,15 @@ def test_a_batch_that_fails_to_embed_fails_its_files_only(indexer, tmp_path):
     folder.mkdir()
     for i in range(4):
         (folder / f"fiche-{i}.txt").write_text(page(i), encoding="utf-8")
-    write, calls = indexer._write, []
+    write, calls = indexer.versions.write, []
 
-    def flaky(documents, progress=None):
-        calls.append({d.meta["filename"] for d in documents})
+    def flaky(batch, progress=None):
+        calls.append({p.path.name for p in batch})
         if len(calls) == 2:
             raise RuntimeError("encoder out of memory")
-        return write(documents, progress)
+        return write(batch, progress)
 
-    indexer._write = flaky
+    indexer.versions.write = flaky
     results = indexer.run([folder])
     failed = [r for r in results if r.status == "failed"]
     assert failed and all("encoder out of memory" in r.reason for r in failed)

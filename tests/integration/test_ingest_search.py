@@ -79,7 +79,7 @@ def test_passages_are_stored_with_their_sentence_vectors(corpus_env):
     (bfloat16 OpenVINO) vectors are checked against an independent path."""
     from haystack import Document
 
-    from ingest.chunker import Chunker
+    from ingest.chunking import Chunker
     from ingest.components.passages import PassageEmbedder
     from ingest.parsers import parse_file
     from kmh.encoder import TokenEncoder
@@ -111,7 +111,7 @@ def test_passages_are_stored_with_their_sentence_vectors(corpus_env):
 def test_sentence_ranking_can_be_switched_off(tmp_path):
     off = Env(tmp_path / "data", sentence_ranking=False)
     try:
-        assert "sentences" not in off.indexer.pipeline.graph.nodes
+        assert off.indexer.pipeline.get_component("embedder").sentences is None
         (r,) = off.indexer.run([CORPUS / "handbooks"])
         assert r.status == "new" and off.store.has_sentences
         ids = [h.id for h in off.store.scroll()[0]]
@@ -136,7 +136,7 @@ def test_an_index_without_sentence_vectors_keeps_working(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         old = Env(tmp_path / "data")
     try:
-        assert not old.store.has_sentences and "sentences" not in old.indexer.pipeline.graph.nodes
+        assert not old.store.has_sentences and old.indexer.pipeline.get_component("embedder").sentences is None
         assert sum("re-create the index" in r.getMessage() for r in caplog.records) == 2  # indexer and searcher
         (r,) = old.indexer.run([CORPUS / "handbooks"])
         assert r.status == "new"
@@ -229,6 +229,38 @@ def test_corpus_files_keep_their_names_in_citations(env, tmp_path):
     hits = env.searcher.search("When can reintegration be considered sustainable?", k=3)
     assert hits[0].filename == "manuel-reintegration-module-1-approche-integree.txt"
     assert "autosuffisance économique" in " ".join(h.text for h in hits)
+
+
+def test_the_ingest_path_is_one_pipeline(env):
+    """Chunking, the decisions carried over, BM25, embedding, writing and topic suggestion are components of one
+    Haystack pipeline, which serialises."""
+    pipeline = env.indexer.pipeline
+    assert set(pipeline.graph.edges(data=False)) == {
+        ("chunker", "joiner"), ("transcripts", "joiner"), ("joiner", "decisions"), ("decisions", "sparse"),
+        ("sparse", "embedder"), ("embedder", "writer"), ("embedder", "topics")}
+    data = pipeline.to_dict()
+    assert data["components"]["chunker"]["init_parameters"]["max_words"] == env.settings.chunk_max_words
+    assert data["components"]["embedder"]["init_parameters"]["sentences"] == env.settings.sentence_vectors
+    assert env.indexer.topics.component is pipeline.get_component("topics")
+
+
+def test_a_rebuild_with_another_cut_leaves_no_stale_passage(env, tmp_path):
+    """`kmh check --repair` embeds a document again from its original; with other chunk settings it has fewer
+    passages, and those past the new last one go."""
+    f = tmp_path / "rapport.txt"
+    f.write_text("Rapport de mission\n\n" + " ".join(
+        f"À Kayes, la coopérative numéro {i} forme des jeunes revenus d'Algérie au maraîchage." for i in range(60)))
+    (r,) = env.indexer.run([f])
+    version = Filter(equals={"doc_id": r.doc_id, "doc_version": 1})
+    assert r.status == "new" and r.passages == env.store.count(version) >= 4
+    wide = Settings(data_dir=env.settings.data_dir, models_dir=MODELS, chunk_min_words=400, chunk_max_words=800,
+                    chunk_overlap_words=0)
+    with Indexer(wide, env.catalog, env.store) as other:
+        other.warm_up()
+        n = other.rebuild(env.catalog.get(r.doc_id))
+    assert 1 <= n < r.passages
+    assert env.store.count(version) == n == env.catalog.get(r.doc_id).passage_count
+    assert sorted(c.passage_id for c in env.catalog.checks_of(r.doc_id, 1)) == sorted(env.store.ids(version))
 
 
 def test_identical_files_in_one_run_are_indexed_once(env, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.chunker import SEGMENT_WINDOW, Chunker, ChunkingTimeout
+from ingest.chunking import SEGMENT_WINDOW, Chunker, ChunkingTimeout
 from ingest.components.chunker import PassageChunker
 from ingest.metadata import infer_meta
 from ingest.model import Block, DocMeta, IngestError, ParsedDocument
@@ -101,7 +101,7 @@ def test_a_pdf_paragraph_of_many_lines_is_joined_in_linear_time():
 def test_the_segmenter_sees_bounded_windows_and_each_character_once(monkeypatch):
     """pysbd's cost grows with the square of its input (one re.sub over the whole text per abbreviation-like word):
     it only ever gets windows of SEGMENT_WINDOW characters, which together hold the text once."""
-    import ingest.chunker as chunker
+    import ingest.chunking as chunker
 
     seen: list[int] = []
     real = chunker._segmenter
@@ -161,7 +161,7 @@ def test_chunking_past_its_deadline_fails_the_document_with_a_plain_reason(tmp_p
     parsed = ParsedDocument(path=tmp_path / "pad.txt", format="txt", mime="text/plain",
                             blocks=[Block(pad_line(3000))], meta=DocMeta())
     with pytest.raises(IngestError, match=r"took longer than 1e-09 s \(KMH_PARSE_TIMEOUT_S\)") as err:
-        PassageChunker(120, MAX_WORDS, 40, timeout_s=1e-9).run(parsed=parsed, doc_meta={"doc_id": "d", "doc_version": 1})
+        PassageChunker(120, MAX_WORDS, 40, timeout_s=1e-9).passages(parsed, {"doc_id": "d", "doc_version": 1})
     assert err.value.path.name == "pad.txt"
 
 

@@ -243,3 +243,55 @@ def test_component_sets_document_topics(suggester, shared_embedders):
     out = suggester.run(documents=[embedded, Document(content="sans vecteur")])["documents"]
     assert "governance-coordination" in out[0].meta["topics"] and "topics" not in out[1].meta
     assert "topics" not in embedded.meta  # the input documents are left as they were
+
+
+# --- at ingestion: the pipeline's topic components (ingest.components) ----------------------------------------
+
+
+def test_passage_topics_suggests_per_passage_and_leaves_the_payload_alone(tmp_path):
+    from haystack import Document
+
+    from ingest.components.topics import PassageTopics
+
+    suggester = TopicSuggester(made_up_topics(tmp_path), threshold=0.3, max_per_passage=2, relative=False,
+                               embed=basis_embed)
+    suggester.warm_up()
+    docs = [Document(id="p1", content="a", embedding=[1.0, 0.0, 0.0, 0.0]),
+            Document(id="p2", content="b", embedding=[0.0, 0.6, 0.8, 0.0]),
+            Document(id="p3", content="no vector")]
+    assert PassageTopics().run(documents=docs) == {"suggestions": []}  # no taxonomy yet
+    out = PassageTopics(suggester).run(documents=docs)["suggestions"]
+    assert out == [("p1", "alpha", 1.0), ("p2", "gamma", 0.8), ("p2", "beta", 0.6)]
+    assert all("topics" not in d.meta for d in docs)  # suggestions go to the catalog, not into the passages
+
+
+def test_decisions_follow_the_text_or_the_time_to_the_new_passages():
+    from haystack import Document
+
+    from ingest.components.decisions import CarriedDecision, DecisionCarrier
+    from kmh.catalog import TopicLinkRecord
+
+    doc, rec = "a" * 12, "b" * 12
+
+    def link(passage: str, doc_id: str, topic: str, state: str) -> TopicLinkRecord:
+        return TopicLinkRecord(passage, topic, doc_id, 1, 0.1, state, decided_by="organiser")
+
+    new = [Document(id="d0", content="Le même texte.", meta={"doc_id": doc, "doc_version": 2}),
+           Document(id="d1", content="Un texte nouveau.", meta={"doc_id": doc, "doc_version": 2}),
+           Document(id="r0", content="Début.", meta={"doc_id": rec, "doc_version": 2, "start": 0.0, "end": 40.0}),
+           Document(id="r1", content="Suite.", meta={"doc_id": rec, "doc_version": 2, "start": 40.0, "end": 80.0})]
+    carried = [
+        CarriedDecision(link("old-d", doc, "health", "confirmed"), {"kind": "document", "text": "Le même texte."}),
+        CarriedDecision(link("old-x", doc, "jobs", "confirmed"), {"kind": "document", "text": "Disparu."}),
+        CarriedDecision(link("old-r", rec, "housing", "rejected"), {"kind": "recording", "start": 35.0, "end": 70.0}),
+        CarriedDecision(link("old-s", rec, "school", "confirmed"), {"kind": "recording", "start": 75.0, "end": 100.0}),
+    ]
+    out = DecisionCarrier().run(documents=new, carried=carried)
+    moved = {(d.passage_id, d.topic_id, d.state, d.doc_version, d.decided_by) for d in out["decisions"]}
+    # the text found again; the recording passage overlapping most (30 s of 35); 5 s of 25 is not half: dropped
+    assert moved == {("d0", "health", "confirmed", 2, "organiser"), ("r1", "housing", "rejected", 2, "organiser")}
+    topics = {d.id: d.meta.get("topics") for d in out["documents"]}
+    assert topics == {"d0": ["health"], "d1": None, "r0": None, "r1": None}  # only confirmed topics go in
+    again = DecisionCarrier().run(documents=[Document(id="d0", content="x", meta={"doc_id": doc, "doc_version": 1})],
+                                  confirmed={"d0": ["jobs", "health"]})
+    assert again["documents"][0].meta["topics"] == ["health", "jobs"] and again["decisions"] == []

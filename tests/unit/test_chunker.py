@@ -2,7 +2,7 @@
 
 import pytest
 
-from ingest.chunker import Chunker, join_blocks
+from ingest.chunking import Chunker, join_blocks
 from ingest.model import Block
 
 SENT = "La réintégration durable demande un appui économique, social et psychosocial aux personnes de retour."  # 15 words
@@ -103,3 +103,64 @@ def test_passages_list_their_sentences_without_headings():
     first = passages[0]
     assert first.text.startswith("Principaux messages") and first.sentences[0][0] > 0
     assert "premier point de la liste" in [p.text[a:b] for p in passages for a, b in p.sentences]
+
+
+# --- the pipeline's chunkers: a batch of sources, each failing alone ------------------------------------------
+
+
+def test_passage_chunker_cuts_a_batch_and_names_the_source_it_cannot_cut(tmp_path):
+    from ingest.components.chunker import PassageChunker, PassageSource
+    from ingest.model import DocMeta, IngestError, ParsedDocument
+
+    def source(name: str, blocks: list[Block], doc_id: str) -> PassageSource:
+        parsed = ParsedDocument(tmp_path / name, "txt", "text/plain", blocks, DocMeta())
+        return PassageSource(parsed, {"doc_id": doc_id, "doc_version": 2, "language": "fr", "title": name})
+
+    full = source("plein.txt", [Block("Introduction", "title"), Block(para(30))], "a" * 12)
+    empty = source("vide.txt", [Block("   ")], "b" * 12)
+    out = PassageChunker(120, 250, 40).run(sources=[full, empty])
+    assert set(out["failed"]) == {"b" * 12}
+    error = out["failed"]["b" * 12]
+    assert isinstance(error, IngestError) and error.reason == "no text could be extracted"
+    assert error.path.name == "vide.txt"
+    docs = out["documents"]
+    assert len(docs) >= 2 and {d.meta["doc_id"] for d in docs} == {"a" * 12}
+    assert [d.meta["index"] for d in docs] == list(range(len(docs)))
+    assert all(d.meta["doc_version"] == 2 and d.meta["kind"] == "document" and d.meta["title"] == "plein.txt"
+               for d in docs)
+    assert len({d.id for d in docs}) == len(docs)
+
+
+def test_transcript_chunker_cites_seconds_and_sessions(tmp_path):
+    from ingest.components.transcripts import TranscriptChunker, TranscriptSource
+    from ingest.media.windows import Session
+    from ingest.model import IngestError
+    from ingest.plan import SeminarContext
+
+    cues = [{"start": 10.0 * i, "end": 10.0 * i + 9, "text": f"Phrase numéro {i} sur la réintégration.",
+             "speaker": "Awa" if i < 6 else None} for i in range(12)]
+    ctx = SeminarContext("sem", "Séminaire", None, [Session(1, 0.0, 60.0, ("Awa",)), Session(2, 60.0, 120.0)],
+                         {1: "Ouverture"}, "day-1")
+    talk = TranscriptSource(tmp_path / "talk.wav", cues, ctx, {"doc_id": "c" * 12, "doc_version": 1})
+    silent = TranscriptSource(tmp_path / "silent.wav", [], None, {"doc_id": "d" * 12, "doc_version": 1})
+    out = TranscriptChunker(30.0, 60.0).run(sources=[talk, silent])
+    assert isinstance(out["failed"]["d" * 12], IngestError)
+    assert out["failed"]["d" * 12].reason == "the transcript has no text"
+    docs = out["documents"]
+    assert {d.meta["session"] for d in docs} == {1, 2}  # never across a session
+    assert all(d.meta["end"] <= 60.0 for d in docs if d.meta["session"] == 1)
+    assert {d.meta["section"] for d in docs} == {"Session 1 · Ouverture", "Session 2"}
+    assert all(d.meta["kind"] == "recording" and d.meta["seminar_id"] == "sem" for d in docs)
+
+
+def test_chunkers_serialise_with_their_settings():
+    from haystack.core.serialization import component_from_dict, component_to_dict
+
+    from ingest.components.chunker import PassageChunker
+    from ingest.components.transcripts import TranscriptChunker
+
+    for made in (PassageChunker(100, 200, 30, timeout_s=5.0), TranscriptChunker(20.0, 45.0)):
+        data = component_to_dict(made, "chunker")
+        assert component_to_dict(component_from_dict(type(made), data, "chunker"), "chunker") == data
+    assert component_to_dict(PassageChunker(100, 200, 30, timeout_s=5.0), "chunker")["init_parameters"] == {
+        "min_words": 100, "max_words": 200, "overlap_words": 30, "timeout_s": 5.0}
