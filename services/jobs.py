@@ -1,6 +1,6 @@
 """The background worker: runs queued ingestion jobs one at a time inside the server process.
 
-Crash safety comes from the order of writes (ingest.indexer): a new version's passages are written first, the
+Crash safety comes from the order of writes (ingest.versions): a new version's passages are written first, the
 catalog switches to them in one transaction, then the old passages are deleted. A job still marked running when
 the server starts was interrupted somewhere in between; ``recover`` looks at the catalog to tell where:
 
