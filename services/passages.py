@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from kmh.catalog import PUBLIC, Audience, Catalog, DocumentRecord
+from kmh.catalog import PUBLIC, Audience, Catalog, DocumentRecord, VersionRecord
 from kmh.dates import clock
 from kmh.store import Filter, VectorStore
 from services.errors import ThingNotFound
@@ -86,11 +86,24 @@ def in_order(*, catalog: Catalog, store: VectorStore, doc: DocumentRecord,
     return sorted(refs, key=lambda r: (r.start or 0.0, r.passage_id))
 
 
-def document_passages(*, catalog: Catalog, store: VectorStore, doc_id: str,
-                      audience: Audience = PUBLIC) -> tuple[DocumentRecord, list[PassageRef]]:
-    """A document ``audience`` may see and its current passages in reading order (what its web page lists).
+@dataclass
+class DocumentView:
+    """What a document's page shows: the document, its current passages in reading order, its version history;
+    ``recording`` when the document is a seminar recording (whose own page shows it)."""
+
+    document: DocumentRecord
+    passages: list[PassageRef]
+    history: list[VersionRecord]
+    recording: bool
+
+
+def document_view(*, catalog: Catalog, store: VectorStore, doc_id: str, audience: Audience = PUBLIC) -> DocumentView:
+    """A document ``audience`` may see, as its page shows it (a recording's passages are left to its own page).
     Raises ThingNotFound."""
     doc = catalog.visible(doc_id, audience)
     if doc is None:
         raise ThingNotFound("document", doc_id)
-    return doc, in_order(catalog=catalog, store=store, doc=doc, audience=audience)
+    if catalog.recording(doc_id) is not None:
+        return DocumentView(doc, [], [], recording=True)
+    return DocumentView(doc, in_order(catalog=catalog, store=store, doc=doc, audience=audience),
+                        catalog.history(doc_id), recording=False)

@@ -2,7 +2,7 @@
 
 The server holds the embedded index, so ``kmh backup`` cannot open it while the server runs; this route makes the
 same archive from the server's own catalog and store. Publishing jobs and caption replacements wait while it is
-written (it holds the write lock), so the catalog and the index in it agree.
+written (services.backup holds the write lock), so the catalog and the index in it agree.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from starlette.responses import StreamingResponse
 from api.auth import AdminDep
 from api.deps import ReadyDep
 from api.errors import problem_responses
+from kmh.catalog import KeyRecord
+from services.backup import write_backup
+from services.runtime import Runtime
 
 router = APIRouter(prefix="/api", tags=["access"])
 
@@ -43,23 +46,19 @@ async def get_backup(rt: ReadyDep, admin: AdminDep,
                      gzip: Annotated[bool, Query(description="gzip-compress the archive")] = False):
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     name = f"kmh-backup-{stamp}.tar" + (".gz" if gzip else "")
-    await anyio.to_thread.run_sync(lambda: rt.catalog.audit(admin, "backup.download", None, gzip=gzip))
     pipe = _Pipe()
-    thread = threading.Thread(target=_write, args=(rt, pipe, gzip), name="kmh-backup", daemon=True)
+    thread = threading.Thread(target=_write, args=(rt, pipe, gzip, admin), name="kmh-backup", daemon=True)
     thread.start()
     return StreamingResponse(pipe.chunks(), media_type="application/gzip" if gzip else "application/x-tar",
                              headers={"Content-Disposition": f'attachment; filename="{name}"',
                                       "Cache-Control": "no-store"})
 
 
-def _write(rt, pipe: "_Pipe", gzip: bool) -> None:
+def _write(rt: Runtime, pipe: _Pipe, gzip: bool, admin: KeyRecord) -> None:
     import logging
 
-    from kmh.backup import write_archive
-
     try:
-        with rt.write_lock:
-            write_archive(pipe, rt.settings, rt.catalog, rt.store, compress=gzip, spool=rt.settings.data_dir)
+        write_backup(runtime=rt, out=pipe, compress=gzip, actor=admin)  # type: ignore[arg-type]  (write and tell)
         pipe.finish()
     except _Gone:
         pass

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse
 from api.deps import AudienceDep, CatalogDep, StoreDep
 from api.schemas import LinkedPassage
 from api.urls import document_file_url
-from services.passages import document_passages
+from services.passages import document_view
 from web.deps import PageDep
 from web.templating import render
 
@@ -21,11 +21,13 @@ router = APIRouter(include_in_schema=False)
 def document_page(page: PageDep, catalog: CatalogDep, store: StoreDep, audience: AudienceDep,
                   doc_id: Annotated[str, Path(max_length=64)]):
     """Staff and admins also see a retracted document, marked so; for anyone else it is not found."""
-    if catalog.visible(doc_id, audience) is not None and catalog.recording(doc_id) is not None:
+    view = document_view(catalog=catalog, store=store, doc_id=doc_id, audience=audience)
+    if view.recording:
         return RedirectResponse(f"/recordings/{doc_id}", status_code=303)
-    doc, passages = document_passages(catalog=catalog, store=store, doc_id=doc_id, audience=audience)
+    doc = view.document
     outline = [dict(section=o.get("section"), level=o.get("level") or 1, page=o.get("page"),
                     url=document_file_url(doc.id, o.get("page")) if o.get("page") else None)
                for o in doc.outline if o.get("section")]
-    return render(page.request, page, "document.html", doc=doc, passages=[LinkedPassage.from_ref(p) for p in passages],
-                  outline=outline, history=catalog.history(doc_id), file_url=document_file_url(doc.id))
+    return render(page.request, page, "document.html", doc=doc,
+                  passages=[LinkedPassage.from_ref(p) for p in view.passages], outline=outline, history=view.history,
+                  file_url=document_file_url(doc.id))

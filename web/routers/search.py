@@ -18,8 +18,12 @@ from api.errors import InvalidParameter
 from api.schemas import SearchResponse
 from search.filters import fold
 from search.results import SearchQuery
+from kmh.catalog import PUBLIC, Catalog
 from services import search as service
+from services.publishing import list_documents
+from services.seminars import list_seminars
 from services.search import UnknownFilter
+from services.topics import taxonomy
 from web.deps import PageDep
 from web.templating import render
 
@@ -31,12 +35,11 @@ FILTERS = ("type", "lang", "country", "year_from", "year_to", "topic", "seminar"
 
 @router.get("/")
 def home(page: PageDep, catalog: CatalogDep):
-    latest, total = catalog.list(limit=6)
-    seminars = catalog.seminars()
-    topics = catalog.topics()
-    counts = catalog.topic_counts()
-    return render(page.request, page, "home.html", latest=latest, total=total, seminars=seminars,
-                  topics=[tp for tp in topics if counts.get(tp.id)], counts=counts)
+    latest, total = list_documents(catalog=catalog, audience=PUBLIC, limit=6)
+    topics = taxonomy(catalog=catalog)
+    return render(page.request, page, "home.html", latest=latest, total=total,
+                  seminars=list_seminars(catalog=catalog),
+                  topics=[tp for tp in topics.topics if topics.counts.get(tp.id)], counts=topics.counts)
 
 
 @dataclass
@@ -131,11 +134,11 @@ def url_for(params: dict, **changes) -> str:
     return "/search?" + urlencode(merged)
 
 
-def _labels(catalog, lang: str) -> dict[str, dict[str, str]]:
+def _labels(catalog: Catalog, lang: str) -> dict[str, dict[str, str]]:
     """Display labels of facet values that are ids: topics and seminars."""
-    topics = {tp.id: tp.label(lang) for tp in catalog.topics()}
+    topics = {tp.id: tp.label(lang) for tp in taxonomy(catalog=catalog).topics}
     seminars, sessions = {}, {}
-    for sem in catalog.seminars():
+    for sem in list_seminars(catalog=catalog):
         seminars[sem.id] = sem.title_en if lang == "en" and sem.title_en else sem.title
         for session in sem.sessions:
             sessions[f"{sem.id}/{session.number}"] = session.title
