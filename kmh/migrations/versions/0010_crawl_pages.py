@@ -36,14 +36,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_crawl_pages_site", "crawl_pages", ["site"], unique=False)
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_jobs_kind", type_="check")
+        batch_op.drop_constraint(op.f("ck_jobs_kind"), type_="check")
         batch_op.create_check_constraint("kind", "kind IN ('publish', 'new_version', 'crawl')")
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM jobs WHERE kind = 'crawl'")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_jobs_kind", type_="check")
+        batch_op.drop_constraint(op.f("ck_jobs_kind"), type_="check")
         batch_op.create_check_constraint("kind", "kind IN ('publish', 'new_version')")
     op.drop_index("ix_crawl_pages_site", table_name="crawl_pages")
     op.drop_table("crawl_pages")
