@@ -425,6 +425,7 @@ def test_kmh_crawl_follows_links_to_the_depth_with_patterns_and_a_progress_bar(i
         assert result.exit_code == 0, result.output
         out = result.output
         assert "3 new, 0 updated, 0 unchanged, 0 retracted, 0 failed, 1 skipped" in out, out
+        print("\nkmh crawl, first:", out.strip().splitlines()[-1])
         assert "excluded by the patterns" in out and "pages from its links" in out
         assert "crawl" in result.stderr and "pages/s" in result.stderr  # the progress bar
         assert site.requests("/c") == [] and site.requests("/drafts/x") == []
@@ -435,6 +436,7 @@ def test_kmh_crawl_follows_links_to_the_depth_with_patterns_and_a_progress_bar(i
                                      "--delay", "0"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert "0 new, 0 updated, 3 unchanged" in result.output
+        print("kmh crawl, again:", result.output.strip().splitlines()[-1])
         # the links of unchanged pages come from the last crawl: / and /a answered 304, /b was still reached
         for page in ("/", "/a", "/b"):
             assert len(site.requests(page)) == 1 and site.requests(page)[0][1] is not None
@@ -460,3 +462,50 @@ def test_kmh_crawl_reports_a_site_that_cannot_be_crawled(isolated_data):
         assert result.exit_code == 2 and "option 'url'" in result.output
     finally:
         site.stop()
+
+
+def test_crawler_reports_each_odd_answer_and_goes_on():
+    """ingest.crawl.Crawler alone against the test site: a response over the size limit, a redirect off the site and
+    a redirect loop, a type that is neither page nor document, a noindex page, robots.txt's
+    Crawl-delay: each is reported with its reason and the crawl reaches the page after them."""
+    from ingest.crawl import CrawlOptions, Crawler
+
+    site = WebSite(resources={
+        "/robots.txt": Resource(b"User-agent: *\nCrawl-delay: 1\n", "text/plain"),
+        "/": _page("Départ", "Page de départ avec des liens vers des réponses étranges du serveur de test.",
+                   links=["/big", "/away", "/loop", "/image", "/noindex", "/last"]),
+        "/big": Resource(_page("Grande", "x " * 20_000)),
+        "/away": Resource(b"", status=302, location="https://elsewhere.example/page"),
+        "/loop": Resource(b"", status=302, location="/loop2"),
+        "/loop2": Resource(b"", status=302, location="/loop"),
+        "/image": Resource(b"\x89PNG\r\n\x1a\n", "image/png"),
+        "/noindex": _page("Cachée", "Une page qui demande à ne pas être indexée par les robots.",
+                          head='<meta name="robots" content="noindex">'),
+        "/last": _page("Dernière", "La page atteinte après toutes les réponses étranges."),
+    }).start()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    try:
+        crawler = Crawler(CrawlOptions(site.url + "/", depth=1, delay=0, max_bytes=16_000), sleep=sleep)
+        got = {f.requested.removeprefix(site.url): f for f in crawler.crawl()}
+        crawler.close()
+        assert got["/"].outcome == "ok" and got["/last"].outcome == "ok"
+        assert (got["/big"].outcome, got["/big"].reason) == ("failed", "larger than the 0.0152588 MB limit")
+        assert (got["/away"].outcome, got["/away"].reason) == ("skipped", "redirected off the site")
+        assert (got["/loop"].outcome, got["/loop"].reason) == ("failed", "more than 5 redirects")
+        assert (got["/image"].outcome, got["/image"].reason) == ("skipped", "not a page or document (image/png)")
+        assert got["/noindex"].outcome == "skipped" and "noindex" in got["/noindex"].reason
+        # robots.txt's Crawl-delay (whole seconds, as urllib.robotparser reads it) spaced the requests
+        assert crawler.delay == 1 and max(waits) <= 1 and sum(waits) > 0.5 * (crawler.requests - 1)
+        assert crawler.skipped["redirected off the site"] == 1
+    finally:
+        site.stop()
+    # a site that does not answer at all: the crawl cannot start, and says why
+    from ingest.crawl import CrawlError
+
+    with pytest.raises(CrawlError, match="robots.txt could not be read"):
+        list(Crawler(CrawlOptions(site.url + "/", delay=0, timeout=2)).crawl())
