@@ -135,7 +135,13 @@ def site_of(url: str) -> str:
 
 
 def same_site(url: str, site: str) -> bool:
-    return site_of(url) == site
+    """Whether ``url`` is on ``site``: the same host and port, a leading "www." aside (example.org and
+    www.example.org are one site)."""
+    return _bare(site_of(url)) == _bare(site)
+
+
+def _bare(netloc: str) -> str:
+    return netloc[4:] if netloc.startswith("www.") else netloc
 
 
 class UrlFilter:

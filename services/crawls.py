@@ -47,6 +47,7 @@ log = logging.getLogger("kmh.crawl")
 
 PageOutcome = Literal["new", "updated", "unchanged", "retracted", "failed", "skipped"]
 OUTCOMES: tuple[PageOutcome, ...] = ("new", "updated", "unchanged", "retracted", "failed", "skipped")
+DUPLICATE = "same content as another document"
 # The most page entries a crawl's summary keeps (the counts cover them all).
 SUMMARY_PAGES = 500
 
@@ -202,6 +203,8 @@ def run_crawl(*, catalog: Catalog, store: VectorStore, settings: Settings, optio
     revisit = [p.url for p in catalog.crawl_pages(site)]
     crawler = Crawler(options, known=known, revisit=revisit, client=client)
     meter = RateMeter()
+    meter.update(0)  # the rate counts from the start (a first page that loads the models included)
+    skipped_here: dict[str, int] = {}  # skipped by the publisher, not the crawler: the same content as another
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(prefix="crawl-", dir=settings.staging_dir) as tmp:
@@ -213,13 +216,15 @@ def run_crawl(*, catalog: Catalog, store: VectorStore, settings: Settings, optio
                     log.exception("crawling %s failed", got.url)
                     result = PageResult(got.url, "failed", reason=f"unexpected error: {exc}")
                 summary.pages.append(result)
+                if result.outcome == "skipped" and got.outcome != "skipped":
+                    skipped_here[DUPLICATE] = skipped_here.get(DUPLICATE, 0) + 1
                 done = sum(p.outcome != "skipped" for p in summary.pages)
                 meter.update(done, done + crawler.queued)
                 if on_progress is not None:
                     on_progress(CrawlProgress(done, crawler.queued, meter.rate, meter.eta, result))
     finally:
         crawler.close()
-    summary.skipped = dict(crawler.skipped)
+    summary.skipped = dict(crawler.skipped) | skipped_here
     summary.requests = crawler.requests
     summary.from_sitemap = bool(crawler.sitemap_urls)
     summary.seconds = time.perf_counter() - started
@@ -246,6 +251,8 @@ class _PagePublisher:
             return PageResult(got.requested, "skipped", reason=got.reason, http_status=got.http_status)
         if got.outcome == "not_modified":
             self._save(got, rec, status="ok", etag=got.etag, last_modified=got.last_modified)
+            if rec is not None and rec.doc_id is None:  # still the same content as another document
+                return PageResult(got.url, "skipped", reason=DUPLICATE, http_status=304)
             doc = self.catalog.get(rec.doc_id) if rec and rec.doc_id else None
             return PageResult(got.url, "unchanged", rec.doc_id if rec else None, doc.title if doc else None,
                               http_status=304)

@@ -124,7 +124,7 @@ def sitemap_site(tmp: Path) -> WebSite:
     robots.txt, and a PDF linked from a news page (not in the sitemap)."""
     site = WebSite()
     pdf = make_pdf(tmp / "rapport.pdf", PDF_PAGES).read_bytes()
-    everything = ["/", "/about", "/news/tambacounda", "/news/kolda", "/news/removed", "/old-news", "/missing",
+    everything = ["/", "/accueil", "/about", "/news/tambacounda", "/news/kolda", "/news/removed", "/old-news", "/missing",
                   "/private/staff-only", "/flaky"]
 
     def setup(url: str) -> None:
@@ -138,6 +138,7 @@ def sitemap_site(tmp: Path) -> WebSite:
                        "durable : actualités, rapports et ressources pour les partenaires locaux.",
                        links=["/about", "/news/tambacounda", "/news/kolda", "/private/staff-only",
                               "https://elsewhere.example/", "/logo.png"]),
+            "/accueil": b"",  # the home page again: filled below
             "/about": _page("À propos", "Le programme accompagne les personnes de retour avec des conseillers, "
                             "des formations professionnelles et un soutien psychosocial dans six régions.",
                             links=["/"]),
@@ -159,6 +160,7 @@ def sitemap_site(tmp: Path) -> WebSite:
             "/flaky": Resource(b"", status=503),
             "/files/rapport-apiculture.pdf": Resource(pdf, "application/pdf"),
         })
+        site.resources["/accueil"] = site.resources["/"]
 
     site.start()
     setup(site.url)
@@ -264,6 +266,7 @@ def test_crawl_job_imports_the_site_then_a_recrawl_costs_one_request_per_unchang
         assert {f["url"]: f["reason"] for f in summary["failures"]} == {
             s + "/missing": "not found (HTTP 404)", s + "/flaky": "HTTP 503"}
         assert summary["skipped_by_reason"]["disallowed by robots.txt"] == 1
+        assert summary["skipped_by_reason"]["same content as another document"] == 1  # /accueil is /
         assert summary["from_sitemap"] is True
         # robots.txt obeyed, named user agent, nothing off the site, the redirect followed to its target
         assert site.requests("/private/staff-only") == []
@@ -271,7 +274,7 @@ def test_crawl_job_imports_the_site_then_a_recrawl_costs_one_request_per_unchang
         assert site.requests("/logo.png") == []
         assert len(site.requests("/old-news")) == 1 and len(site.requests("/news/moved")) == 1
         first_requests = len(site.log)
-        print(f"\nfirst crawl: {len(got)} URLs, {first_requests} requests, {summary['pages_per_second']} pages/s "
+        print(f"\nfirst crawl: {len(got) + 1} URLs, {first_requests} requests, {summary['pages_per_second']} pages/s "
               f"(crawl {summary['seconds']} s, job {first_seconds:.1f} s)")
 
         # the page's metadata became the document's; its URL is its source
@@ -310,6 +313,8 @@ def test_crawl_job_imports_the_site_then_a_recrawl_costs_one_request_per_unchang
             assert len(asked) == 1, (page, asked)  # one request per unchanged page ...
             assert asked[0][1] is not None and asked[0][2] == LAST_MODIFIED  # ... a conditional one
         assert (summary["updated"], summary["retracted"], summary["unchanged"]) == (1, 1, 5)
+        assert summary["skipped_by_reason"]["same content as another document"] == 1
+        assert len(site.requests("/accueil")) == 1 and site.requests("/accueil")[0][1] is not None
         print(f"re-crawl: {len(site.log)} requests ({summary['requests']} counted), "
               f"{summary['pages_per_second']} pages/s")
 
@@ -369,6 +374,7 @@ def test_staff_page_starts_a_crawl_and_shows_the_latest(server, tmp_path):
             assert latest["start_url"] == site.url + "/" and latest["depth"] == 1
             done = wait_crawl(url, latest, keys["staff"])
             assert done["summary"]["new"] == 1
+            print(f"\none new page on the warm server: {done['summary']['seconds']} s")
             page = client.get("/staff/crawls")
             assert site.url in page.text and "1 new, 0 updated" in page.text
     finally:

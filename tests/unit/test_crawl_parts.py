@@ -113,3 +113,12 @@ def test_file_names_of_crawled_urls():
     assert file_name("https://s.test/a/page.php?id=3", ".html") == "page.html"
     assert file_name("https://s.test/files/Rapport%20annuel.pdf", ".pdf") == "Rapport-annuel.pdf"
     assert file_name("https://s.test/../../etc/passwd", ".html") == "passwd.html"
+
+
+def test_same_site_ignores_a_leading_www_only():
+    from ingest.crawl import same_site
+
+    assert same_site("https://www.example.org/a", "example.org")
+    assert same_site("http://example.org/a", "www.example.org")
+    assert not same_site("https://blog.example.org/a", "example.org")
+    assert not same_site("https://example.org:8080/a", "example.org")
