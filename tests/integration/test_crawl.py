@@ -377,6 +377,8 @@ def test_staff_page_starts_a_crawl_and_shows_the_latest(server, tmp_path):
             print(f"\none new page on the warm server: {done['summary']['seconds']} s")
             page = client.get("/staff/crawls")
             assert site.url in page.text and "1 new, 0 updated" in page.text
+            r = client.get(f"/staff/jobs/{latest['id']}", follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == f"/staff/crawls#crawl-{latest['id']}"
     finally:
         site.stop()
 
