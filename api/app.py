@@ -105,11 +105,12 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
 
-    from api.routers import access, documents, health, jobs, passages, search, seminars, topics
+    from api.routers import access, crawls, documents, health, jobs, passages, search, seminars, topics
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
-    for module in (search, passages, documents, jobs, seminars, topics, access, backup_router, health, metrics_router):
+    for module in (search, passages, documents, jobs, crawls, seminars, topics, access, backup_router, health,
+                   metrics_router):
         app.include_router(module.router)
     return app
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.urls import citation_url, document_file_url, document_url, job_url, recording_media_url
+from api.urls import citation_url, crawl_url, document_file_url, document_url, job_url, recording_media_url
 
 if TYPE_CHECKING:
     from kmh.catalog import (
@@ -40,16 +40,20 @@ class Citation(BaseModel):
                                 "text. Recordings: start second of the segment")
     end: int | float | None = Field(None, description="Documents: end character offset (exclusive). Recordings: end second")
     url: str = Field(description="Where the passage opens: the original file, at its page for PDFs; for a "
-                     "recording, its media from the segment's first second (#t=)")
+                     "recording, its media from the segment's first second (#t=); for a page imported from a "
+                     "website, its URL there")
     seminar_id: str | None = Field(None, description="Recordings: the seminar")
     session: int | None = Field(None, description="Recordings: the session number")
     speaker: str | None = Field(None, description="Recordings: the speaker, where known")
     timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
+    web_url: str | None = Field(None, description="A page or document imported from a website (kmh crawl): its URL "
+                                "there, which ``url`` opens")
 
     @classmethod
     def from_record(cls, doc_id: str, citation: CitationRecord) -> Self:
         """The search layer's citation of a passage of ``doc_id``, with the link it opens (api.urls)."""
-        url = citation_url(doc_id, kind=citation.kind, page=citation.page, start=citation.start)
+        url = citation_url(doc_id, kind=citation.kind, page=citation.page, start=citation.start,
+                           web_url=citation.web_url)
         return cls.model_validate({**asdict(citation), "url": url})
 
 
@@ -462,7 +466,7 @@ Role = Literal["reader", "staff", "organiser", "admin"]
 
 
 class JobProgress(BaseModel):
-    stage: str = Field(description="queued, starting, parsing, embedding, committing, done or failed")
+    stage: str = Field(description="queued, starting, parsing, embedding, committing, crawling, done or failed")
     done: int | None = None
     total: int | None = None
     rate: float | None = Field(None, description="While embedding: passages per second over the last 30 s, to 0.1; "
@@ -472,9 +476,9 @@ class JobProgress(BaseModel):
 
 class Job(BaseModel):
     id: str
-    kind: Literal["publish", "new_version"]
+    kind: Literal["publish", "new_version", "crawl"]
     state: Literal["queued", "running", "done", "failed"]
-    doc_id: str = Field(description="The document it creates or updates")
+    doc_id: str = Field(description="The document it creates or updates (empty for a crawl)")
     doc_version: int | None = None
     filename: str = Field(description="The uploaded file's name, made safe, with the extension of its real type")
     sha256: str
@@ -487,14 +491,76 @@ class Job(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     url: str = Field(description="This job")
-    document_url: str = Field(description="The document, once the job is done")
+    document_url: str | None = Field(description="The document, once the job is done (null for a crawl)")
 
     @classmethod
     def from_record(cls, job: JobRecord) -> Job:
         """The API's view of a catalog job: its progress (with a stage) and its links; where its upload is staged
         and who queued it are left out."""
         return cls.model_validate({**vars(job), "progress": {"stage": "queued", **job.progress},
-                                   "url": job_url(job.id), "document_url": document_url(job.doc_id)})
+                                   "url": job_url(job.id),
+                                   "document_url": document_url(job.doc_id) if job.doc_id else None})
+
+
+class CrawlRequest(BaseModel):
+    """A website to import: its start URL, how many links away (without a sitemap), and path patterns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000, pattern=r"^https?://\S+$", description="The start page; its site is crawled")
+    depth: int | None = Field(None, ge=0, le=10, description="Links away from the start page, when the site has no "
+                              "sitemap (default KMH_CRAWL_DEPTH)")
+    include: list[str] = Field(default_factory=list, max_length=50, description="Only URL paths matching one of "
+                               "these: globs (/news/*) or regular expressions after re:")
+    exclude: list[str] = Field(default_factory=list, max_length=50, description="URL paths left out, as include")
+
+
+class CrawlSummaryOut(BaseModel):
+    """What a finished crawl did (services.crawls.CrawlSummary)."""
+
+    new: int
+    updated: int
+    unchanged: int
+    retracted: int
+    failed: int
+    skipped: int
+    skipped_by_reason: dict[str, int]
+    failures: list[dict[str, str | None]]
+    pages: list[dict[str, str | None]]
+    requests: int
+    seconds: float
+    pages_per_second: float
+    from_sitemap: bool
+
+
+class Crawl(BaseModel):
+    """A website crawl, run as a job by the server's worker."""
+
+    id: str
+    state: Literal["queued", "running", "done", "failed"]
+    start_url: str
+    depth: int | None = None
+    include: list[str]
+    exclude: list[str]
+    progress: JobProgress
+    summary: CrawlSummaryOut | None = Field(None, description="Once done: the counts, failures and pages")
+    error: str | None = None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    url: str = Field(description="This crawl")
+    job_url: str = Field(description="Its job")
+
+    @classmethod
+    def from_record(cls, job: JobRecord) -> Crawl:
+        summary = job.progress.get("summary")
+        progress = {"stage": "queued", **{k: v for k, v in job.progress.items() if k != "summary"}}
+        return cls.model_validate({
+            "id": job.id, "state": job.state, "start_url": job.filename, "depth": job.meta.get("depth"),
+            "include": job.meta.get("include") or [], "exclude": job.meta.get("exclude") or [],
+            "progress": progress, "summary": summary, "error": job.error, "created_at": job.created_at,
+            "started_at": job.started_at, "finished_at": job.finished_at, "url": crawl_url(job.id),
+            "job_url": job_url(job.id)})
 
 
 class JobPage(BaseModel):

@@ -16,14 +16,25 @@ def recording_media_url(doc_id: str, start: float | None = None) -> str:
     return f"{base}#t={int(start)}" if start else base
 
 
-def citation_url(doc_id: str, *, kind: str = "document", page: int | None = None, start: float | None = None) -> str:
-    """The link of a citation: a recording's media at its second, or a document's file at its page."""
-    return recording_media_url(doc_id, start) if kind == "recording" else document_file_url(doc_id, page)
+def citation_url(doc_id: str, *, kind: str = "document", page: int | None = None, start: float | None = None,
+                 web_url: str | None = None) -> str:
+    """The link of a citation: a recording's media at its second, a page or document imported from a website at its
+    URL there (a PDF at its page, #page=), or a document's file at its page."""
+    if kind == "recording":
+        return recording_media_url(doc_id, start)
+    if web_url:
+        return f"{web_url}#page={page}" if page else web_url
+    return document_file_url(doc_id, page)
 
 
 def document_url(doc_id: str) -> str:
     """A document in the API: its metadata, outline and history."""
     return f"/api/documents/{doc_id}"
+
+
+def crawl_url(job_id: str) -> str:
+    """A website crawl in the API: its state, progress and summary."""
+    return f"/api/crawls/{job_id}"
 
 
 def job_url(job_id: str) -> str:

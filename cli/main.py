@@ -1,6 +1,6 @@
 """The `kmh` command line: the application and its commands, in the order `kmh --help` lists them.
 
-Each command lives with the others of its kind (cli.models, cli.ingest, cli.search, cli.serve, cli.admin,
+Each command lives with the others of its kind (cli.models, cli.ingest, cli.crawl, cli.search, cli.serve, cli.admin,
 cli.docs); what they share (settings, opening the catalog and the store, the consoles) is in cli.common.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import admin, docs, ingest, models, search, serve
+from cli import admin, crawl, docs, ingest, models, search, serve
 
 app = typer.Typer(
     help="KMH Search: ingest publications and recordings, then search cited passages.",
@@ -25,6 +25,7 @@ def _root() -> None:
 
 app.command("setup-models")(models.setup_models)
 app.command("ingest")(ingest.ingest)
+app.command("crawl")(crawl.crawl)
 app.command("check")(admin.check)
 app.command("search")(search.search)
 app.command("synth-seminar")(models.synth_seminar)

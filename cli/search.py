@@ -60,7 +60,7 @@ def search(
         where = " · ".join(x for x in (h.filename, f"p. {c.page}" if c.page else None, section) if x)
         console.print(f"[bold]{rank}. {h.title}[/bold]", highlight=False)
         span = c.timestamp if c.timestamp else f"chars {c.start}–{c.end}"
-        url = citation_url(h.doc_id, kind=c.kind, page=c.page, start=c.start)
+        url = citation_url(h.doc_id, kind=c.kind, page=c.page, start=c.start, web_url=c.web_url)
         console.print(f"   [dim]{where} · {span} · score {h.score:.3f} · {url}[/dim]", highlight=False)
         console.print(f"   {h.text}\n", highlight=False, markup=False)
     console.print(f"[dim]{results.total} candidate passages[/dim]", highlight=False)

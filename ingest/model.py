@@ -46,11 +46,13 @@ class FileResult:
 class Upload:
     """A file published through the API: its document id (reserved at upload, or the document it updates), the
     name it was uploaded under and the metadata given with it (validated sidecar-style fields; they win over
-    what is inferred from the text)."""
+    what is inferred from the text). ``key``: where it comes from, when not an upload (a crawled page:
+    ``url:<its URL>``)."""
 
     doc_id: str
     filename: str
     meta: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.meta.get("published"), str):  # as kept in the job (JSON)
@@ -59,7 +61,7 @@ class Upload:
 
     @property
     def source_key(self) -> str:
-        return f"upload:{self.doc_id}"
+        return self.key or f"upload:{self.doc_id}"
 
 
 @dataclass

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from kmh.catalog import DocumentRecord, PassageCheckRecord, RecordingRecord, TopicLinkRecord
 
 # Fields whose change (from an edited sidecar) re-indexes an unchanged file.
+# The source key of a document imported from a website: this prefix and its URL.
+WEB_KEY_PREFIX = "url:"
 META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source")
 
 
@@ -62,5 +64,7 @@ def passage_meta(record: DocumentRecord, status: str, title: str | None = None) 
         "published": record.published_text,
         "year": record.published.year if record.published else None,
         "source_url": record.source_url,
+        # a page or document imported from a website (ingest.crawl): citations link to it there
+        "web_url": record.source_url if record.source_key.startswith(WEB_KEY_PREFIX) else None,
         "status": status,
     }

@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     # With a Qdrant server several processes may run jobs: a running job without progress for this long is taken as
     # interrupted (its process died) and run again. Progress is reported at least every 64 passages.
     job_lease_seconds: float = Field(900.0, gt=0)
+    # Website import (kmh crawl, POST /api/crawls): seconds between two requests to the site (robots.txt's
+    # Crawl-delay wins when longer), the most URLs one crawl fetches, and how many links away from the start page it
+    # goes by default when the site has no sitemap.
+    crawl_delay: float = Field(1.0, ge=0)
+    crawl_max_pages: int = Field(1000, ge=1)
+    crawl_depth: int = Field(2, ge=0, le=10)
 
     @field_validator("fusion_weights", mode="before")
     @classmethod

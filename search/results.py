@@ -81,6 +81,8 @@ class Citation:
     session: int | None = None
     speaker: str | None = None
     timestamp: str | None = None
+    # A page or document imported from a website: its URL there (the citation links to it).
+    web_url: str | None = None
 
 
 @dataclass

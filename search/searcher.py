@@ -51,7 +51,8 @@ def _citation(p: dict[str, Any]) -> Citation:
         return Citation(page=None, section=p.get("section"), start=start, end=end, kind="recording",
                         seminar_id=p.get("seminar_id"), session=p.get("session"), speaker=p.get("speaker"),
                         timestamp=stamp)
-    return Citation(page=p.get("page"), section=p.get("section"), start=p.get("start"), end=p.get("end"))
+    return Citation(page=p.get("page"), section=p.get("section"), start=p.get("start"), end=p.get("end"),
+                    web_url=p.get("web_url"))
 
 
 # ------------------------------------------------------------------------------------------------ searcher
@@ -63,7 +64,7 @@ JUDGED = 5
 # Payload fields the candidate pool reads (texts are fetched for the returned page only; titles, types and
 # file names come from the catalog).
 POOL_FIELDS = ("doc_id", "doc_version", "language", "published", "page", "section", "start", "end",
-               "kind", "seminar_id", "session", "speaker", *FACET_FIELDS.values())
+               "kind", "seminar_id", "session", "speaker", "web_url", *FACET_FIELDS.values())
 
 
 class Searcher:

@@ -32,6 +32,7 @@ from kmh.store import Filter
 from services.errors import JobNotFound
 
 if TYPE_CHECKING:
+    from ingest.indexer import Indexer
     from kmh.catalog import Catalog
     from services.runtime import Runtime
 
@@ -133,6 +134,18 @@ class JobWorker:
 
     def _recover(self, job: JobRecord) -> str:
         store, catalog = self.rt.store, self.catalog
+        if job.kind == "crawl":  # each page was published on its own: crawling again finds where it stopped
+            from ingest.pending import recover
+
+            for doc_id, version, what in recover(self.rt.settings.data_dir, catalog, store, exclusive=self.exclusive):
+                log.warning("crawl job %s: document %s, version %s: %s", job.id, doc_id, version, what)
+            if job.attempts >= self.rt.settings.job_max_attempts:
+                catalog.update_job(job.id, state="failed", progress={"stage": "failed"},
+                                   error=f"interrupted {job.attempts} times (the server stopped while crawling)")
+                return "failed"
+            catalog.update_job(job.id, state="queued", progress={"stage": "queued"},
+                               error="interrupted by a server restart; queued again")
+            return "queued again"
         doc = catalog.get(job.doc_id)
         if doc is not None and doc.sha256 == job.sha256 and job.doc_version == doc.version:
             store.delete(Filter(equals={"doc_id": doc.id}, not_equals={"doc_version": doc.version}))
@@ -158,6 +171,9 @@ class JobWorker:
         from ingest.indexer import Upload
         from ingest.progress import RateMeter
 
+        if job.kind == "crawl":
+            self._crawl(job)
+            return
         path = self.rt.settings.data_dir / job.staged_path
         try:
             with self.rt.write_lock:
@@ -193,6 +209,44 @@ class JobWorker:
             self._unstage(job)
         else:
             self._failed(job, result.reason or f"nothing was indexed ({result.status})")
+
+    def _crawl(self, job: JobRecord) -> None:
+        """Crawl a website (services.crawls), publishing page by page under the write lock; the job's progress
+        counts the URLs done, and its summary is kept in its progress once done."""
+        from ingest.pending import PendingLog
+        from services.crawls import job_options, run_crawl
+        from services.errors import plain_error
+
+        # the versions a page is being published as, for recovery after a crash (the job names no single document)
+        pending = PendingLog(self.rt.settings.data_dir)
+        used: list[Indexer] = []
+
+        def indexer() -> Indexer:  # called under the write lock
+            ix = self.rt.indexer()
+            ix.pending = pending
+            used[:] = [ix]
+            return ix
+
+        try:
+            no_room = self.rt.check_disk()
+            if no_room is not None:
+                raise JobRefused(no_room)
+            options = job_options(settings=self.rt.settings, job=job)
+            actor = self.catalog.key(job.created_by) if job.created_by else None
+            summary = run_crawl(catalog=self.catalog, store=self.rt.store, settings=self.rt.settings, options=options,
+                                indexer=indexer, actor=actor, write_lock=self.rt.write_lock,
+                                on_progress=lambda p: self.catalog.update_job(job.id, progress=p.as_json()))
+        except Exception as exc:
+            log.warning("crawl job %s failed: %s", job.id, exc, exc_info=not isinstance(exc, JobRefused))
+            self._finish(job.id, state="failed", progress={"stage": "failed"}, error=plain_error(exc))
+            return
+        finally:
+            for ix in used:  # the upload jobs keep theirs in the job itself
+                with self.rt.write_lock:
+                    ix.pending = None
+        done = len([p for p in summary.pages if p.outcome != "skipped"])
+        self._finish(job.id, state="done", error=None,
+                     progress={"stage": "done", "done": done, "total": done, "summary": summary.as_json()})
 
     def _failed(self, job: JobRecord, error: Exception | str) -> None:
         """Mark the job failed with a plain reason (the full error is logged), clean up after a failed write, and

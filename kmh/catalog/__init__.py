@@ -15,6 +15,7 @@ from .catalog import (
     make_engine,
 )
 from .checks import PassageCheckRecord, passage_check, sketches_match, text_digest, vector_sketch
+from .crawl import CrawlPageRecord
 from .errors import CatalogError, DuplicateDocument, DuplicateJob, NotFound, UnknownJob
 from .jobs import JobRecord
 from .models import DOC_TYPES, ROLES, STATUSES
@@ -41,6 +42,7 @@ __all__ = [
     "STATUSES",
     "Catalog",
     "CatalogError",
+    "CrawlPageRecord",
     "DocumentRecord",
     "DocumentRef",
     "DuplicateDocument",

@@ -22,6 +22,7 @@ from kmh.dates import PRECISIONS, partial_date_text
 
 from .access import AccessMixin
 from .checks import ChecksMixin
+from .crawl import CrawlMixin
 from .errors import DuplicateDocument, NotFound
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
@@ -189,7 +190,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin):
+class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, CrawlMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.

@@ -296,7 +296,7 @@ class TopicLink(Base):
 
 ROLES = ("reader", "staff", "organiser", "admin")
 JOB_STATES = ("queued", "running", "done", "failed")
-JOB_KINDS = ("publish", "new_version")
+JOB_KINDS = ("publish", "new_version", "crawl")
 
 
 class ApiKey(Base):
@@ -380,6 +380,35 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+CRAWL_PAGE_STATES = ("ok", "gone", "error")
+
+
+class CrawlPage(Base):
+    """What the last crawl of a website found at one URL (``kmh crawl``, services.crawls): the document it became,
+    the validators and content hash a re-crawl compares, and the same-site links the page had."""
+
+    __tablename__ = "crawl_pages"
+    __table_args__ = (
+        CheckConstraint(_in("status", CRAWL_PAGE_STATES), name="status"),
+        Index("ix_crawl_pages_site", "site"),
+    )
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    # host[:port] of the URL
+    site: Mapped[str] = mapped_column(Text)
+    doc_id: Mapped[str | None] = mapped_column(String(12))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # ok: imported (or unchanged); gone: answered 404/410 (its document retracted); error: the last try failed
+    status: Mapped[str] = mapped_column(String(16))
+    # the last HTTP status, and the reason of a failure
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 def copy_row(cls, row: Any, **extra: Any):

@@ -162,7 +162,7 @@ def test_help_explains_commands():
 
 
 # What `kmh --help` listed when the command line was one module (kmh/cli.py, then cli/main.py), in its order.
-COMMANDS = ["setup-models", "ingest", "check", "search", "synth-seminar", "eval", "serve", "backup", "restore",
+COMMANDS = ["setup-models", "ingest", "crawl", "check", "search", "synth-seminar", "eval", "serve", "backup", "restore",
             "keys", "docs"]
 SUBCOMMANDS = {"keys": ["create", "list", "revoke"], "docs": ["list", "show", "rm"]}
 

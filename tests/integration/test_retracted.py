@@ -23,7 +23,7 @@ REPORT_QUERY = "formation en apiculture et maraîchage, subvention pour les ruch
 # Path parameters that name a document, or something of one (a passage, a recording).
 DOCUMENT_PARAMS = ("doc_id", "recording_id", "passage_id")
 # Path parameters that name nothing of a document.
-OTHER_PARAMS = ("job_id", "seminar_id", "topic_id", "key_id", "code")
+OTHER_PARAMS = ("job_id", "seminar_id", "topic_id", "key_id", "code", "crawl_id")
 ROLES = ("reader", "organiser", "staff", "admin")
 SEE_RETRACTED = ("staff", "admin")
 

@@ -79,6 +79,8 @@ async def upload(page: StaffPage, rt: ReadyDep, key: StaffDep, file: FileField, 
 @router.get("/staff/jobs/{job_id}")
 def job_page(page: StaffPage, catalog: CatalogDep, job_id: Annotated[str, Path(max_length=64)]):
     job = Job.from_record(jobs.get_job(catalog=catalog, job_id=job_id))
+    if job.kind == "crawl":  # a crawl has its own page (web.routers.crawls)
+        return RedirectResponse(f"/staff/crawls#crawl-{job.id}", status_code=303)
     rate = job_rate(page.t, page.lang, job.progress)
     return render(page.request, page, "job.html", job=job, rate=rate)
 
