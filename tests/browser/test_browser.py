@@ -228,6 +228,11 @@ def test_open_the_handbook_at_its_page_in_the_pdf_viewer(browser, server):
     assert viewer is not None, [f.url for f in page.frames]
     expect(viewer.locator("#pageSelector")).to_have_value("2")
     expect(viewer.locator("#pagelength")).to_have_text("3")  # "2 / 3"
+    thumbnails = viewer.locator("viewer-thumbnail")
+    expect(thumbnails).to_have_count(3)
+    expect(thumbnails.nth(1)).to_have_attribute("is-active", "")  # the view has moved to page 2, not just the box
+    for other in (0, 2):
+        expect(thumbnails.nth(other)).not_to_have_attribute("is-active", "")
     expect(viewer.locator("#title")).to_have_text(
         "Manuel sur la réintégration, module 1 : une approche intégrée de la réintégration")  # the PDF's own title
     shot(page, "handbook-pdf-page-2")
