@@ -11,7 +11,7 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-packages seminars demo test test-fast bench clean-data help
+.PHONY: setup system-packages seminars handbooks demo test test-fast bench clean-data help
 
 help:
 	@echo "make demo       set up, ingest corpus/ and show how to search"
@@ -20,7 +20,8 @@ help:
 	@echo "                Debian package; the import contracts too, which .venv/bin/lint-imports checks alone)"
 	@echo "make bench      set up and run the benchmarks in bench/"
 	@echo "make setup      only set up (.venv, packages with the test tools, models, and the Debian packages"
-	@echo "                espeak-ng, ffmpeg, postgresql, chromium and the FreeDict dictionaries)"
+	@echo "                espeak-ng, ffmpeg, postgresql, chromium and the FreeDict dictionaries; the sample seminar's"
+	@echo "                recording and the sample handbook's PDF)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,7 +60,15 @@ SEMINARS := $(wildcard corpus/seminars/*/script.yaml)
 seminars: system-packages $(VENV)/.deps
 	$(if $(SEMINARS),$(BIN)/kmh synth-seminar $(dir $(SEMINARS)))
 
-setup: system-packages $(VENV)/.deps $(MODELS)/.built seminars
+# The sample handbook is a real PDF typeset from its text in corpus-src/ (kmh synth-handbook: headings by font size,
+# a section per page, running header, page numbers, fixed date: the same bytes every time); made again only when its
+# text, its sidecar or the typesetting changes. corpus-src/ is not ingested: the handbook is ingested once, as the PDF.
+HANDBOOK_PDFS := $(patsubst corpus-src/handbooks/%.txt,corpus/handbooks/%.pdf,$(wildcard corpus-src/handbooks/*.txt))
+corpus/handbooks/%.pdf: corpus-src/handbooks/%.txt corpus/handbooks/%.meta.yaml ingest/synth_pdf.py | $(VENV)/.deps
+	$(BIN)/kmh synth-handbook $< $@
+handbooks: $(HANDBOOK_PDFS)
+
+setup: system-packages $(VENV)/.deps $(MODELS)/.built seminars handbooks
 
 demo: setup
 	$(BIN)/kmh ingest corpus/

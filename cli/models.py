@@ -1,5 +1,5 @@
-"""Commands that make the offline files: the model kit (setup-models) and the synthetic seminar recordings
-(synth-seminar)."""
+"""Commands that make the offline files: the model kit (setup-models), the synthetic seminar recordings
+(synth-seminar) and the sample handbook's PDF (synth-handbook)."""
 
 from __future__ import annotations
 
@@ -67,3 +67,22 @@ def synth_seminar(
         except (ManifestError, SynthError) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(1) from exc
+
+
+def synth_handbook(
+    source: Annotated[Path, typer.Argument(help="The module's plain text (headings, paragraphs, bullet lists).",
+                                           show_default=False)],
+    output: Annotated[Path, typer.Argument(help="The PDF to write; its NAME.meta.yaml gives the title and header.",
+                                           show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Write it even when it already holds the same bytes.")] = False,
+) -> None:
+    """Typeset a handbook module's text as a multi-page PDF: headings by font size, a section per page, running
+    header, numbered footer and a fixed creation date, so the same text gives the same file (make setup runs it)."""
+    from ingest.synth_pdf import SynthPdfError, render_handbook
+
+    try:
+        written = render_handbook(source, output, force=force)
+    except SynthPdfError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"{output}: {'written' if written else 'up to date'}", highlight=False)

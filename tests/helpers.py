@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 # File names of the sample corpus documents, as search hits cite them.
-HANDBOOK = "manuel-reintegration-module-1-approche-integree.txt"
+HANDBOOK = "manuel-reintegration-module-1-approche-integree.pdf"
 MOROCCO = "maroc-avrr-foras-11300-migrants.txt"
 SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
 TOGO = "togo-kpalime-atelier-gouvernance-reintegration.txt"

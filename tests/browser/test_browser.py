@@ -19,7 +19,7 @@ import pytest
 
 from kmh.settings import Settings
 from tests.conftest import MODELS, ROOT
-from tests.helpers import REPORT_PDF, ServerProcess, api_key, copy_data, make_docx
+from tests.helpers import HANDBOOK, REPORT_PDF, ServerProcess, api_key, copy_data, make_docx
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -201,6 +201,41 @@ def test_open_a_citation_at_its_page(browser, server):
     expect(target).to_be_in_viewport()
     expect(target.get_by_role("link", name="page 3")).to_have_attribute("href", href)
     shot(page, "document")
+
+
+PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chromium's built-in PDF viewer
+
+
+def test_open_the_handbook_at_its_page_in_the_pdf_viewer(browser, server):
+    """The demo: a question answered on page 2 of the sample handbook; "Open at page 2" shows the PDF in Chromium's
+    own viewer (headless Chromium has it), on page 2 of 3."""
+    page = new_page(browser, server, "en")
+    page.goto("/search?q=Why+are+AVRR+programmes+increasingly+supported+by+stakeholders%3F")
+    hit = page.locator(".hit").first
+    expect(hit.locator(".hit-title")).to_contain_text("Manuel sur la réintégration, module 1")
+    expect(hit.locator(".cite")).to_contain_text("page 2")
+    link = hit.get_by_role("link", name="Open at page 2")
+    assert link.get_attribute("href") == f"/api/documents/{server.ids[HANDBOOK]}/file#page=2"
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/api/documents/{server.ids[HANDBOOK]}/file#page=2$"))
+    page.wait_for_function("() => document.contentType === 'application/pdf'")
+    viewer = next((f for f in page.frames if f.url.startswith(PDF_VIEWER)), None)
+    for _ in range(50):  # the viewer's frame attaches after the document has loaded
+        if viewer is not None:
+            break
+        page.wait_for_timeout(100)
+        viewer = next((f for f in page.frames if f.url.startswith(PDF_VIEWER)), None)
+    assert viewer is not None, [f.url for f in page.frames]
+    expect(viewer.locator("#pageSelector")).to_have_value("2")
+    expect(viewer.locator("#pagelength")).to_have_text("3")  # "2 / 3"
+    thumbnails = viewer.locator("viewer-thumbnail")
+    expect(thumbnails).to_have_count(3)
+    expect(thumbnails.nth(1)).to_have_attribute("is-active", "")  # the view has moved to page 2, not just the box
+    for other in (0, 2):
+        expect(thumbnails.nth(other)).not_to_have_attribute("is-active", "")
+    expect(viewer.locator("#title")).to_have_text(
+        "Manuel sur la réintégration, module 1 : une approche intégrée de la réintégration")  # the PDF's own title
+    shot(page, "handbook-pdf-page-2")
 
 
 def media_state(page: Page, selector: str = "audio") -> dict:

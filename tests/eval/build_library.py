@@ -100,7 +100,7 @@ def build(out: Path, archive: Path) -> dict[str, int]:
     counts["en"] = len(list((docs / "en").glob("*.md")))
     for sub in ("handbooks", "news"):
         shutil.copytree(ROOT / "corpus" / sub, docs / "sample" / sub)
-        counts["sample"] += len(list((docs / "sample" / sub).glob("*.txt")))
+        counts["sample"] += sum(1 for f in (docs / "sample" / sub).iterdir() if not f.name.endswith(".meta.yaml"))
     needs, off = read_needs()
     fiches = {p.name.split("_")[0] for p in (docs / "fr").iterdir()}
     english = {p.name for p in (docs / "en").iterdir()}

@@ -99,7 +99,8 @@ def test_sustainable_reintegration_question_cites_the_handbook_first(client):
     assert "<b>On peut considérer que la <mark>réintégration</mark> est durable" in top["snippet"]
     assert "Principaux messages" not in top["snippet"] and "bien-être psychosocial" in top["snippet"]
     assert top["highlight"].index("<b>") == top["highlight"].index("<b>On peut considérer")
-    assert top["citation"]["url"] == f"/api/documents/{top['doc_id']}/file"  # a text file: no page anchor
+    assert top["citation"]["page"] == 1
+    assert top["citation"]["url"] == f"/api/documents/{top['doc_id']}/file#page=1"  # the PDF, at the passage's page
     assert client.get(top["citation"]["url"]).status_code == 200
 
 
@@ -314,11 +315,11 @@ def test_unknown_document_is_a_404_problem(client):
 
 def test_original_files_come_back_byte_for_byte(client, doc_ids, corpus_data):
     _, _, pdf = corpus_data
-    r = client.get(f"/api/documents/{doc_ids[HANDBOOK]}/file")
+    r = client.get(f"/api/documents/{doc_ids[SENEGAL]}/file")
     assert r.status_code == 200
-    assert r.content == (CORPUS / "handbooks" / HANDBOOK).read_bytes()
+    assert r.content == (CORPUS / "news" / SENEGAL).read_bytes()
     assert r.headers["content-type"] == "text/plain; charset=utf-8"
-    assert r.headers["content-disposition"] == f'inline; filename="{HANDBOOK}"'
+    assert r.headers["content-disposition"] == f'inline; filename="{SENEGAL}"'
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["content-security-policy"] == "sandbox"  # no script of an original runs on our origin
 
@@ -328,6 +329,32 @@ def test_original_files_come_back_byte_for_byte(client, doc_ids, corpus_data):
     assert "content-security-policy" not in r.headers  # a sandbox policy keeps browsers' PDF viewers out
     assert r.content == pdf.read_bytes() and r.content.startswith(b"%PDF")
     assert r.headers["content-disposition"] == f'inline; filename="{PDF_NAME}"'
+
+
+def test_the_sample_handbook_is_a_pdf_cited_at_its_pages(client, doc_ids):
+    """The demo's handbook (typeset at setup from corpus-src/): each section on its page, each hit opening the
+    original PDF at its page, served as itself for the browser's viewer."""
+    doc = client.get(f"/api/documents/{doc_ids[HANDBOOK]}").json()
+    assert (doc["format"], doc["mime"], doc["page_count"], doc["doc_type"]) == ("pdf", "application/pdf", 3, "handbook")
+    assert doc["passage_count"] == 3
+    outline = [(o["section"], o["level"], o["page"]) for o in doc["outline"]]
+    assert ("Module 1: UNE APPROCHE INTÉGRÉE DE LA RÉINTÉGRATION", 1, 1) in outline
+    assert {("Principaux messages", 2, 1), ("Public cible", 2, 3)} <= set(outline)
+    for q, page, section in [
+        ("Quand la réintégration est-elle considérée comme durable ?", 1, "Principaux messages"),
+        ("Why are AVRR programmes increasingly supported by stakeholders?", 2, "Introduction"),
+        ("public cible du manuel : chargés de dossier et fournisseurs de services", 3, "Public cible"),
+    ]:
+        top = search(client, q=q, k=1)["hits"][0]
+        assert top["filename"] == HANDBOOK, (q, top["filename"])
+        c = top["citation"]
+        assert c["page"] == page and c["section"].endswith(section), (q, c)
+        assert c["url"] == f"/api/documents/{doc_ids[HANDBOOK]}/file#page={page}"
+    r = client.get(f"/api/documents/{doc_ids[HANDBOOK]}/file")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == f'inline; filename="{HANDBOOK}"'
+    assert "content-security-policy" not in r.headers
+    assert r.content == (CORPUS / "handbooks" / HANDBOOK).read_bytes()
 
 
 def test_pdf_hit_opens_the_file_at_its_page(client, doc_ids):

@@ -161,8 +161,10 @@ def test_help_explains_commands():
     assert "meta.yaml" in kmh("ingest", "--help").stdout
 
 
-# What `kmh --help` listed when the command line was one module (kmh/cli.py, then cli/main.py), in its order.
-COMMANDS = ["setup-models", "ingest", "crawl", "check", "search", "synth-seminar", "eval", "serve", "backup", "restore",
+# What `kmh --help` listed when the command line was one module (kmh/cli.py, then cli/main.py), in its order, with
+# crawl (website import) after ingest and synth-handbook (the sample handbook's PDF) beside synth-seminar.
+COMMANDS = ["setup-models", "ingest", "crawl", "check", "search", "synth-seminar", "synth-handbook", "eval", "serve",
+            "backup", "restore",
             "keys", "docs"]
 SUBCOMMANDS = {"keys": ["create", "list", "revoke"], "docs": ["list", "show", "rm"]}
 
@@ -255,3 +257,20 @@ def test_keys_create_list_revoke(isolated_data):
         assert [e.action for e in catalog.audit_log()[0]] == ["key.revoke", "key.create"]
     finally:
         catalog.close()
+
+
+def test_synth_handbook_typesets_the_sample_pdf_once(tmp_path):
+    """`make setup`'s step: the handbook's text in corpus-src/ becomes the PDF in corpus/handbooks/, byte for byte the
+    file setup made there (so re-running setup changes no content hash); a second run writes nothing."""
+    source = ROOT / "corpus-src" / "handbooks" / "manuel-reintegration-module-1-approche-integree.txt"
+    sidecar = CORPUS / "handbooks" / source.with_suffix(".meta.yaml").name
+    shutil.copy(sidecar, tmp_path / sidecar.name)
+    out = tmp_path / source.with_suffix(".pdf").name
+    result = kmh("synth-handbook", str(source), str(out))
+    assert result.exit_code == 0 and "".join(result.stdout.split()).endswith(f"{out.name}:written")
+    assert out.read_bytes() == (CORPUS / "handbooks" / out.name).read_bytes()
+    result = kmh("synth-handbook", str(source), str(out))
+    assert result.exit_code == 0 and "up to date" in result.stdout
+    result = kmh("synth-handbook", str(tmp_path / "absent.txt"), str(tmp_path / "absent.pdf"))
+    assert result.exit_code == 1 and "absent.txt:cannotread" in "".join(result.stderr.split())
+    assert not (tmp_path / "absent.pdf").exists()

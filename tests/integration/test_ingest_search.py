@@ -165,7 +165,7 @@ def test_catalog_holds_sidecar_metadata_and_passage_counts(corpus_env):
     assert senegal.published_precision == "month"  # the sidecar says 2024-03
     assert senegal.source == "OIM Sénégal, communiqué" and senegal.programme == "MPRR-SSA"
     assert by_file["page-seminaire.txt"].doc_type == "seminar_page"
-    assert by_file["manuel-reintegration-module-1-approche-integree.txt"].doc_type == "handbook"
+    assert by_file["manuel-reintegration-module-1-approche-integree.pdf"].doc_type == "handbook"
     for r in rows:
         assert r.passage_count == corpus_env.store.count(Filter(equals={"doc_id": r.id})) > 0
         assert (corpus_env.settings.data_dir / r.original_path).exists()
@@ -227,7 +227,7 @@ def test_corpus_files_keep_their_names_in_citations(env, tmp_path):
     shutil.copytree(CORPUS / "handbooks", copy)
     env.indexer.run([copy])
     hits = env.searcher.search("When can reintegration be considered sustainable?", k=3)
-    assert hits[0].filename == "manuel-reintegration-module-1-approche-integree.txt"
+    assert hits[0].filename == "manuel-reintegration-module-1-approche-integree.pdf"
     assert "autosuffisance économique" in " ".join(h.text for h in hits)
 
 

@@ -4,6 +4,7 @@ tests/browser/test_browser.py."""
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from kmh.settings import Settings
 from tests.conftest import MODELS
 from tests.helpers import (
+    HANDBOOK,
     MARKUP_TEXT,
     MARKUP_TITLE,
     REPORT_PDF,
@@ -253,6 +255,30 @@ def test_pdf_hit_opens_the_file_at_its_page(site):
     page = client.get(f"/documents/{doc}").text
     anchor = re.search(rf'href="/documents/{doc}#(p-[^"]+)"', html).group(1)
     assert f'id="{anchor}"' in page  # the passage's anchor is on the document page
+
+
+def test_handbook_hits_open_the_pdf_at_their_page(site):
+    """The demo path: a hit on the sample handbook's PDF cites its page, "Open at page N" opens the original at
+    #page=N, the document page links each passage and section to its page, and the file is served inline as a PDF."""
+    from pypdf import PdfReader
+
+    client, _, ids = site
+    doc = ids[HANDBOOK]
+    for q, n in [("Quand la réintégration est-elle considérée comme durable ?", 1),
+                 ("public cible du manuel : chargés de dossier et fournisseurs de services", 3)]:
+        html = client.get("/search", params={"q": q}, headers={"Accept-Language": "fr"}).text
+        hit = next(a for a in html.split('<article class="hit')[1:] if f'href="/documents/{doc}#p-' in a)
+        assert f"page {n}" in re.search(r'<p class="cite">(.*?)</p>', hit, re.S).group(1)  # the citation line
+        link = re.search(r'<a href="(/api/documents/[^"]+)">Ouvrir à la page (\d)</a>', hit)
+        assert link.groups() == (f"/api/documents/{doc}/file#page={n}", str(n))
+    page = client.get(f"/documents/{doc}", headers={"Accept-Language": "fr"}).text
+    assert f'<a href="/api/documents/{doc}/file#page=3">Public cible</a>' in page  # the outline
+    assert [int(x) for x in re.findall(rf'<a href="/api/documents/{doc}/file#page=(\d)">page \1</a>', page)] == [1, 2, 3]
+    assert f'<a href="/api/documents/{doc}/file">Ouvrir dans le navigateur</a>' in page
+    r = client.get(f"/api/documents/{doc}/file")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == f'inline; filename="{HANDBOOK}"'
+    assert len(PdfReader(io.BytesIO(r.content)).pages) == 3
 
 
 def test_search_errors_are_pages(site):
