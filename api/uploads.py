@@ -46,6 +46,8 @@ LARGE_BODIES = {
     ("POST", "/api/recordings"): "media",
     ("PUT", "/api/recordings/{recording_id}/media"): "media",
     ("POST", "/staff/recordings"): "media",
+    ("POST", "/staff/recordings/{recording_id}/media"): "media",
+    ("POST", "/staff/recordings/{recording_id}/captions"): "captions",
 }
 _UNLIMITED_METHODS = ("GET", "HEAD", "OPTIONS")
 

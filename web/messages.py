@@ -225,6 +225,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "recup.session_hint": ("The seminar's session this recording is, e.g. 2.",
                            "La session du séminaire que cet enregistrement couvre, par exemple 2."),
     "recup.button": ("Upload and transcribe", "Déposer et transcrire"),
+    "recman.title": ("Recording: {title}", "Enregistrement : {title}"),
+    "recman.manage": ("Replace its media or captions", "Remplacer son fichier ou ses sous-titres"),
+    "recman.source.captions": ("transcript from captions", "transcription d'après les sous-titres"),
+    "recman.source.whisper": ("automatic transcript", "transcription automatique"),
+    "recman.cues": ("one line|{n} lines", "une ligne|{n} lignes"),
+    "recman.media": ("A new media file", "Un nouveau fichier"),
+    "recman.media_lead": ("It becomes the recording's next version and is transcribed again (or takes the captions "
+                          "sent with it); its title, language and seminar are kept unless you change them.",
+                          "Il devient la version suivante de l'enregistrement et il est transcrit à nouveau (ou "
+                          "reprend les sous-titres envoyés avec lui) ; son titre, sa langue et son séminaire sont "
+                          "conservés sauf si vous les changez."),
+    "recman.language_kept": ("Keep its language", "Garder sa langue"),
+    "recman.captions": ("Corrected captions", "Sous-titres corrigés"),
+    "recman.captions_lead": ("A WebVTT or SRT file: it replaces the transcript at once.",
+                             "Un fichier WebVTT ou SRT : il remplace la transcription aussitôt."),
+    "recman.captions_button": ("Replace the transcript", "Remplacer la transcription"),
     "job.title": ("Publishing {name}", "Publication de {name}"),
     "job.file": ("File", "Fichier"),
     "job.state": ("State", "État"),

@@ -323,6 +323,30 @@ def test_the_form_publishes_a_recording_and_its_job_page_shows_the_seconds(serve
     assert f"{total} of {total} seconds transcribed" in shown.text and f"/recordings/{done['doc_id']}" in shown.text
     fr = page.get(job_page, headers={"Accept-Language": "fr"})
     assert f"{total} secondes transcrites sur {total}" in fr.text
-    # a reader's session is refused the form
+    # the recording's own page: corrected captions at once, a new media file as a job
+    rec_id = done["doc_id"]
+    assert f'href="/staff/recordings/{rec_id}"' in page.get(f"/recordings/{rec_id}").text
+    manage = page.get(f"/staff/recordings/{rec_id}", headers={"Accept-Language": "en"})
+    assert manage.status_code == 200 and "Corrected captions" in manage.text and "Bakery" in manage.text
+    fixed = "WEBVTT\n\n00:00.500 --> 00:03.000\nThe cooperative opened a pharmacy in Kayes.\n"
+    r = page.post(f"/staff/recordings/{rec_id}/captions", data={"csrf_token": csrf},
+                  files={"captions": ("fixed.vtt", fixed.encode())}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/recordings/{rec_id}", r.text[:500]
+    assert client.get(f"/api/recordings/{rec_id}").json()["cues"][0]["text"].endswith("a pharmacy in Kayes.")
+    r = page.post(f"/staff/recordings/{rec_id}/captions", data={"csrf_token": csrf},
+                  files={"captions": ("bad.vtt", b"WEBVTT\n\n00:01.000 --> 00:0x.000\nHi\n")}, follow_redirects=False)
+    assert r.status_code == 422 and "line 3" in r.text, r.text[:500]
+    r = page.post(f"/staff/recordings/{rec_id}/media", data={"csrf_token": csrf, "language": "english"},
+                  files={"file": (media["other"].name, media["other"].read_bytes())}, follow_redirects=False)
+    assert r.status_code == 422 and "two-letter" in r.text, r.text[:500]
+    r = page.post(f"/staff/recordings/{rec_id}/media", data={"csrf_token": csrf},
+                  files={"file": ("bakery-v2.wav", clip.read_bytes() + b"\0" * 3200)}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    job_id = r.headers["location"].rsplit("/", 1)[1]
+    done = wait_for_job(client, {"id": job_id, "url": f"/api/jobs/{job_id}"}, keys["organiser"])
+    assert done["state"] == "done" and done["kind"] == "new_version" and done["doc_id"] == rec_id, done
+    assert client.get(f"/api/documents/{rec_id}").json()["version"] == 3
+    # a reader's session is refused the forms
     reader = signed_in(client, keys["reader"])
     assert reader.get("/staff/recordings").status_code == 403
+    assert reader.get(f"/staff/recordings/{rec_id}").status_code == 403
