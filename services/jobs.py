@@ -177,6 +177,11 @@ class JobWorker:
                 state["eta_seconds"] = round(eta) if eta is not None else None
             self.catalog.update_job(job.id, progress=state | heard)
 
+        def after_transcript(stage: str, done: int, total: int) -> None:
+            """The stages after the transcript was made: the kept transcript's "transcribing" would only flicker."""
+            if stage != "transcribing":
+                progress(stage, done, total)
+
         upload = Upload(job.doc_id, job.filename, dict(job.meta))
         captions = path.parent / job.meta["captions"] if media and job.meta.get("captions") else None
         try:
@@ -203,7 +208,7 @@ class JobWorker:
                 job.doc_version = version
                 if media:
                     result = indexer.publish_recording(path, upload, language=job.meta["language"],
-                                                       captions=captions, progress=progress)
+                                                       captions=captions, progress=after_transcript)
                 else:
                     result = indexer.publish(path, upload, progress)
         except Exception as exc:

@@ -160,6 +160,9 @@ def test_without_captions_whisper_transcribes_and_the_job_counts_the_seconds(ser
     assert [p["stage"] for p in seen if p.get("seconds") is not None][0] == "transcribing", seen
     assert counted[0] == 0 and counted[-1] == total and counted == sorted(counted), seen
     assert all(p["seconds_total"] == total for p in seen if p.get("seconds_total") is not None), seen
+    stages = [p["stage"] for p in seen]
+    after = next(i for i, st in enumerate(stages) if st in ("parsing", "embedding", "committing", "done"))
+    assert "transcribing" not in stages[after:], stages  # once transcribed, it stays so
     print(f"{total} s of speech: job done in {elapsed:.1f} s, progress seen: {[p.get('seconds') for p in seen]}")
     hit = hits(client, "Who repaired the village school?")[0]
     assert hit["doc_id"] == done["doc_id"]
