@@ -251,8 +251,8 @@ def test_ingest_of_a_recording_while_a_server_holds_the_store_sends_it_to_the_se
         assert result.exit_code == 3
         out = " ".join(result.output.split())
         assert "publish the recordings through the server instead (no need to stop it)" in out, out
-        assert (f"curl -H 'Authorization: Bearer KEY' -F file=@{folder / 'talk.wav'} -F captions=@{folder / 'talk.vtt'} "
-                "-F language=fr http://127.0.0.1:8123/api/recordings") in out, out
+        assert (f"curl -H 'Authorization: Bearer KEY' -F file=@{folder / 'talk.wav'} "
+                f"-F captions=@{folder / 'talk.vtt'} -F language=fr http://127.0.0.1:8123/api/recordings") in out, out
         assert "http://127.0.0.1:8123/staff/recordings" in out
         info.unlink()
     finally:

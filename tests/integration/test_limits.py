@@ -1,6 +1,7 @@
 """Request limits and sign-in against a real server process (`kmh serve`): every route's body limit (a few KB, the
-captions' own, KMH_MAX_FILE_MB for uploads, KMH_MAX_MEDIA_MB for recordings) refused with a 413 from Content-Length and from a chunked body, the
-server's memory untouched by 48 MB bodies; the sign-in form's token (login CSRF); backing up a running server."""
+captions' own, KMH_MAX_FILE_MB for uploads, KMH_MAX_MEDIA_MB for recordings) refused with a 413 from Content-Length
+and from a chunked body, the server's memory untouched by 48 MB bodies; the sign-in form's token (login CSRF);
+backing up a running server."""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ from web.app import create_app
 SEMINAR_ID = "2024-05-test-seminar"
 KNOWN = "Volunteers repaired the village school with returning migrants."
 FRENCH_VTT = ("WEBVTT\n\n00:00.500 --> 00:04.000\nLes coopératives agricoles accueillent les personnes de retour.\n\n"
-              "00:05.000 --> 00:09.000\nElles reçoivent une formation en apiculture et une subvention de démarrage.\n")
+              "00:05.000 --> 00:09.000\n"
+              "Elles reçoivent une formation en apiculture et une subvention de démarrage.\n")
 MAX_MEDIA_MB = 3
 MAX_MEDIA_SECONDS = 2 * 3600
 
