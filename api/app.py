@@ -101,15 +101,16 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     install_error_handlers(app)
     from api.uploads import BodyLimit
 
-    # each route's body limit: a few KB, or a file of KMH_MAX_FILE_MB on the upload routes (api.uploads.LARGE_BODIES)
-    app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes)
+    # each route's body limit: a few KB, or a file of KMH_MAX_FILE_MB (KMH_MAX_MEDIA_MB for recordings) on the upload
+    # routes (api.uploads.LARGE_BODIES)
+    app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes, max_media_bytes=settings.max_media_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
 
-    from api.routers import access, crawls, documents, health, jobs, passages, search, seminars, topics
+    from api.routers import access, crawls, documents, health, jobs, passages, recordings, search, seminars, topics
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
-    for module in (search, passages, documents, jobs, crawls, seminars, topics, access, backup_router, health,
+    for module in (search, passages, documents, jobs, crawls, seminars, recordings, topics, access, backup_router, health,
                    metrics_router):
         app.include_router(module.router)
     return app

@@ -31,20 +31,27 @@ _SCHEME = HTTPBearer(auto_error=False, scheme_name="apiKey",
 
 
 class Allow:
-    """A dependency admitting keys whose role grants ``role`` (admin is granted everything)."""
+    """A dependency admitting keys whose role grants ``role``, or one of ``others`` (admin is granted everything)."""
 
-    def __init__(self, role: str):
-        self.role = role
+    def __init__(self, role: str, *others: str):
+        self.role, self.roles = role, (role, *others)
 
     async def __call__(self, key: KeyDep,
                        _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_SCHEME)] = None) -> KeyRecord:
+        wanted = " or ".join(self.roles)
         if key is None:
-            raise Unauthorized(f"this needs an API key with the {self.role} role: send 'Authorization: Bearer KEY'")
-        return access.authorize(key=key, role=self.role)
+            raise Unauthorized(f"this needs an API key with the {wanted} role: send 'Authorization: Bearer KEY'")
+        granted = next((r for r in self.roles if key.may(r)), None)
+        if granted is None and len(self.roles) > 1:
+            raise Forbidden(f"the key {key.name!r} has the {key.role} role; this needs {wanted}", role=key.role,
+                            needed=wanted)
+        return access.authorize(key=key, role=granted or self.role)
 
 
 StaffDep = Annotated[KeyRecord, Depends(Allow("staff"))]
 OrganiserDep = Annotated[KeyRecord, Depends(Allow("organiser"))]
+# Recordings: staff publish them, organisers bring their seminars' recordings and fix their captions.
+StaffOrOrganiserDep = Annotated[KeyRecord, Depends(Allow("staff", "organiser"))]
 AdminDep = Annotated[KeyRecord, Depends(Allow("admin"))]
 
 

@@ -466,9 +466,13 @@ Role = Literal["reader", "staff", "organiser", "admin"]
 
 
 class JobProgress(BaseModel):
-    stage: str = Field(description="queued, starting, parsing, embedding, committing, crawling, done or failed")
-    done: int | None = None
+    stage: str = Field(description="queued, starting, transcribing (recordings), parsing, embedding, committing, "
+                                   "crawling, done or failed")
+    done: int | None = Field(None, description="What is done of the stage: seconds while transcribing, else passages")
     total: int | None = None
+    seconds: int | None = Field(None, description="A recording: the seconds transcribed so far (all of them at once "
+                                                  "when its captions are its transcript)")
+    seconds_total: int | None = Field(None, description="A recording: its length in seconds")
     rate: float | None = Field(None, description="While embedding: passages per second over the last 30 s, to 0.1; "
                                                  "null until it is known (after a second or so of embedding)")
     eta_seconds: int | None = Field(None, description="While embedding: seconds left at that rate, null when unknown")

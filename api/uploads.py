@@ -35,21 +35,29 @@ MULTIPART_MARGIN = 64 * 1024
 # A caption file (WebVTT or SRT) sent for a recording may hold at most this many bytes.
 CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
 # The routes whose bodies may be larger, as (method, path template): "upload" (KMH_MAX_FILE_MB plus the form around
-# the file) or "captions" (CAPTIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
+# the file), "media" (a recording: KMH_MAX_MEDIA_MB plus its captions and the form) or "captions"
+# (CAPTIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
 LARGE_BODIES = {
     ("POST", "/api/documents"): "upload",
     ("PUT", "/api/documents/{doc_id}/file"): "upload",
     ("POST", "/staff/upload"): "upload",
     ("POST", "/staff/documents/{doc_id}/file"): "upload",
     ("PUT", "/api/recordings/{recording_id}/captions"): "captions",
+    ("POST", "/api/recordings"): "media",
+    ("PUT", "/api/recordings/{recording_id}/media"): "media",
+    ("POST", "/staff/recordings"): "media",
+    ("POST", "/staff/recordings/{recording_id}/media"): "media",
+    ("POST", "/staff/recordings/{recording_id}/captions"): "captions",
 }
 _UNLIMITED_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def body_limit(kind: str, max_file_bytes: int) -> tuple[int, str]:
-    """The most bytes a body of this kind ("upload", "captions" or "small") may hold, and what sets it."""
+def body_limit(kind: str, max_file_bytes: int, max_media_bytes: int | None = None) -> tuple[int, str]:
+    """The most bytes a body of this kind ("upload", "media", "captions" or "small") may hold, and what sets it."""
     if kind == "upload":
         return max_file_bytes + MULTIPART_MARGIN, "KMH_MAX_FILE_MB"
+    if kind == "media":
+        return (max_media_bytes or max_file_bytes) + CAPTIONS_MAX_BYTES + MULTIPART_MARGIN, "KMH_MAX_MEDIA_MB"
     if kind == "captions":
         return CAPTIONS_MAX_BYTES, "captions"
     return SMALL_BODY_BYTES, "forms and JSON"
@@ -63,17 +71,18 @@ class BodyLimit:
     The 413 is the app's own error response for PayloadTooLarge: problem details on the API, the error page on
     web pages; the connection is closed after it, the rest of the body unread."""
 
-    def __init__(self, app: ASGIApp, max_file_bytes: int):
+    def __init__(self, app: ASGIApp, max_file_bytes: int, max_media_bytes: int | None = None):
         from starlette.routing import compile_path
 
         self.app = app
         self.max_file_bytes = max_file_bytes
+        self.max_media_bytes = max_media_bytes
         self.routes = [(method, compile_path(path)[0], kind) for (method, path), kind in LARGE_BODIES.items()]
 
     def limit_for(self, method: str, path: str) -> tuple[int, str]:
         """The limit of a request's body and what sets it."""
         kind = next((k for m, regex, k in self.routes if m == method and regex.match(path)), "small")
-        return body_limit(kind, self.max_file_bytes)
+        return body_limit(kind, self.max_file_bytes, self.max_media_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _UNLIMITED_METHODS:
@@ -207,6 +216,50 @@ async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest.hexdigest())
+
+
+async def stage_media(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes: int) -> StagedFile:
+    """Copy a recording's media file into the staging folder, checking its size (413 naming KMH_MAX_MEDIA_MB); a
+    container recognised by its first bytes gets its extension. Whether it is audio at all, whole, audible and not
+    too long is for its job to find (ffprobe and the decoder): its failure says so in plain words."""
+    from ingest.filenames import safe_filename
+    from ingest.media.audio import HEAD_BYTES, MEDIA_EXTENSIONS, sniff_media
+
+    name = safe_filename(upload.filename or "") or "recording"
+    folder = staging_dir / secrets.token_hex(8)
+    folder.mkdir(parents=True)
+    path = folder / name
+    digest, size = hashlib.sha256(), 0
+    try:
+        with path.open("wb") as out:
+            while chunk := await upload.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"{name} is over the limit of {max_bytes / 2**20:.1f} MB for recordings "
+                                          "(KMH_MAX_MEDIA_MB)")
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise InvalidParameter("file", f"{name} is empty (0 bytes)", "body")
+        with path.open("rb") as fh:
+            container = sniff_media(fh.read(HEAD_BYTES), path)
+        if container is not None and path.suffix.lower() not in MEDIA_EXTENSIONS:
+            path = path.rename(folder / f"{path.stem if path.suffix else path.name}.{container}")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    fmt = container or path.suffix.lower().lstrip(".") or "unknown"
+    return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest.hexdigest())
+
+
+async def read_captions_field(upload: UploadFile | None) -> tuple[bytes | None, str | None]:
+    """The bytes and name of a captions file sent with a recording (at most CAPTIONS_MAX_BYTES), or (None, None)."""
+    if upload is None or not upload.filename and not upload.size:
+        return None, None
+    data = await upload.read(CAPTIONS_MAX_BYTES + 1)
+    if len(data) > CAPTIONS_MAX_BYTES:
+        raise PayloadTooLarge(f"the captions are over the limit of {CAPTIONS_MAX_BYTES // 2**20} MB")
+    return data, upload.filename or "captions"
 
 
 def _sniff(path: Path) -> str:

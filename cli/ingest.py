@@ -11,6 +11,8 @@ import typer
 from cli.common import console, err, load_settings, open_catalog_and_store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ingest.plan import WorkItem
     from kmh.catalog import Catalog
     from kmh.settings import Settings
@@ -53,7 +55,8 @@ def ingest(
         err.print(f"[red]error:[/red] --language must be a two-letter code such as fr or en, not {language!r}")
         raise typer.Exit(2)
     items = plan(paths, language)
-    catalog, store = open_catalog_and_store(settings)
+    recordings = [item for item in items if item.kind == "recording"]
+    catalog, store = open_catalog_and_store(settings, _recordings_hint(recordings) if recordings else None)
     indexer = None
     try:
         _recover_ingest(settings, catalog, store)
@@ -112,6 +115,33 @@ def ingest(
                   highlight=False)
     if tally["failed"]:
         raise typer.Exit(1)
+
+
+def _recordings_hint(recordings: list[WorkItem]) -> Callable[[dict], str]:
+    """What to do instead when a server holds the store and recordings are to be published: send them to it."""
+    import shlex
+
+    def hint(server: dict) -> str:
+        url = server["url"]
+        lines = ["Only one process may write it: publish the recordings through the server instead (no need to stop "
+                 "it), with a staff or organiser key (kmh keys create --role organiser --name NAME):"]
+        for item in recordings[:3]:
+            fields = [f"-F file=@{shlex.quote(str(item.path))}"]
+            if item.captions is not None:
+                fields.append(f"-F captions=@{shlex.quote(str(item.captions))}")
+            if item.language:
+                fields.append(f"-F language={item.language}")
+            if item.seminar is not None:
+                fields.append(f"-F seminar={shlex.quote(item.seminar.seminar_id)}")
+            lines.append(f"  curl -H 'Authorization: Bearer KEY' {' '.join(fields)} {url}/api/recordings")
+        if len(recordings) > 3:
+            lines.append(f"  ... and {len(recordings) - 3} more")
+        lines.append(f"or upload them on the page {url}/staff/recordings (the job page shows the seconds "
+                     f"transcribed); documents go to {url}/api/documents. Or stop the server and run this command "
+                     "again.")
+        return "\n".join(lines)
+
+    return hint
 
 
 def _size_key(path: Path) -> str:

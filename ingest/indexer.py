@@ -212,6 +212,33 @@ class Indexer:
         self.store.optimize()
         return result
 
+    def transcribe_recording(self, path: Path, upload: Upload, *, language: str, captions: Path | None = None,
+                             progress: Progress | None = None) -> None:
+        """Make and keep the transcript of an uploaded recording (``progress`` hears ("transcribing", seconds done,
+        seconds in all)) without the write lock: ``publish_recording`` then finds it kept. Raises IngestError."""
+        report = progress or (lambda stage, done, total: None)
+        item = WorkItem("recording", path, language=language, captions=captions, upload=upload)
+        self.recordings.transcribe_ahead(item, lambda done, total: report("transcribing", round(done), round(total)))
+
+    def publish_recording(self, path: Path, upload: Upload, *, language: str, captions: Path | None = None,
+                          progress: Progress | None = None) -> FileResult:
+        """Ingest one uploaded recording as document ``upload.doc_id`` (its first version or the next one): its
+        captions as its transcript, else Whisper's in ``language``. ``progress`` hears ("transcribing", seconds
+        done, seconds in all), then the pipeline's stages."""
+        report = progress or (lambda stage, done, total: None)
+        item = WorkItem("recording", path, language=language, captions=captions, upload=upload)
+        try:
+            prepared = self.recordings.prepare(
+                item, lambda done, total: report("transcribing", round(done), round(total)))
+        except IngestError as exc:
+            return FileResult(path, "failed", upload.doc_id, reason=exc.reason)
+        if isinstance(prepared, FileResult):
+            return prepared
+        prepared.carried = self.topics.carried(prepared.prior)
+        (result,) = self._index([prepared], progress=report)
+        self.store.optimize()
+        return result
+
     def replace_captions(self, doc_id: str, data: bytes, name: str) -> FileResult:
         """Corrected captions (WebVTT or SRT) for a recording: they become its transcript, in a new version.
 

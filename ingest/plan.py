@@ -23,6 +23,7 @@ from ingest.media.captions import CAPTION_EXTENSIONS
 
 if TYPE_CHECKING:
     from ingest.media.windows import Session
+    from ingest.model import Upload
     from ingest.seminar import SeminarManifest
     from kmh.catalog import DocumentRecord
 
@@ -59,6 +60,9 @@ class WorkItem:
     # A recording indexed again from the catalog (its captions replaced): its catalogued document, whose identity
     # (file name, source, title, dates...: ingest.recordings.KEPT_FIELDS) the new version keeps.
     kept: DocumentRecord | None = None
+    # A recording published through the server (POST /api/recordings): its reserved document id, name and metadata;
+    # its meta may name a seminar and a session of it ("seminar", "session").
+    upload: Upload | None = None
 
 
 def expand(paths: list[Path]) -> tuple[list[Path], list[WorkItem]]:

@@ -167,15 +167,50 @@ class JobWorker:
     # -- running
 
     def run(self, job: JobRecord) -> None:
-        """Run one claimed job to done or failed (never raises)."""
+        """Run one claimed job to done or failed (never raises). A recording (``meta["media"]``) is transcribed
+        first, without the write lock (a backup or a caption fix need not wait for Whisper), then published under
+        it; its progress counts the seconds transcribed (``seconds``, ``seconds_total``) through every stage."""
         from ingest.indexer import Upload
+        from ingest.model import IngestError
         from ingest.progress import RateMeter
 
         if job.kind == "crawl":
             self._crawl(job)
             return
         path = self.rt.settings.data_dir / job.staged_path
+        media = bool(job.meta.get("media"))
+        meter = RateMeter()
+        heard: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            state: dict[str, Any] = {"stage": stage, "done": done, "total": total}
+            if stage == "transcribing":
+                heard.update(seconds=done, seconds_total=total)
+            if stage == "embedding":
+                meter.update(done, total)
+                rate, eta = meter.rate, meter.eta
+                state["rate"] = round(rate, 1) if rate is not None else None
+                state["eta_seconds"] = round(eta) if eta is not None else None
+            self.catalog.update_job(job.id, progress=state | heard)
+
+        def after_transcript(stage: str, done: int, total: int) -> None:
+            """The stages after the transcript was made: the kept transcript's "transcribing" would only flicker."""
+            if stage != "transcribing":
+                progress(stage, done, total)
+
+        upload = Upload(job.doc_id, job.filename, dict(job.meta))
+        captions = path.parent / job.meta["captions"] if media and job.meta.get("captions") else None
         try:
+            if media:
+                with self.rt.write_lock:
+                    if not path.is_file():
+                        raise JobRefused(f"the uploaded file {job.filename} is no longer in the staging folder")
+                    indexer = self.rt.indexer()
+                try:
+                    indexer.transcribe_recording(path, upload, language=job.meta["language"], captions=captions,
+                                                 progress=progress)
+                except IngestError as exc:
+                    raise JobRefused(f"{job.filename}: {exc.reason}") from None
             with self.rt.write_lock:
                 if not path.is_file():
                     raise JobRefused(f"the uploaded file {job.filename} is no longer in the staging folder")
@@ -185,27 +220,19 @@ class JobWorker:
                 indexer = self.rt.indexer()
                 doc = self.catalog.get(job.doc_id)
                 version = doc.version + 1 if doc is not None else 1
-                self.catalog.update_job(job.id, doc_version=version, progress={"stage": "parsing"})
+                self.catalog.update_job(job.id, doc_version=version, progress={"stage": "parsing"} | heard)
                 job.doc_version = version
-
-                meter = RateMeter()
-
-                def progress(stage: str, done: int, total: int) -> None:
-                    state: dict[str, Any] = {"stage": stage, "done": done, "total": total}
-                    if stage == "embedding":
-                        meter.update(done, total)
-                        rate, eta = meter.rate, meter.eta
-                        state["rate"] = round(rate, 1) if rate is not None else None
-                        state["eta_seconds"] = round(eta) if eta is not None else None
-                    self.catalog.update_job(job.id, progress=state)
-
-                result = indexer.publish(path, Upload(job.doc_id, job.filename, dict(job.meta)), progress)
+                if media:
+                    result = indexer.publish_recording(path, upload, language=job.meta["language"],
+                                                       captions=captions, progress=after_transcript)
+                else:
+                    result = indexer.publish(path, upload, progress)
         except Exception as exc:
             self._failed(job, exc)
             return
         if result.status in ("new", "updated"):
             self._finish(job.id, state="done", error=None,
-                         progress={"stage": "done", "done": result.passages, "total": result.passages})
+                         progress={"stage": "done", "done": result.passages, "total": result.passages} | heard)
             self._unstage(job)
         else:
             self._failed(job, result.reason or f"nothing was indexed ({result.status})")
@@ -327,6 +354,8 @@ class JobWorker:
         path = self.rt.settings.data_dir / job.staged_path
         try:
             path.unlink(missing_ok=True)
+            if job.meta.get("captions"):  # a recording's captions, staged beside it
+                (path.parent / job.meta["captions"]).unlink(missing_ok=True)
             if path.parent != self.rt.settings.staging_dir and path.parent.is_relative_to(self.rt.settings.staging_dir):
                 path.parent.rmdir()
         except OSError:

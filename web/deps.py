@@ -77,22 +77,24 @@ class SignInRequired(Exception):
 
 
 class Need:
-    """A page dependency: the page, with a signed-in viewer whose role grants ``role``.
+    """A page dependency: the page, with a signed-in viewer whose role grants ``role`` (or one of ``others``).
 
     No session: redirect to sign in. A session of another role: 403 page.
     """
 
-    def __init__(self, role: str):
-        self.role = role
+    def __init__(self, role: str, *others: str):
+        self.role, self.roles = role, (role, *others)
 
     async def __call__(self, page: PageDep, _catalog: CatalogDep) -> Page:
         if page.viewer is None:
             raise SignInRequired(page.here, self.role)
-        if not page.viewer.may(self.role):
+        if not any(page.viewer.may(r) for r in self.roles):
             raise Forbidden(page.t("error.role", name=page.viewer.name, role=page.t("role." + page.viewer.role),
-                                   needed=page.t("role." + self.role)), lang=page.lang)
+                                   needed=" / ".join(page.t("role." + r) for r in self.roles)), lang=page.lang)
         return page
 
 
 StaffPage = Annotated[Page, Depends(Need("staff"))]
 OrganiserPage = Annotated[Page, Depends(Need("organiser"))]
+# Recordings and the jobs that publish them: staff and organisers alike.
+StaffOrOrganiserPage = Annotated[Page, Depends(Need("staff", "organiser"))]

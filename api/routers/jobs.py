@@ -1,4 +1,4 @@
-"""Ingestion jobs (staff): GET /api/jobs and /api/jobs/{job_id}."""
+"""Ingestion jobs (staff): GET /api/jobs and /api/jobs/{job_id} (that one organisers too)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.auth import StaffDep
+from api.auth import StaffDep, StaffOrOrganiserDep
 from api.deps import CatalogDep
 from api.errors import problem_responses
 from api.schemas import Job, JobPage
@@ -30,8 +30,9 @@ def list_jobs(
     return JobPage(total=total, limit=limit, offset=offset, items=[Job.from_record(j) for j in rows])
 
 
-@router.get("/jobs/{job_id}", response_model=Job, summary="A job's state and progress (staff)",
+@router.get("/jobs/{job_id}", response_model=Job,
+            summary="A job's state and progress (staff, and organisers, who follow the recordings they publish)",
             responses=problem_responses(401, 403, 404, 503))
-def get_job(catalog: CatalogDep, _key: StaffDep,
+def get_job(catalog: CatalogDep, _key: StaffOrOrganiserDep,
             job_id: Annotated[str, Path(max_length=12, description="A job id")]) -> Job:
     return Job.from_record(jobs.get_job(catalog=catalog, job_id=job_id))

@@ -10,7 +10,7 @@ import anyio
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 
-from api.auth import OrganiserDep
+from api.auth import StaffOrOrganiserDep
 from api.deps import AudienceDep, CatalogDep, ReadyDep, SettingsDep, StoreDep
 from api.errors import PayloadTooLarge, problem_responses
 from api.schemas import RecordingDetail, SeminarDetail, SeminarSummary
@@ -78,7 +78,8 @@ def get_recording_media(catalog: CatalogDep, settings: SettingsDep, audience: Au
     openapi_extra={"requestBody": {"required": True, "content": {
         "text/vtt": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}}}},
 )
-async def put_captions(rt: ReadyDep, key: OrganiserDep, request: Request, recording_id: RecordingId) -> RecordingDetail:
+async def put_captions(rt: ReadyDep, key: StaffOrOrganiserDep, request: Request,
+                       recording_id: RecordingId) -> RecordingDetail:
     data = bytearray()
     async for chunk in request.stream():
         data += chunk

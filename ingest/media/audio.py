@@ -113,7 +113,10 @@ def probe(path: Path | str) -> MediaInfo:
     cmd = [_binary("ffprobe"), "-v", "error", "-of", "json", "-show_format", "-show_streams", _url(path)]
     proc = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
-        raise IngestError(path, f"not a readable audio or video file ({_last_line(proc.stderr, path)})")
+        if _is_text(path):
+            raise IngestError(path, "not an audio or video file: it holds text")
+        raise IngestError(path, f"not a readable audio or video file, or a damaged or truncated one "
+                                f"({_last_line(proc.stderr, path)})")
     try:
         data = json.loads(proc.stdout)
     except ValueError:
@@ -134,6 +137,19 @@ def probe(path: Path | str) -> MediaInfo:
     duration = next((float(d) for d in durations if d not in (None, "N/A")), 0.0)
     short, mime = _format_and_mime(format_name, path, has_video)
     return MediaInfo(duration=duration, has_video=has_video, has_audio=True, mime=mime, format=short)
+
+
+def _is_text(path: Path) -> bool:
+    """Whether the file starts with text (UTF-8, no control characters but line ends and tabs)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end of the head is still text
+        if exc.start < len(head) - 3:
+            return False
+        text = head[:exc.start].decode("utf-8")
+    return bool(text.strip()) and all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _format_and_mime(format_name: str, path: Path, has_video: bool) -> tuple[str, str]:
@@ -213,6 +229,73 @@ def load_audio(
     if len(samples) == 0:
         raise IngestError(path, "the audio track is empty")
     return samples.astype(np.float32) / 32768.0
+
+
+# A recording with less sound than this above SILENCE_DBFS is refused as silent before Whisper runs: its voice
+# activity detection would go through every hour of silence for nothing.
+MIN_AUDIBLE_SECONDS = 1.0
+SILENCE_DBFS = -50.0
+# A decoded track this much shorter than the duration the file declares is taken as a truncated file.
+TRUNCATED_SHARE = 0.9
+
+
+def audible_seconds(samples: np.ndarray, sr: int = SAMPLE_RATE, threshold_dbfs: float = SILENCE_DBFS) -> float:
+    """Seconds of ``samples`` whose 100 ms frames are louder than ``threshold_dbfs`` (RMS): a cheap, vectorised
+    measure, seconds for hours of audio."""
+    frame = sr // 10
+    n = len(samples) // frame
+    if n == 0:
+        return 0.0
+    frames = samples[: n * frame].reshape(n, frame)
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frame
+    loud = power > 10 ** (threshold_dbfs / 10)
+    return float(np.count_nonzero(loud)) * frame / sr
+
+
+def check_sound(path: Path | str, samples: np.ndarray, declared: float, sr: int = SAMPLE_RATE) -> None:
+    """IngestError, in plain words, for a decoded track that is silent or much shorter than the ``declared``
+    duration (a truncated file)."""
+    path = Path(path)
+    seconds = len(samples) / sr
+    if declared > 2 and seconds < declared * TRUNCATED_SHARE:
+        raise IngestError(path, f"the file is truncated: its audio stops at {_hms(seconds)} of the {_hms(declared)} "
+                                "it declares; upload the whole file again")
+    if audible_seconds(samples, sr) < MIN_AUDIBLE_SECONDS:
+        raise IngestError(path, f"the recording is silent: no sound in its {_hms(seconds)} (nothing above "
+                                f"{SILENCE_DBFS:g} dBFS); check that the right file and audio track were sent")
+
+
+def check_whole(path: Path | str) -> None:
+    """IngestError for a file that says it is longer than it is, found without decoding it: a WAV whose data chunk
+    declares more bytes than the file holds (ffprobe estimates such a file's length from its size and says nothing).
+    Compressed containers are checked once decoded (``check_sound``), MP4 and M4A by ffprobe (no index at the end)."""
+    import struct
+
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, length = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            byte_rate = struct.unpack("<I", head[pos + 16:pos + 20])[0]
+        if chunk == b"data":
+            if length in (0, 0xFFFFFFFF) or not byte_rate:  # unknown (a stream written as it was recorded)
+                return
+            held = size - (pos + 8)
+            if held < length * TRUNCATED_SHARE:
+                raise IngestError(path, f"the file is truncated: it holds {hms(held / byte_rate)} of the "
+                                        f"{hms(length / byte_rate)} it declares; upload the whole file again")
+            return
+        pos += 8 + length + (length & 1)
+
+
+def hms(seconds: float) -> str:
+    """A duration as "1 h 05 min" or "3 min 20 s"."""
+    return _hms(seconds)
 
 
 def _hms(seconds: float) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,18 @@ class Transcriber:
 
     @component.output_types(cues=list[Cue], words=list[Word], language=str, seconds=float, elapsed=float)
     def run(
-        self, audio: str | Path | np.ndarray, duration: float | None = None, language: str | None = None
+        self,
+        audio: str | Path | np.ndarray,
+        duration: float | None = None,
+        language: str | None = None,
+        progress: Callable[[float, float], None] | None = None,
     ) -> dict[str, Any]:
         """Transcribe a file (any audio or video ffmpeg reads) or 16 kHz mono float32 samples.
 
         ``language`` overrides the component's; ``duration`` only sizes the progress bar (measured
-        from the audio when left out). Outputs: one cue per whisper segment, the words with their
-        times, the language used, the audio's length in seconds and the seconds spent.
+        from the audio when left out); ``progress`` hears (seconds transcribed, seconds in all) after
+        each segment. Outputs: one cue per whisper segment, the words with their times, the language
+        used, the audio's length in seconds and the seconds spent.
         """
         language = check_language(language or self.language)
         if self._model is None:
@@ -145,6 +151,10 @@ class Transcriber:
                 if step > 0:
                     bar.update(round(step, 1))
                     done += round(step, 1)
+                    if progress is not None:
+                        progress(min(done, seconds), seconds)
+        if progress is not None:  # the silence after the last segment is done too
+            progress(seconds, seconds)
         return {
             "cues": cues,
             "words": words,

@@ -418,7 +418,8 @@ def main_pages(server) -> list[str]:
             f"/documents/{server.ids[REPORT_PDF]}",
             "/seminars", f"/seminars/{SEMINAR_ID}", f"/recordings/{rec}?t=381", "/topics",
             "/topics/community-level", "/signin", "/staff", "/staff/upload",
-            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}"]
+            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/staff/recordings",
+            f"/staff/recordings/{rec}"]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -233,6 +233,35 @@ def test_ingest_while_a_server_holds_the_store_says_how_to_publish(news, isolate
     assert catalog_rows() == {}
 
 
+def test_ingest_of_a_recording_while_a_server_holds_the_store_sends_it_to_the_server(tmp_path, isolated_data):
+    """No downtime for a new recording: the message gives the POST /api/recordings command for each file (its
+    language and captions) and the page; nothing is written."""
+    from api.server import write_server_info
+    from kmh.runtime import open_vector_store
+    from kmh.settings import Settings
+    from tests.helpers import silence, write_wav
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_wav(folder / "talk.wav", silence(1.0))
+    (folder / "talk.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nBonjour\n", encoding="utf-8")
+    settings = Settings()
+    holder = open_vector_store(settings)
+    try:
+        info = write_server_info(settings, "http://127.0.0.1:8123")
+        result = kmh("ingest", "--language", "fr", str(folder))
+        assert result.exit_code == 3
+        out = " ".join(result.output.split())
+        assert "publish the recordings through the server instead (no need to stop it)" in out, out
+        assert (f"curl -H 'Authorization: Bearer KEY' -F file=@{folder / 'talk.wav'} "
+                f"-F captions=@{folder / 'talk.vtt'} -F language=fr http://127.0.0.1:8123/api/recordings") in out, out
+        assert "http://127.0.0.1:8123/staff/recordings" in out
+        info.unlink()
+    finally:
+        holder.close()
+    assert catalog_rows() == {}
+
+
 def test_keys_create_list_revoke(isolated_data):
     result = kmh("keys", "create", "--role", "staff", "--name", "Aïcha, KMH staff")
     assert result.exit_code == 0, result.output

@@ -1,6 +1,7 @@
 """Request limits and sign-in against a real server process (`kmh serve`): every route's body limit (a few KB, the
-captions' own, KMH_MAX_FILE_MB for uploads) refused with a 413 from Content-Length and from a chunked body, the
-server's memory untouched by 48 MB bodies; the sign-in form's token (login CSRF); backing up a running server."""
+captions' own, KMH_MAX_FILE_MB for uploads, KMH_MAX_MEDIA_MB for recordings) refused with a 413 from Content-Length
+and from a chunked body, the server's memory untouched by 48 MB bodies; the sign-in form's token (login CSRF);
+backing up a running server."""
 
 from __future__ import annotations
 
@@ -23,17 +24,22 @@ MAX_FILE_MB = 1
 # The routes whose bodies may be large; every other route, and any added later, takes SMALL_BODY_BYTES.
 UPLOADS = {("POST", "/api/documents"), ("PUT", "/api/documents/{doc_id}/file"), ("POST", "/staff/upload"),
            ("POST", "/staff/documents/{doc_id}/file")}
-CAPTIONS = {("PUT", "/api/recordings/{recording_id}/captions")}
+CAPTIONS = {("PUT", "/api/recordings/{recording_id}/captions"), ("POST", "/staff/recordings/{recording_id}/captions")}
+MAX_MEDIA_MB = 2
+# Recordings: a media file of KMH_MAX_MEDIA_MB, its captions and the form around them.
+MEDIA = {("POST", "/api/recordings"), ("PUT", "/api/recordings/{recording_id}/media"), ("POST", "/staff/recordings"),
+         ("POST", "/staff/recordings/{recording_id}/media")}
 BIG = 48 * 2**20
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("limits")
-    settings = Settings(data_dir=root / "data", models_dir=MODELS, max_file_mb=MAX_FILE_MB)
+    settings = Settings(data_dir=root / "data", models_dir=MODELS, max_file_mb=MAX_FILE_MB, max_media_mb=MAX_MEDIA_MB)
     keys = {role: api_key(settings, role) for role in ("staff", "admin")}
     proc = ServerProcess({"KMH_DATA_DIR": str(settings.data_dir), "KMH_MODELS_DIR": str(MODELS),
-                          "KMH_MAX_FILE_MB": str(MAX_FILE_MB)}, root / "server.log").start()
+                          "KMH_MAX_FILE_MB": str(MAX_FILE_MB), "KMH_MAX_MEDIA_MB": str(MAX_MEDIA_MB)},
+                         root / "server.log").start()
     try:
         yield proc, keys, settings, root
     finally:
@@ -45,6 +51,8 @@ def expected_limit(method: str, path: str) -> int:
         return MAX_FILE_MB * 2**20 + MULTIPART_MARGIN
     if (method, path) in CAPTIONS:
         return CAPTIONS_MAX_BYTES
+    if (method, path) in MEDIA:
+        return MAX_MEDIA_MB * 2**20 + CAPTIONS_MAX_BYTES + MULTIPART_MARGIN
     return SMALL_BODY_BYTES
 
 
@@ -90,11 +98,11 @@ def is_problem(r: httpx.Response, path: str) -> bool:
     return kind.startswith("text/html")  # a web page's error page
 
 
-def test_the_large_body_routes_are_exactly_the_uploads_and_the_captions(server):
+def test_the_large_body_routes_are_exactly_the_uploads_the_recordings_and_the_captions(server):
     proc, _keys, settings, _root = server
     routes = body_routes(proc.url, settings)
-    assert set(LARGE_BODIES) == UPLOADS | CAPTIONS
-    assert UPLOADS | CAPTIONS <= set(routes)  # each still names a real route
+    assert set(LARGE_BODIES) == UPLOADS | CAPTIONS | MEDIA
+    assert UPLOADS | CAPTIONS | MEDIA <= set(routes)  # each still names a real route
     assert {("POST", "/api/session"), ("PATCH", "/api/documents/{doc_id}"), ("POST", "/api/keys"),
             ("POST", "/api/passages/{passage_id}/topics"), ("POST", "/signin")} <= set(routes)
 
@@ -114,8 +122,8 @@ def test_every_route_refuses_a_body_just_over_its_limit(server):
             r = client.request(method, url, content=b"x" * limit, headers={"Content-Type": "application/json"})
             assert r.status_code != 413, (method, path, r.text[:300])
             # chunked, no Content-Length, with a key that may do anything: refused once the body passes the limit
-            if (method, path) in UPLOADS:
-                body, kind = multipart(limit + 1)
+            if (method, path) in UPLOADS | MEDIA or (method, path) in CAPTIONS and path.startswith("/staff/"):
+                body, kind = multipart(limit + 1)  # a form: read only when it is one
             else:
                 body, kind = b"x" * (limit + 1), "application/json"
             r = client.request(method, url, content=chunks(body), headers={**admin, "Content-Type": kind})

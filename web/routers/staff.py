@@ -23,7 +23,7 @@ from kmh.catalog import STAFF, KeyRecord
 from services import jobs, publishing
 from services.publishing import Metadata
 from services.runtime import Runtime
-from web.deps import StaffPage
+from web.deps import StaffOrOrganiserPage, StaffPage
 from web.templating import job_rate, render
 
 router = APIRouter(include_in_schema=False)
@@ -77,7 +77,7 @@ async def upload(page: StaffPage, rt: ReadyDep, key: StaffDep, file: FileField, 
 
 
 @router.get("/staff/jobs/{job_id}")
-def job_page(page: StaffPage, catalog: CatalogDep, job_id: Annotated[str, Path(max_length=64)]):
+def job_page(page: StaffOrOrganiserPage, catalog: CatalogDep, job_id: Annotated[str, Path(max_length=64)]):
     job = Job.from_record(jobs.get_job(catalog=catalog, job_id=job_id))
     if job.kind == "crawl":  # a crawl has its own page (web.routers.crawls)
         return RedirectResponse(f"/staff/crawls#crawl-{job.id}", status_code=303)

@@ -1,4 +1,5 @@
-// Follows an ingestion job (GET /api/jobs/{id} with the session cookie) and updates its state and progress;
+// Follows an ingestion job (GET /api/jobs/{id} with the session cookie) and updates its state and progress (a
+// recording's: the seconds transcribed);
 // reloads the page once the job is done or failed, so that the links and any error appear.
 (function () {
   "use strict";
@@ -11,6 +12,8 @@
   }
   var bar = box.querySelector("[data-job-progress]");
   var rateEl = box.querySelector("[data-job-rate]");
+  // "42 of 120 seconds transcribed" while a recording is transcribed (and after)
+  var secondsEl = box.querySelector("[data-job-seconds]");
   var lang = document.documentElement.lang;
   // "40 s", "3 min", "1 h 05 min": as ingest.progress.short_duration says it
   function duration(seconds) {
@@ -37,6 +40,11 @@
         stateEl.className = "state state-" + job.state;
         box.querySelector("[data-job-stage]").textContent = label("stage", job.progress.stage);
         if (job.progress.total) { bar.max = job.progress.total; bar.value = job.progress.done || 0; }
+        var p = job.progress;
+        if (p.seconds_total) {
+          secondsEl.textContent = label("msg", "seconds").replace("{done}", p.seconds || 0).replace("{total}", p.seconds_total);
+          secondsEl.hidden = false;
+        }
         rateEl.textContent = rateText(job.progress);
         rateEl.hidden = !rateEl.textContent;
         if (job.state === "done" || job.state === "failed") { location.reload(); return; }
