@@ -110,8 +110,8 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
-    for module in (search, passages, documents, jobs, crawls, seminars, recordings, topics, access, backup_router, health,
-                   metrics_router):
+    for module in (search, passages, documents, jobs, crawls, seminars, recordings, topics, access, backup_router,
+                   health, metrics_router):
         app.include_router(module.router)
     return app
 
