@@ -15,7 +15,8 @@ from .catalog import (
     make_engine,
 )
 from .checks import PassageCheckRecord, passage_check, sketches_match, text_digest, vector_sketch
-from .errors import CatalogError, DuplicateDocument, DuplicateJob, NotFound, UnknownJob
+from .editions import EditionRecord
+from .errors import CatalogError, DuplicateDocument, DuplicateJob, EditionConflict, NotFound, UnknownJob
 from .jobs import JobRecord
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
@@ -44,6 +45,8 @@ __all__ = [
     "DocumentRecord",
     "DocumentRef",
     "DuplicateDocument",
+    "EditionConflict",
+    "EditionRecord",
     "NotFound",
     "PassageCheckRecord",
     "RecordingRecord",

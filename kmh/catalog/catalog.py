@@ -22,6 +22,7 @@ from kmh.dates import PRECISIONS, partial_date_text
 
 from .access import AccessMixin
 from .checks import ChecksMixin
+from .editions import EditionsMixin
 from .errors import DuplicateDocument, NotFound
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
@@ -42,6 +43,7 @@ _DOC_ID = re.compile(r"[0-9a-f]{12}")
 _CONTENT_FIELDS = (
     "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "published_precision", "countries",
     "programme", "source_url", "source", "passage_count", "format", "mime", "page_count", "outline", "original_path",
+    "edition_of",
 )
 
 
@@ -75,6 +77,10 @@ class DocumentRecord:
     outline: list[dict[str, Any]] = field(default_factory=list)
     ingested_at: datetime | None = None
     updated_at: datetime | None = None
+    # Shared by the language editions of one publication (kmh.catalog.editions); kept across versions.
+    publication_id: str | None = None
+    # The file name of another edition, as the sidecar gave it.
+    edition_of: str | None = None
 
     @property
     def published_text(self) -> str | None:
@@ -106,6 +112,8 @@ class DocumentRef:
     title: str
     doc_type: str
     filename: str
+    language: str | None = None
+    publication_id: str | None = None
 
 
 _DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
@@ -189,7 +197,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin):
+class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, EditionsMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.
@@ -450,6 +458,7 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin):
             doc = s.get(Document, doc_id)
             if doc is None:
                 return False
+            self._leave(s, doc)  # its editions stay a publication without it
             s.expunge(doc)
             s.execute(sa_delete(DocumentVersion).where(DocumentVersion.doc_id == doc_id))
             s.execute(sa_delete(Document).where(Document.id == doc_id))
