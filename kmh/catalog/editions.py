@@ -132,15 +132,14 @@ class EditionsMixin:
     def unlink_edition(self, doc_id: str, *, actor: Any = None) -> builtins.list[EditionRecord]:
         """Take the document out of its publication (a lone edition left behind is no publication any more) and
         record it in the audit log (``document.unlink_edition``), in one transaction; returns the editions left
-        behind ([] when none). Its sidecar's ``edition_of`` is forgotten, so that a later ingest does not link it
-        again. Raises NotFound."""
+        behind ([] when none). A sidecar's ``edition_of`` links it again when its document gets a new version
+        (take it out of the sidecar to keep them apart). Raises NotFound."""
         with self.session(write=True) as s:  # type: ignore[attr-defined]
             doc = s.get(Document, doc_id, with_for_update=True)
             if doc is None:
                 raise NotFound(doc_id)
             publication = doc.publication_id
             left = self._leave(s, doc)
-            doc.edition_of = None
             if publication is not None:
                 self.audit(actor, "document.unlink_edition", doc_id, s=s, publication=publication,  # type: ignore[attr-defined]
                            left=[e.id for e in left])
