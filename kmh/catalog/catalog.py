@@ -443,6 +443,8 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, E
             before = _record(doc)
             after = DocumentRecord(**{**{n: getattr(before, n) for n in _DOC_FIELDS}, **changes})
             check_record(after)
+            if "language" in changes:  # one edition per language
+                self._check_language(s, doc, after.language)
             diff = {k: [getattr(before, k), v] for k, v in changes.items() if getattr(before, k) != v}
             for name, value in changes.items():
                 setattr(doc, name, builtins.list(value) if name == "countries" else value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -145,6 +145,19 @@ class EditionsMixin:
                            left=[e.id for e in left])
             s.flush()
             return left
+
+    def check_edition_language(self, doc_id: str, language: str | None) -> None:
+        """EditionConflict when another edition of the document's publication is in ``language``."""
+        with self.session() as s:  # type: ignore[attr-defined]
+            doc = s.get(Document, doc_id)
+            if doc is not None:
+                self._check_language(s, doc, language)
+
+    def _check_language(self, s: Session, doc: Document, language: str | None) -> None:
+        if doc.publication_id is None:
+            return
+        check_languages(replace(_edition(r), language=language) if r.id == doc.id else _edition(r)
+                        for r in self._members(s, doc.publication_id))
 
     def _leave(self, s: Session, doc: Document) -> builtins.list[EditionRecord]:
         """Take ``doc`` out of its publication inside ``s``; the editions left behind."""

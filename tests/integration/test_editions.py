@@ -210,6 +210,11 @@ def test_staff_link_and_unlink_through_the_api_audited(library):
     log = client.get("/api/audit", headers=bearer(keys["admin"]),
                      params={"action": "document.link_edition"}).json()["items"]
     assert log[-1]["actor"] == "cli" and log[-1]["detail"]["source"] == "sidecar"
+    # an edition's language cannot become one the publication has: refused before the passages change
+    r = client.patch(f"/api/documents/{ids['en']}", json={"language": "fr"}, headers=staff)
+    assert r.status_code == 409 and "one edition per language" in r.json()["detail"]
+    assert client.get(f"/api/documents/{ids['en']}").json()["language"] == "en"
+    assert ids["en"] in {h["doc_id"] for h in search(client, QUESTION_EN, lang="en")}
 
 
 def test_staff_page_links_and_unlinks_an_edition(library):
