@@ -13,6 +13,7 @@ from api.urls import citation_url, crawl_url, document_file_url, document_url, j
 if TYPE_CHECKING:
     from kmh.catalog import (
         DocumentRecord,
+        EditionRecord,
         JobRecord,
         KeyRecord,
         SeminarRecord,
@@ -57,6 +58,19 @@ class Citation(BaseModel):
         return cls.model_validate({**asdict(citation), "url": url})
 
 
+class EditionLink(BaseModel):
+    """Another language edition of the same publication."""
+
+    id: str
+    language: str | None
+    title: str
+    url: str = Field(description="The edition's document")
+
+    @classmethod
+    def from_record(cls, edition: EditionRecord) -> Self:
+        return cls(id=edition.id, language=edition.language, title=edition.title, url=document_url(edition.id))
+
+
 class Hit(BaseModel):
     passage_id: str
     doc_id: str
@@ -76,12 +90,16 @@ class Hit(BaseModel):
     relevance: float | None = Field(None, description="Best cosine of the question to the passage or one of its "
                                     "sentences (hybrid and dense search); compared with the relevance floor")
     weak: bool = Field(False, description="Below the relevance floor: not an answer (only with include_weak=true)")
+    other_editions: list[EditionLink] = Field(
+        default_factory=list, description="The publication's other language editions (search shows one edition of a "
+        "publication, the one in the reader's language when it matched: see reader_lang)")
 
     @classmethod
     def from_record(cls, hit: SearchHit, **more: Any) -> Self:
         """The search layer's hit as the API shows it (``more``: the fields a subclass adds)."""
         fields = {name: getattr(hit, name) for name in Hit.model_fields}
         fields["citation"] = Citation.from_record(hit.doc_id, hit.citation)
+        fields["other_editions"] = [EditionLink.from_record(e) for e in hit.other_editions]
         return cls.model_validate({**fields, **more})
 
 
@@ -99,6 +117,7 @@ class QueryEcho(BaseModel):
     seminar: str | None
     group_by_document: bool
     include_weak: bool = False
+    reader_lang: str | None = None
 
     @classmethod
     def from_query(cls, query: SearchQuery) -> Self:
@@ -205,11 +224,34 @@ class VersionEntry(BaseModel):
 class DocumentDetail(DocumentSummary):
     outline: list[OutlineEntry]
     history: list[VersionEntry] = Field(description="All versions, oldest first, the current one included")
+    editions: list[EditionLink] = Field(default_factory=list, description="The other language editions of the same "
+                                        "publication that the caller may see, by language")
 
     @classmethod
-    def from_records(cls, doc: DocumentRecord, versions: list[VersionRecord]) -> DocumentDetail:
-        """A document (as ``DocumentSummary.from_record``) with its outline and version history."""
-        return cls.model_validate({**_summary(doc), "history": [vars(v) for v in versions]})
+    def from_records(cls, doc: DocumentRecord, versions: list[VersionRecord],
+                     editions: list[EditionRecord] | None = None) -> DocumentDetail:
+        """A document (as ``DocumentSummary.from_record``) with its outline, version history and other editions."""
+        return cls.model_validate({**_summary(doc), "history": [vars(v) for v in versions],
+                                   "editions": [EditionLink.from_record(e) for e in editions or []]})
+
+
+class EditionRequest(BaseModel):
+    """Link a document as an edition of another one (staff)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edition_of: str = Field(min_length=1, max_length=64, description="The id of another edition of the publication")
+
+
+class Editions(BaseModel):
+    """A document's other language editions."""
+
+    doc_id: str
+    editions: list[EditionLink]
+
+    @classmethod
+    def from_records(cls, doc_id: str, editions: list[EditionRecord]) -> Editions:
+        return cls(doc_id=doc_id, editions=[EditionLink.from_record(e) for e in editions if e.id != doc_id])
 
 
 class DocumentPage(BaseModel):

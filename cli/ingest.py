@@ -107,7 +107,8 @@ def ingest(
         table.add_column(col)
     style = {"new": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
     for r in results:
-        table.add_row(str(r.path), f"[{style[r.status]}]{r.status}", r.doc_id or "", str(r.passages), r.reason or "")
+        table.add_row(str(r.path), f"[{style[r.status]}]{r.status}", r.doc_id or "", str(r.passages),
+                      "; ".join(filter(None, [r.reason, *r.notes])))
     console.print(table)
     tally = {s: sum(r.status == s for r in results) for s in ("new", "updated", "unchanged", "failed")}
     console.print(", ".join(f"{n} {s}" for s, n in tally.items()))

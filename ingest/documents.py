@@ -103,6 +103,7 @@ class DocumentPreparer:
             programme=meta.programme,
             source_url=meta.source_url,
             source=meta.source,
+            edition_of=meta.edition_of if upload is None else prior.edition_of if prior is not None else None,
             format=doc.format,
             mime=doc.mime,
             page_count=doc.page_count,

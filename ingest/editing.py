@@ -34,7 +34,8 @@ def edit_document(catalog: Any, store: VectorStore, doc_id: str, changes: dict[s
                   action: str = "document.edit"):
     """Apply ``changes`` (catalog field names) to the document and its passages; returns the new record.
 
-    Raises kmh.catalog.NotFound, ValueError (a bad value; nothing is changed)."""
+    Raises kmh.catalog.NotFound, ValueError (a bad value, or EditionConflict: a language another edition of its
+    publication has; nothing is changed)."""
     from dataclasses import replace
 
     from kmh.catalog import NotFound, check_record
@@ -47,6 +48,8 @@ def edit_document(catalog: Any, store: VectorStore, doc_id: str, changes: dict[s
     for name in changes:
         if name in _PAYLOAD:
             payload |= _PAYLOAD[name](planned)
+    if "language" in changes:
+        catalog.check_edition_language(doc_id, planned.language)  # EditionConflict before touching the store
     if payload:
         check_record(planned)  # refuse bad values before touching the store
         store.set_payload(passage_ids(store, doc.id, doc.version), payload)

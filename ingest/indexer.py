@@ -2,7 +2,8 @@
 
 ``Indexer`` coordinates collaborators it is handed (or makes from the settings): ingest.documents prepares
 documents, ingest.recordings seminars and recordings, ingest.topics the taxonomy and the decisions to carry over,
-ingest.versions writes each prepared file as a new version through the ingest pipeline (ingest.pipeline).
+ingest.versions writes each prepared file as a new version through the ingest pipeline (ingest.pipeline),
+ingest.editions links the language editions the sidecars name once the run's documents are catalogued.
 
 Work is skipped by content hash: a file whose bytes are already in the catalog is left alone. A changed file
 (same source, new bytes) becomes a new version of its document: its new passages are written first, then the
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ingest.components.chunker import PassageSource
 from ingest.documents import DocumentPreparer
+from ingest.editions import EditionLinks
 from ingest.model import FileResult, IngestError, ParsedDocument, Progress, Status, UnknownRecording, Upload
 from ingest.parse_ahead import ParseAhead
 from ingest.pipeline import ingest_pipeline, run_batch
@@ -49,7 +51,7 @@ class Indexer:
     def __init__(self, settings: Settings, catalog: Catalog, store: VectorStore, *, encoder: TokenEncoder | None = None,
                  batch_passages: int = 256, documents: DocumentPreparer | None = None,
                  recordings: RecordingPreparer | None = None, topics: TopicLinks | None = None,
-                 versions: VersionWriter | None = None):
+                 versions: VersionWriter | None = None, editions: EditionLinks | None = None):
         """``encoder``: a kmh.encoder.TokenEncoder to share (the tests load one for the session); else one is made
         from the settings. The collaborators are made from the settings unless given; ``versions`` brings its
         pipeline, else the pipeline is built here around ``topics``' component."""
@@ -60,6 +62,7 @@ class Indexer:
         self.documents = documents or DocumentPreparer(settings, catalog)
         self.recordings = recordings or RecordingPreparer(settings, catalog)
         self.topics = topics or TopicLinks(settings, catalog, store)
+        self.editions = editions or EditionLinks(catalog)
         self.versions = versions or VersionWriter(
             settings, catalog, store, ingest_pipeline(settings, store, encoder=encoder, topics=self.topics.component))
 
@@ -162,6 +165,7 @@ class Indexer:
                     pending = []
             flush(pending)
             flush([])
+        self.editions.resolve(results)  # all of the run is catalogued: either edition may have come first
         self.store.optimize()
         return results
 
@@ -209,6 +213,7 @@ class Indexer:
             return prepared
         prepared.carried = self.topics.carried(prepared.prior)
         (result,) = self._index([prepared], progress=report)
+        self.editions.resolve([result])  # a sidecar of an earlier ingest may name this file
         self.store.optimize()
         return result
 

@@ -10,6 +10,7 @@ the more specific ``NAME.ext.meta.yaml`` wins). Allowed fields::
     programme: MPRR-SSA
     source: https://www.example.org/page
     language: fr               # ISO 639-1
+    edition_of: paper-en.pdf   # the file name of another language edition of the same publication
 
 ``source`` is a URL (→ ``source_url``) or, as in the corpus sidecars, a free-text citation such as
 "OIM Sénégal, communiqué" (kept as ``source``). Something that starts
@@ -36,7 +37,7 @@ from kmh.language import guess_language
 
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml")
 SIDECAR_MAX_BYTES = 64 * 1024
-ALLOWED_FIELDS = ("title", "type", "date", "country", "countries", "programme", "source", "language")
+ALLOWED_FIELDS = ("title", "type", "date", "country", "countries", "programme", "source", "language", "edition_of")
 LANGUAGES = CATALOG_LANGUAGES
 TITLE_MAX_CHARS = 200
 DATE_SCAN_CHARS = 2000
@@ -199,6 +200,12 @@ def check_fields(raw: dict[str, Any], bad: Callable[[str, str], Exception]) -> d
             if not re.fullmatch(r"[a-z]{2}", code):
                 raise bad(field, f"{value!r} is not a two-letter ISO 639-1 code")
             out["language"] = code
+        elif field == "edition_of":
+            name = _text_value(value, field, bad)
+            if "/" in name or "\\" in name or name in (".", ".."):
+                raise bad(field, f"{value!r} is not a file name: give the name of the other edition's file, "
+                                 "without its folder")
+            out["edition_of"] = name
     if countries:
         out["countries"] = countries
     return out

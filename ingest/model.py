@@ -40,6 +40,8 @@ class FileResult:
     title: str | None = None
     passages: int = 0
     reason: str | None = None
+    # What went wrong beside the document itself, which was ingested (an edition_of naming no document).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +91,7 @@ class DocMeta:
     programme: str | None = None
     source_url: str | None = None
     source: str | None = None  # free-text citation of the publisher, e.g. "OIM Sénégal, communiqué"
+    edition_of: str | None = None  # the sidecar's file name of another language edition (ingest.editions)
     # Which fields came from the sidecar (the rest were inferred).
     from_sidecar: set[str] = field(default_factory=set)
 

@@ -14,10 +14,11 @@ from ingest.model import IngestError, Upload
 if TYPE_CHECKING:
     from kmh.catalog import DocumentRecord, PassageCheckRecord, RecordingRecord, TopicLinkRecord
 
-# Fields whose change (from an edited sidecar) re-indexes an unchanged file.
 # The source key of a document imported from a website: this prefix and its URL.
 WEB_KEY_PREFIX = "url:"
-META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source")
+# Fields whose change (from an edited sidecar) re-indexes an unchanged file.
+META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source",
+               "edition_of")
 
 
 @dataclass

@@ -136,6 +136,7 @@ class RecordingPreparer:
             programme=sidecar.get("programme"),
             source_url=sidecar.get("source_url"),
             source=sidecar.get("source"),
+            edition_of=sidecar.get("edition_of"),
             format=info.format,
             mime=info.mime,
             page_count=None,

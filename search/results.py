@@ -6,9 +6,10 @@ Plain records of the search layer; the API turns them into its response schemas 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from kmh.catalog.editions import EditionRecord
 from kmh.store import Filter
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class SearchQuery:
     group_by_document: bool = False
     # When nothing clears the relevance floor, return the closest passages anyway (each flagged ``weak``).
     include_weak: bool = False
+    # The reader's language: when several editions of a publication match, the one in it is shown (search.editions);
+    # None: the question's language.
+    reader_lang: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +110,8 @@ class SearchHit:
     # only with include_weak when none does.
     relevance: float | None = None
     weak: bool = False
+    # The publication's other editions the public may read (search.editions): "also in English".
+    other_editions: list[EditionRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,6 +26,7 @@ from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
 from kmh.store.base import SPANS_FIELD
 from search.filters import FilterValues
+from search.editions import one_edition_per_publication
 from search.highlight import Highlighter
 from search.relevance import RelevanceJudge
 from search.results import MODES, Citation, Mode, SearchHit, SearchQuery, SearchResults
@@ -178,6 +179,7 @@ class Searcher:
                                            for h, ref in pool[self.settings.rerank_top:]]
         else:
             hits = pool  # (hit, ref) pairs: only the page becomes SearchHits
+        hits = self._one_edition(hits, pool, query.reader_lang or language)
         if query.group_by_document:
             seen: set[str] = set()
             hits = [h for h in hits if not (_doc_id(h) in seen or seen.add(_doc_id(h)))]
@@ -188,11 +190,35 @@ class Searcher:
         spans = self._fill_text(page)
         dense = self.embed_query(q) if query.mode != "keyword" else None  # cached: _pool embedded it
         self.snippets.fill(page, self.highlighter.query_terms(q), dense, spans)
+        self._other_editions(page, pool)
         for h in page:
             h.relevance = judged.get(h.passage_id, h.relevance)
             h.weak = no_match or self._weak(h, query.mode, language, judged)
         return SearchResults(hits=page, facets=facets, total=total, query=query, no_match=no_match,
                              available=available)
+
+    @staticmethod
+    def _one_edition(hits: list, pool: list[tuple[Hit, DocumentRef]], preferred: str | None) -> list:
+        """One edition per publication among ``hits`` (search.editions), ``preferred`` language first."""
+        refs = {ref.id: ref for _, ref in pool}
+        publication_of = {i: r.publication_id for i, r in refs.items() if r.publication_id is not None}
+        if not publication_of:
+            return hits
+        return one_edition_per_publication(hits, _doc_id, publication_of, {i: r.language for i, r in refs.items()},
+                                           preferred)
+
+    def _other_editions(self, page: list[SearchHit], pool: list[tuple[Hit, DocumentRef]]) -> None:
+        """Link each hit to the other editions of its publication that the public may read (one catalog query, and
+        none when no hit has editions)."""
+        refs = {ref.id: ref for _, ref in pool}
+        publication_of = {h.doc_id: refs[h.doc_id].publication_id for h in page
+                          if h.doc_id in refs and refs[h.doc_id].publication_id is not None}
+        if not publication_of:
+            return
+        editions = self.catalog.publications(publication_of.values(), PUBLIC)
+        for h in page:
+            if h.doc_id in publication_of:
+                h.other_editions = [e for e in editions.get(publication_of[h.doc_id], []) if e.id != h.doc_id]
 
     def _floors(self, mode: Mode) -> bool:
         return mode != "keyword" and bool(self.settings.relevance_floor or self.settings.relevance_floor_cross)

@@ -7,10 +7,10 @@ ThingNotFound. No links here: the API and the pages build them (api.urls.citatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from kmh.catalog import PUBLIC, Audience, Catalog, DocumentRecord, VersionRecord
+from kmh.catalog import PUBLIC, Audience, Catalog, DocumentRecord, EditionRecord, VersionRecord
 from kmh.dates import clock
 from kmh.store import Filter, VectorStore
 from services.errors import ThingNotFound
@@ -95,6 +95,8 @@ class DocumentView:
     passages: list[PassageRef]
     history: list[VersionRecord]
     recording: bool
+    # The other language editions of its publication that the audience may see (kmh.catalog.editions).
+    editions: list[EditionRecord] = field(default_factory=list)
 
 
 def document_view(*, catalog: Catalog, store: VectorStore, doc_id: str, audience: Audience = PUBLIC) -> DocumentView:
@@ -106,4 +108,5 @@ def document_view(*, catalog: Catalog, store: VectorStore, doc_id: str, audience
     if catalog.recording(doc_id) is not None:
         return DocumentView(doc, [], [], recording=True)
     return DocumentView(doc, in_order(catalog=catalog, store=store, doc=doc, audience=audience),
-                        catalog.history(doc_id), recording=False)
+                        catalog.history(doc_id), recording=False,
+                        editions=[e for e in catalog.editions(doc_id, audience) if e.id != doc_id])

@@ -258,7 +258,7 @@ def publish_files(*, indexer: Indexer, catalog: Catalog, paths: Sequence[Path], 
 def _edit(catalog: Catalog, store: VectorStore, doc_id: str, fields: dict[str, Any], actor: KeyRecord | None,
           action: str) -> DocumentRecord:
     from ingest.editing import edit_document as edit
-    from kmh.catalog import NotFound
+    from kmh.catalog import EditionConflict, NotFound
 
     # Not under the write lock: a job ingesting another document may hold it for minutes.
     _refuse_while_busy(catalog, doc_id)
@@ -266,6 +266,8 @@ def _edit(catalog: Catalog, store: VectorStore, doc_id: str, fields: dict[str, A
         return edit(catalog, store, doc_id, fields, actor=actor, action=action)
     except NotFound:
         raise DocumentNotFound(doc_id) from None
+    except EditionConflict as exc:  # a language another edition of its publication has
+        raise Conflict(str(exc), doc_id=doc_id) from None
     except ValueError as exc:
         raise InvalidParameter("body", str(exc), "body") from None
 

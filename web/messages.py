@@ -139,6 +139,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "doc.download": ("Download {name}", "Télécharger {name}"),
     "doc.open": ("Open in the browser", "Ouvrir dans le navigateur"),
     "doc.outline": ("Outline", "Plan"),
+    "doc.editions": ("Other language editions", "Autres éditions linguistiques"),
+    # language editions: links to the other editions of a publication (search hits, document pages)
+    "edition.in.en": ("Also in English", "Aussi en anglais"),
+    "edition.in.fr": ("Also in French", "Aussi en français"),
+    "edition.other": ("Other edition: {language}", "Autre édition : {language}"),
+    "edit.editions": ("Language editions", "Éditions linguistiques"),
+    "edit.editions_none": ("This document has no other language edition.",
+                           "Ce document n'a pas d'autre édition linguistique."),
+    "edit.edition_of": ("Link as an edition of (document id)", "Lier comme édition de (identifiant du document)"),
+    "edit.edition_hint": ("The id of the other edition, e.g. 3f2a9c0d1e4b (12 characters, in its page's address). "
+                          "A publication has one edition per language.",
+                          "L'identifiant de l'autre édition, ex. 3f2a9c0d1e4b (12 caractères, dans l'adresse de sa "
+                          "page). Une publication a une édition par langue."),
+    "edit.link_edition": ("Link the editions", "Lier les éditions"),
+    "edit.unlink_edition": ("Take this document out of its publication", "Retirer ce document de sa publication"),
+    "edit.saved.link": ("Linked: the editions link to each other, and search shows one of them.",
+                        "Liées : les éditions renvoient l'une à l'autre, et la recherche en montre une seule."),
+    "edit.saved.unlink": ("This document is no longer an edition of the others.",
+                          "Ce document n'est plus une édition des autres."),
     "doc.passages": ("One passage|{n} passages", "Un passage|{n} passages"),
     "doc.retracted": ("Retracted: only staff and admins see this page; it is gone from search and from every "
                       "public page.",

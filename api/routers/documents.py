@@ -1,5 +1,6 @@
 """The catalog: GET /api/documents, /api/documents/{doc_id} and the kept original /api/documents/{doc_id}/file;
-publishing (staff): POST /api/documents, PUT /api/documents/{doc_id}/file, PATCH and DELETE /api/documents/{doc_id}."""
+publishing (staff): POST /api/documents, PUT /api/documents/{doc_id}/file, PATCH and DELETE /api/documents/{doc_id};
+language editions (staff): PUT and DELETE /api/documents/{doc_id}/editions."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from api.auth import StaffDep
 from api.deps import AudienceDep, CatalogDep, ReadyDep, SearcherDep, SettingsDep
 from api.errors import Conflict, problem_responses
-from api.schemas import DocumentDetail, DocumentPage, DocumentSummary, Job, MetadataPatch
+from api.schemas import DocumentDetail, DocumentPage, DocumentSummary, EditionRequest, Editions, Job, MetadataPatch
 from api.uploads import FileField, UploadMeta, stage
 from api.urls import document_url, job_url
 from kmh.catalog import KeyRecord
 from kmh.catalog.models import DOC_TYPES
-from services import publishing
+from services import editions, publishing
 from services.publishing import Metadata
 from services.runtime import Runtime
 
@@ -58,7 +59,8 @@ def list_documents(
             responses=problem_responses(404, 503))
 def get_document(catalog: CatalogDep, audience: AudienceDep, doc_id: DocId) -> DocumentDetail:
     found = publishing.document_history(catalog=catalog, doc_id=doc_id, audience=audience)
-    return DocumentDetail.from_records(found.document, found.versions)
+    return DocumentDetail.from_records(found.document, found.versions,
+                                       editions.other_editions(catalog=catalog, doc_id=doc_id, audience=audience))
 
 
 @router.get(
@@ -166,4 +168,25 @@ def edit_document(rt: ReadyDep, key: StaffDep, doc_id: DocId, patch: MetadataPat
 def retract_document(rt: ReadyDep, key: StaffDep, doc_id: DocId) -> Response:
     with linked():
         publishing.retract_document(catalog=rt.catalog, store=rt.store, doc_id=doc_id, actor=key)
+    return Response(status_code=204)
+
+
+# -- language editions (staff) ---------------------------------------------------------------------
+
+
+@router.put("/documents/{doc_id}/editions", response_model=Editions,
+            responses=problem_responses(401, 403, 404, 409, 422, 503),
+            summary="Link a document as a language edition of another one (staff): their publications merge")
+def link_edition(catalog: CatalogDep, key: StaffDep, doc_id: DocId, body: EditionRequest) -> Editions:
+    """409 when the publication would have two editions in one language; 404 names the unknown id."""
+    with linked():
+        found = editions.link_edition(catalog=catalog, doc_id=doc_id, edition_of=body.edition_of, actor=key)
+    return Editions.from_records(doc_id, found)
+
+
+@router.delete("/documents/{doc_id}/editions", status_code=204, response_class=Response,
+               responses=problem_responses(401, 403, 404, 503),
+               summary="Take a document out of its publication (staff): it is no edition of the others any more")
+def unlink_edition(catalog: CatalogDep, key: StaffDep, doc_id: DocId) -> Response:
+    editions.unlink_edition(catalog=catalog, doc_id=doc_id, actor=key)
     return Response(status_code=204)

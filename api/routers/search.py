@@ -46,10 +46,15 @@ async def search(
     group_by_document: Annotated[bool, Query(description="At most one hit (the best) per document")] = False,
     include_weak: Annotated[bool, Query(description="Also return the passages below the relevance floor, flagged "
                                                     "weak (the closest passages when nothing matches)")] = False,
+    reader_lang: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", description="The reader's language, ISO "
+                                             "639-1: when several language editions of a publication match, the "
+                                             "hit shows the one in it (else the question's language), and links the "
+                                             "others (other_editions)")] = None,
 ) -> SearchResponse:
     query = SearchQuery(q=q, k=k, offset=offset, mode=mode, lang=lang, doc_type=doc_type, country=country,
                         year_from=year_from, year_to=year_to, topic=topic, seminar=seminar,
-                        group_by_document=group_by_document, include_weak=include_weak)
+                        group_by_document=group_by_document, include_weak=include_weak,
+                        reader_lang=reader_lang.lower() if reader_lang else None)
     results = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
     metrics.searches.labels(mode).inc()
     return SearchResponse.from_results(results)

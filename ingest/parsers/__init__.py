@@ -207,7 +207,9 @@ def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None
     blocks = parse_bytes(path, data, fmt)
     if not any(b.text.strip() for b in blocks):
         raise IngestError(path, "no text could be extracted")
-    meta = infer_meta(blocks, read_sidecar(path))
+    sidecar = read_sidecar(path)
+    meta = infer_meta(blocks, sidecar)
+    meta.edition_of = (sidecar or {}).get("edition_of")
     return ParsedDocument(path=path, format=fmt, mime=MIME_TYPES[fmt], blocks=blocks, meta=meta, page_count=page_count)
 
 

@@ -16,7 +16,8 @@ from .catalog import (
 )
 from .checks import PassageCheckRecord, passage_check, sketches_match, text_digest, vector_sketch
 from .crawl import CrawlPageRecord
-from .errors import CatalogError, DuplicateDocument, DuplicateJob, NotFound, UnknownJob
+from .editions import EditionRecord
+from .errors import CatalogError, DuplicateDocument, DuplicateJob, EditionConflict, NotFound, UnknownJob
 from .jobs import JobRecord
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
@@ -46,6 +47,8 @@ __all__ = [
     "DocumentRecord",
     "DocumentRef",
     "DuplicateDocument",
+    "EditionConflict",
+    "EditionRecord",
     "NotFound",
     "PassageCheckRecord",
     "RecordingRecord",

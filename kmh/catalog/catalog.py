@@ -23,6 +23,7 @@ from kmh.dates import PRECISIONS, partial_date_text
 from .access import AccessMixin
 from .checks import ChecksMixin
 from .crawl import CrawlMixin
+from .editions import EditionsMixin
 from .errors import DuplicateDocument, NotFound
 from .jobs import JobsMixin
 from .models import DOC_TYPES, STATUSES, Document, DocumentVersion, utcnow
@@ -43,6 +44,7 @@ _DOC_ID = re.compile(r"[0-9a-f]{12}")
 _CONTENT_FIELDS = (
     "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "published_precision", "countries",
     "programme", "source_url", "source", "passage_count", "format", "mime", "page_count", "outline", "original_path",
+    "edition_of",
 )
 
 
@@ -76,6 +78,10 @@ class DocumentRecord:
     outline: list[dict[str, Any]] = field(default_factory=list)
     ingested_at: datetime | None = None
     updated_at: datetime | None = None
+    # Shared by the language editions of one publication (kmh.catalog.editions); kept across versions.
+    publication_id: str | None = None
+    # The file name of another edition, as the sidecar gave it.
+    edition_of: str | None = None
 
     @property
     def published_text(self) -> str | None:
@@ -107,6 +113,8 @@ class DocumentRef:
     title: str
     doc_type: str
     filename: str
+    language: str | None = None
+    publication_id: str | None = None
 
 
 _DOC_FIELDS = tuple(f.name for f in fields(DocumentRecord))
@@ -190,7 +198,7 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, CrawlMixin):
+class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, CrawlMixin, EditionsMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.
@@ -436,6 +444,8 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, C
             before = _record(doc)
             after = DocumentRecord(**{**{n: getattr(before, n) for n in _DOC_FIELDS}, **changes})
             check_record(after)
+            if "language" in changes:  # one edition per language
+                self._check_language(s, doc, after.language)
             diff = {k: [getattr(before, k), v] for k, v in changes.items() if getattr(before, k) != v}
             for name, value in changes.items():
                 setattr(doc, name, builtins.list(value) if name == "countries" else value)
@@ -451,6 +461,7 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, C
             doc = s.get(Document, doc_id)
             if doc is None:
                 return False
+            self._leave(s, doc)  # its editions stay a publication without it
             s.expunge(doc)
             s.execute(sa_delete(DocumentVersion).where(DocumentVersion.doc_id == doc_id))
             s.execute(sa_delete(Document).where(Document.id == doc_id))

@@ -33,3 +33,7 @@ class DuplicateJob(Exception):
     def __init__(self, sha256: str, job_id: str, doc_id: str):
         super().__init__(f"content {sha256[:12]}… is already being published by job {job_id}")
         self.sha256, self.job_id, self.doc_id = sha256, job_id, doc_id
+
+
+class EditionConflict(CatalogError, ValueError):
+    """Two documents cannot be linked as editions (the same document, or two editions in one language)."""

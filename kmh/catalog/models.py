@@ -115,6 +115,10 @@ class Document(Base):
     outline: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Kept original, relative to the data folder.
     original_path: Mapped[str] = mapped_column(Text)
+    # Language editions of one publication share this id (kmh.catalog.editions); None: no other edition.
+    publication_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    # The file name of another edition, as the sidecar's ``edition_of`` gave it (linked once both are catalogued).
+    edition_of: Mapped[str | None] = mapped_column(Text)
 
     versions: Mapped[list[DocumentVersion]] = relationship(
         back_populates="document",

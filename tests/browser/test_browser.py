@@ -360,6 +360,42 @@ def test_staff_upload_becomes_searchable(browser, server, tmp_path):
     assert not page.errors, page.errors
 
 
+def test_staff_link_two_editions_and_readers_follow_the_link(browser, server):
+    import httpx
+
+    from tests.helpers import MARKUP, bearer
+
+    report, other = server.ids[REPORT_PDF], server.ids[MARKUP]
+    staff = bearer(server.keys["staff"])
+    # the markup note plays the English edition of the report for this test (put back as it was at the end)
+    assert httpx.patch(f"{server.url}/api/documents/{other}", json={"language": "en"}, headers=staff).status_code == 200
+    try:
+        page = new_page(browser, server, "en")
+        sign_in(page, server.keys["staff"], f"/staff/documents/{report}")
+        expect(page.get_by_role("region", name="Language editions")).to_contain_text("no other language edition")
+        page.get_by_label("Link as an edition of (document id)").fill(other)
+        page.get_by_role("button", name="Link the editions").click()
+        expect(page.get_by_role("status")).to_contain_text("Linked")
+        expect(page.get_by_role("region", name="Language editions").get_by_role("link")).to_have_count(1)
+        # a French reader finds the report, and goes to the English edition from its hit
+        reader = new_page(browser, server, "fr")
+        reader.goto("/search?q=formation+en+apiculture+et+mara%C3%AEchage")
+        hit = reader.locator(".hit", has_text="Rapport Kindia 2023").first
+        hit.get_by_role("link", name="Aussi en anglais").click()
+        expect(reader).to_have_url(re.compile(rf"/documents/{other}$"))
+        back = reader.get_by_role("navigation", name="Autres éditions linguistiques").get_by_role("link")
+        expect(back).to_have_text("Aussi en français")
+        expect(back).to_have_attribute("href", f"/documents/{report}")
+        # taken apart again on the staff page
+        page.get_by_role("button", name="Take this document out of its publication").click()
+        expect(page.get_by_role("status")).to_contain_text("no longer an edition")
+        assert not page.errors and not reader.errors, (page.errors, reader.errors)
+    finally:
+        httpx.delete(f"{server.url}/api/documents/{report}/editions", headers=staff)
+        assert httpx.patch(f"{server.url}/api/documents/{other}", json={"language": "fr"},
+                           headers=staff).status_code == 200
+
+
 # -- organisers --------------------------------------------------------------------------------------
 
 

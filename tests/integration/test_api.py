@@ -472,7 +472,7 @@ def test_openapi_lists_every_route(client):
     }
     params = {p["name"] for p in schema["paths"]["/api/search"]["get"]["parameters"]}
     assert params == {"q", "k", "offset", "mode", "lang", "type", "country", "year_from", "year_to", "topic",
-                      "seminar", "group_by_document", "include_weak"}
+                      "seminar", "group_by_document", "include_weak", "reader_lang"}
     assert "application/problem+json" in schema["paths"]["/api/search"]["get"]["responses"]["422"]["content"]
     facets = schema["components"]["schemas"]["SearchResponse"]["properties"]["facets"]
     assert "documents (not passages)" in facets["description"]

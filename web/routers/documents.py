@@ -30,4 +30,4 @@ def document_page(page: PageDep, catalog: CatalogDep, store: StoreDep, audience:
                for o in doc.outline if o.get("section")]
     return render(page.request, page, "document.html", doc=doc,
                   passages=[LinkedPassage.from_ref(p) for p in view.passages], outline=outline, history=view.history,
-                  file_url=document_file_url(doc.id))
+                  file_url=document_file_url(doc.id), editions=view.editions)

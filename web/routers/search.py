@@ -86,7 +86,8 @@ async def search_page(
         return render(page.request, page, "search.html", q="", params=params, results=None, facets=[],
                       active=[], labels=labels, pages=None, bad_filter=None)
     query = SearchQuery(q=params["q"], k=PAGE_SIZE, offset=offset, lang=lang, doc_type=doc_type, country=country,
-                        year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, include_weak=weak)
+                        year_from=year_from, year_to=year_to, topic=topic, seminar=seminar, include_weak=weak,
+                        reader_lang=page.lang)  # one edition of a publication: the one in the page's language first
     found = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
     metrics.searches.labels(query.mode).inc()
     results = SearchResponse.from_results(found)  # hits with the links their citations open (api.urls)

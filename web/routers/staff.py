@@ -1,4 +1,5 @@
-"""Staff pages: documents and jobs, uploading a publication, following its job, editing and retracting.
+"""Staff pages: documents and jobs, uploading a publication, following its job, editing and retracting, linking
+language editions.
 
 Forms post here with the session cookie and its CSRF token (``api.auth`` checks both); each handler calls the same
 publishing services as the API (``services.publishing``), so the rules (size, type sniffing, duplicates, audit) are
@@ -20,7 +21,7 @@ from api.errors import DocumentNotFound, ServiceError, status_of
 from api.schemas import Job
 from api.uploads import FileField, UploadMeta, stage
 from kmh.catalog import STAFF, KeyRecord
-from services import jobs, publishing
+from services import editions, jobs, publishing
 from services.publishing import Metadata
 from services.runtime import Runtime
 from web.deps import StaffOrOrganiserPage, StaffPage
@@ -89,7 +90,7 @@ def job_page(page: StaffOrOrganiserPage, catalog: CatalogDep, job_id: Annotated[
 def edit_form(page: StaffPage, catalog: CatalogDep, doc_id: DocId, saved: Annotated[str | None, Query()] = None):
     found = publishing.document_history(catalog=catalog, doc_id=doc_id)
     return render(page.request, page, "edit.html", doc=found.document, history=found.versions, doc_types=DOC_TYPES,
-                  error=None, saved=saved)
+                  error=None, saved=saved, editions=editions.other_editions(catalog=catalog, doc_id=doc_id))
 
 
 @router.post("/staff/documents/{doc_id}")
@@ -153,3 +154,27 @@ async def new_version(page: StaffPage, rt: ReadyDep, key: StaffDep, doc_id: DocI
             raise exc from None
         return render(page.request, page, "edit.html", status_code=status_of(exc), doc=found.document,
                       history=found.versions, doc_types=DOC_TYPES, error=exc.detail, saved=None)
+
+
+@router.post("/staff/documents/{doc_id}/editions")
+def link_edition(page: StaffPage, catalog: CatalogDep, key: StaffDep, doc_id: DocId,
+                 edition_of: Annotated[str, Form(max_length=64)] = ""):
+    """The API's edition link (services.editions), with its errors shown on the form."""
+    try:
+        if not edition_of.strip():
+            from services.errors import InvalidParameter
+
+            raise InvalidParameter("edition_of", "give the id of the other edition", "body")
+        editions.link_edition(catalog=catalog, doc_id=doc_id, edition_of=edition_of, actor=key)
+    except ServiceError as exc:
+        found = publishing.document_history(catalog=catalog, doc_id=doc_id)  # DocumentNotFound: the error page
+        return render(page.request, page, "edit.html", status_code=status_of(exc), doc=found.document,
+                      history=found.versions, doc_types=DOC_TYPES, error=exc.detail, saved=None,
+                      editions=editions.other_editions(catalog=catalog, doc_id=doc_id))
+    return RedirectResponse(f"/staff/documents/{doc_id}?saved=link", status_code=303)
+
+
+@router.post("/staff/documents/{doc_id}/editions/unlink")
+def unlink_edition(page: StaffPage, catalog: CatalogDep, key: StaffDep, doc_id: DocId):
+    editions.unlink_edition(catalog=catalog, doc_id=doc_id, actor=key)
+    return RedirectResponse(f"/staff/documents/{doc_id}?saved=unlink", status_code=303)
