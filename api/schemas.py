@@ -161,6 +161,9 @@ class DocumentSummary(BaseModel):
     programme: str | None
     source: str | None
     source_url: str | None
+    inferred: list[str] = Field(default_factory=list, description="The metadata fields (title, doc_type, language, "
+                                "published, countries) inferred from the file, not given by a sidecar, the upload or "
+                                "an edit: staff check them; editing a field removes it")
     filename: str
     format: str
     mime: str

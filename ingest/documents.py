@@ -83,7 +83,7 @@ class DocumentPreparer:
             return FileResult(path, "failed", upload.doc_id, reason=f"same content as document {existing.id}")
         doc = parsed() if parsed is not None else self.parse(path)  # sidecar applied
         if upload is not None:
-            doc.meta = infer_meta(doc.blocks, upload.meta)
+            doc.meta = infer_meta(doc.blocks, upload.meta, doc.properties)
             source_key = upload.source_key
             prior = self.catalog.get(upload.doc_id)
         else:
@@ -100,6 +100,7 @@ class DocumentPreparer:
             published=meta.published,
             published_precision=meta.published_precision if meta.published else None,
             countries=list(meta.countries),
+            inferred=sorted(meta.inferred),
             programme=meta.programme,
             source_url=meta.source_url,
             source=meta.source,

@@ -1,0 +1,28 @@
+"""Which metadata fields were inferred from the file (no sidecar or upload gave them): a JSON list of field names.
+
+The rows before this revision get an empty list (nothing marked).
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-07
+
+"""
+
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: Union[str, Sequence[str], None] = "0006"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    op.add_column("documents", sa.Column("inferred", sa.JSON(), nullable=False, server_default="[]"))
+
+
+def downgrade() -> None:
+    # a plain DROP COLUMN (SQLite >= 3.35): a batch copy of the table would lose its generation triggers
+    op.drop_column("documents", "inferred")
