@@ -382,7 +382,10 @@ def infer_date(blocks: list[Block], properties: dict[str, str] | None = None) ->
     from kmh.dates import parse_partial_date
 
     properties = properties or {}
-    if properties.get("published"):
+    for key in ("published", "created"):
+        match = _ISO_RE.match(properties.get(key, "").strip())
+        properties[key] = match.group(0) if match else ""  # "2024-02-20T09:00:00Z": the date
+    if properties["published"]:
         try:
             return parse_partial_date(properties["published"])
         except ValueError:
@@ -397,13 +400,13 @@ def infer_date(blocks: list[Block], properties: dict[str, str] | None = None) ->
         if month is not None:
             return month, "month"
     first_page = next((b.page for b in blocks if b.page is not None), None)
-    cover = [b.text for b in blocks[:12] if first_page is None or b.page == first_page]
-    for line in cover:
+    cover = [b.text for b in _leading_blocks(blocks, DATE_SCAN_CHARS) if first_page is None or b.page == first_page]
+    for line in cover[:12]:
         if len(line.split()) <= 12:
             years = set(_YEAR_RE.findall(_fold(line)))
             if len(years) == 1 and not _YEAR_RANGE_RE.search(line):
                 return date(int(years.pop()), 1, 1), "year"
-    if properties.get("created"):
+    if properties["created"]:
         try:
             return parse_partial_date(properties["created"])
         except ValueError:
@@ -411,6 +414,7 @@ def infer_date(blocks: list[Block], properties: dict[str, str] | None = None) ->
     return None
 
 
+_ISO_RE = re.compile(r"(?:19|20)\d\d(?:-\d\d(?:-\d\d)?)?")
 _YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[5-9]|20[0-4])\d)(?![\d.,/-]\d)")
 _YEAR_RANGE_RE = re.compile(r"(?:19|20)\d\d\s*[-–/]\s*(?:(?:19|20)?\d\d)\b")
 
@@ -453,7 +457,8 @@ def _type_patterns() -> dict[str, re.Pattern[str]]:
 
 def infer_type(blocks: list[Block], title: str | None = None, properties: dict[str, str] | None = None) -> str | None:
     """The document type (kmh.catalog.models.DOC_TYPES) its cues say, or None without clear cues: a cue in the
-    title (or the file's own title or subject) counts 3, in the first lines 1 each (up to 3 a type); a dateline and event headings count too. The
+    title (or the file's own title or subject) counts 3, in the first lines 1 each (up to 3 a type), a label line
+    ("Communiqué de presse") 2 more; a dateline and event headings count too. The
     best type needs 2 points; a tie goes to the more specific type (news, handbook, note, report, seminar)."""
     properties = properties or {}
     scores: dict[str, int] = {kind: 0 for kind in TYPE_CUES}
@@ -472,6 +477,11 @@ def infer_type(blocks: list[Block], title: str | None = None, properties: dict[s
         if block.kind == "text" and _DATELINE_RE.match(block.text):
             scores["news"] += 2
             break
+    for block in blocks[:6]:  # a label line: "Communiqué de presse", "Rapport", "Policy brief"
+        if len(block.text.split()) <= 4:
+            for kind, pattern in patterns.items():
+                if pattern.fullmatch(_fold(block.text).strip(" .:-–")):
+                    scores[kind] += 2
     scores["seminar_page"] += min(3, sum(1 for b in blocks if b.kind == "title" and _key(b.text) in _EVENT_HEADINGS))
     best = max(_TYPE_ORDER, key=lambda kind: (scores[kind], -_TYPE_ORDER.index(kind)))
     if scores[best] < 2 or best not in DOC_TYPES:
@@ -499,6 +509,17 @@ def detect_language(blocks: Iterable[Block] | str) -> str | None:
         if len(text) < 40:
             text = "\n".join(b.text for b in blocks)[:LANGUAGE_SCAN_CHARS]
     return guess_language(text, LANGUAGES)
+
+
+def _leading_blocks(blocks: list[Block], limit: int) -> list[Block]:
+    """The blocks that start within the first ``limit`` characters."""
+    out, size = [], 0
+    for block in blocks:
+        if size >= limit:
+            break
+        out.append(block)
+        size += len(block.text) + 1
+    return out
 
 
 def _leading_text(blocks: list[Block], limit: int) -> str:
