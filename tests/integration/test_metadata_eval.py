@@ -37,3 +37,20 @@ def test_precision_per_field_on_the_labelled_set(tmp_path):
     for name in FIELDS:
         for figure, floor in FLOORS[name].items():
             assert table[name][figure] >= floor, (name, figure, table[name], misses)
+
+
+def test_file_properties_and_inferred_fields_survive_the_parse_sandbox(tmp_path):
+    from ingest.parsers import parse_file
+    from ingest.sandbox import ParseSandbox
+    from tests.eval.metadata_set import WRITERS
+
+    spec = next(s for s in specs() if s.name == "rapport-senegal-2022.pdf")  # metadata title, "1. Introduction"
+    path = tmp_path / spec.name
+    WRITERS[".pdf"](spec, path)
+    with ParseSandbox(max_memory_mb=1024, timeout_s=120, max_bytes=10 * 2**20) as sandbox:
+        isolated = sandbox.parse(path)
+    direct = parse_file(path, max_bytes=10 * 2**20)
+    assert isolated.properties == direct.properties and isolated.properties["created"] == "2022-04-11"
+    assert isolated.meta == direct.meta
+    assert isolated.meta.title == spec.label.title and isolated.meta.countries == ["Senegal"]
+    assert isolated.meta.inferred == {"title", "doc_type", "language", "published", "countries"}
