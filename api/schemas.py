@@ -183,7 +183,8 @@ class DocumentSummary(BaseModel):
 
 
 def _summary(doc: DocumentRecord) -> dict[str, Any]:
-    return {**vars(doc), "published": doc.published_text, "file_url": document_file_url(doc.id)}
+    return {**vars(doc), "published": doc.published_text, "inferred": doc.inferred or [],
+            "file_url": document_file_url(doc.id)}
 
 
 class OutlineEntry(BaseModel):

@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from kmh.catalog import DocumentRecord, PassageCheckRecord, RecordingRecord, TopicLinkRecord
 
 # Fields whose change (from an edited sidecar) re-indexes an unchanged file.
-META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source",
-               "inferred")
+META_FIELDS = ("title", "doc_type", "language", "published", "countries", "programme", "source_url", "source")
 
 
 @dataclass

@@ -471,6 +471,18 @@ def test_inferred_fields_are_marked_for_staff_and_an_edit_confirms_one(site, tmp
     assert r.status_code == 200 and r.json()["inferred"] == ["doc_type", "published"]
     page = staff.get(url).text
     assert page.count('class="inferred"') == 2
+    # a new version of the file: what a person gave or confirmed stays, the rest is inferred from the new file
+    path.write_text(path.read_text(encoding="utf-8").replace("Bamako, le 3 avril 2019", "Bamako, le 9 mai 2020")
+                    + "Une section nouvelle décrit le suivi des dossiers à Kayes.\n", encoding="utf-8")
+    with path.open("rb") as fh:
+        r = client.put(f"/api/documents/{doc['id']}/file", headers=bearer(keys["staff"]),
+                       files={"file": (path.name, fh)})
+    assert r.status_code == 202, r.text
+    assert wait_for_job(client, r.json(), keys["staff"])["state"] == "done"
+    again = client.get(f"/api/documents/{doc['id']}").json()
+    assert (again["version"], again["title"], again["countries"], again["language"]) == (
+        2, "Réintégration au Mali : rapport 2019", ["Mali", "Niger"], "fr")
+    assert again["published"] == "2020-05-09" and again["inferred"] == ["doc_type", "published"]
 
 
 def test_upload_errors_are_shown_on_the_form(site):

@@ -459,3 +459,29 @@ def test_parse_file_reads_docx_core_properties_and_html_meta(tmp_path):
     assert doc.meta.title == "Des migrants guinéens de retour créent leurs entreprises"
     assert (doc.meta.published, doc.meta.published_precision) == (date(2022, 10, 18), "day")
     assert doc.meta.countries == ["Guinea"] and doc.meta.doc_type == "news"
+
+
+def test_a_new_version_keeps_what_a_person_gave_or_confirmed():
+    from dataclasses import replace
+
+    from ingest.documents import keep_confirmed
+    from kmh.catalog import DocumentRecord
+
+    prior = DocumentRecord(sha256="a" * 64, filename="r.pdf", source_key="/r.pdf", title="Titre corrigé",
+                           format="pdf", mime="application/pdf", original_path="", doc_type="report",
+                           published=date(2019, 1, 1), published_precision="year", countries=["Mali"],
+                           language="fr", inferred=["doc_type", "language"])
+    inferred_now = replace(prior, sha256="b" * 64, title="1er titre lu", doc_type="news", published=date(2020, 5, 9),
+                           published_precision="day", countries=["Niger"], language="fr",
+                           inferred=["countries", "doc_type", "language", "published", "title"])
+    kept = keep_confirmed(inferred_now, prior)
+    # title, date and countries were confirmed (not inferred) on the prior version: kept; the rest inferred anew
+    assert (kept.title, kept.published, kept.published_precision, kept.countries) == (
+        "Titre corrigé", date(2019, 1, 1), "year", ["Mali"])
+    assert kept.doc_type == "news" and kept.inferred == ["doc_type", "language"]
+    # a field given now (not inferred) wins; a prior catalogued before the tracking (None) keeps nothing
+    given = replace(inferred_now, inferred=["doc_type"])
+    assert keep_confirmed(given, prior).title == "1er titre lu"
+    assert keep_confirmed(inferred_now, replace(prior, inferred=None)) == inferred_now
+    # a field the prior had no value for is not "confirmed"
+    assert keep_confirmed(inferred_now, replace(prior, countries=[])).countries == ["Niger"]

@@ -1,6 +1,7 @@
 """Which metadata fields were inferred from the file (no sidecar or upload gave them): a JSON list of field names.
 
-The rows before this revision get an empty list (nothing marked).
+The rows before this revision get NULL: nobody kept track of which of their fields were inferred (nothing is marked,
+and their next version takes what the file says).
 
 Revision ID: 0008
 Revises: 0006
@@ -20,7 +21,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.add_column("documents", sa.Column("inferred", sa.JSON(), nullable=False, server_default="[]"))
+    op.add_column("documents", sa.Column("inferred", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
