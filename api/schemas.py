@@ -184,6 +184,9 @@ class DocumentSummary(BaseModel):
     programme: str | None
     source: str | None
     source_url: str | None
+    inferred: list[str] = Field(default_factory=list, description="The metadata fields (title, doc_type, language, "
+                                "published, countries) inferred from the file, not given by a sidecar, the upload or "
+                                "an edit: staff check them; editing a field removes it")
     filename: str
     format: str
     mime: str
@@ -203,7 +206,8 @@ class DocumentSummary(BaseModel):
 
 
 def _summary(doc: DocumentRecord) -> dict[str, Any]:
-    return {**vars(doc), "published": doc.published_text, "file_url": document_file_url(doc.id)}
+    return {**vars(doc), "published": doc.published_text, "inferred": doc.inferred or [],
+            "file_url": document_file_url(doc.id)}
 
 
 class OutlineEntry(BaseModel):

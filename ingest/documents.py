@@ -4,6 +4,9 @@ prepared as the next version of their document.
 A file whose bytes are already catalogued with the same metadata is left alone ("unchanged"); so is a twin of a
 file prepared in the same run and not yet committed. A changed file (same source, new bytes), or an unchanged
 one whose sidecar metadata changed, becomes the next version of its document.
+
+What a person gave or confirmed on the prior version (a field not inferred there: from a sidecar, an upload or an
+edit) stays when the file now only infers it; a sidecar or upload field given now wins over it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from kmh.settings import Settings
 
 if TYPE_CHECKING:
     from ingest.sandbox import ParseSandbox
-    from kmh.catalog import Catalog
+    from kmh.catalog import Catalog, DocumentRecord
 
 
 class DocumentPreparer:
@@ -83,7 +86,7 @@ class DocumentPreparer:
             return FileResult(path, "failed", upload.doc_id, reason=f"same content as document {existing.id}")
         doc = parsed() if parsed is not None else self.parse(path)  # sidecar applied
         if upload is not None:
-            doc.meta = infer_meta(doc.blocks, upload.meta)
+            doc.meta = infer_meta(doc.blocks, upload.meta, doc.properties)
             source_key = upload.source_key
             prior = self.catalog.get(upload.doc_id)
         else:
@@ -100,6 +103,7 @@ class DocumentPreparer:
             published=meta.published,
             published_precision=meta.published_precision if meta.published else None,
             countries=list(meta.countries),
+            inferred=sorted(meta.inferred),
             programme=meta.programme,
             source_url=meta.source_url,
             source=meta.source,
@@ -110,7 +114,10 @@ class DocumentPreparer:
             outline=[{"section": b.text, "level": b.level, "page": b.page} for b in doc.blocks if b.kind == "title"],
             original_path="",  # known at commit
         )
-        if existing is not None and all(getattr(existing, k) == getattr(record, k) for k in META_FIELDS):
+        if prior is not None:
+            record = keep_confirmed(record, prior)
+        if existing is not None and all(getattr(existing, k) == getattr(record, k) for k in META_FIELDS) and (
+                existing.inferred is None or existing.inferred == record.inferred):  # None: catalogued before 0008
             reason = None if existing.source_key == source_key else f"same content as {existing.filename}"
             return FileResult(path, "unchanged", existing.id, existing.title, existing.passage_count, reason)
         if prior is not None:
@@ -123,3 +130,23 @@ class DocumentPreparer:
         prepared = Prepared(path, data, record, prior, source, max(1, ceil(words / per_passage)), upload=upload)
         self._in_flight[sha] = prepared
         return prepared
+
+
+def keep_confirmed(record: DocumentRecord, prior: DocumentRecord) -> DocumentRecord:
+    """``record`` with the prior version's values for the fields ``record`` only infers but a person gave or
+    confirmed on ``prior`` (a value there, not in its ``inferred``); unchanged when ``prior`` predates the tracking
+    of inferred fields (``inferred`` None)."""
+    from dataclasses import replace
+
+    if prior.inferred is None or not record.inferred:
+        return record
+    kept: dict = {}
+    for name in record.inferred:
+        value = getattr(prior, name)
+        if name not in prior.inferred and value not in (None, "", []):
+            kept[name] = list(value) if name == "countries" else value
+            if name == "published":
+                kept["published_precision"] = prior.published_precision
+    if not kept:
+        return record
+    return replace(record, **kept, inferred=[name for name in record.inferred if name not in kept])

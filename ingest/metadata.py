@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
@@ -244,9 +245,19 @@ def _date_value(value: Any, field: str, bad) -> tuple[date, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def infer_meta(blocks: list[Block], sidecar: dict[str, Any] | None = None) -> DocMeta:
-    """Metadata for a parsed document: sidecar values win, the rest is inferred from ``blocks``."""
+# The fields inferred when neither the sidecar nor the upload gives them (DocMeta names, as in the catalog).
+INFERABLE = ("title", "doc_type", "language", "published", "countries")
+COUNTRY_SCAN_CHARS = 100_000
+TYPE_SCAN_CHARS = 1500
+MAX_COUNTRIES = 3
+
+
+def infer_meta(blocks: list[Block], sidecar: dict[str, Any] | None = None,
+               properties: dict[str, str] | None = None) -> DocMeta:
+    """Metadata for a parsed document: sidecar (or upload) values win; the rest is inferred from the file's own
+    ``properties`` (ingest.parsers.properties) and from ``blocks``, and named in ``meta.inferred``."""
     sidecar = dict(sidecar or {})
+    properties = dict(properties or {})
     meta = DocMeta()
     for field in ("title", "doc_type", "language", "published", "published_precision", "countries", "programme",
                   "source_url", "source"):
@@ -255,11 +266,18 @@ def infer_meta(blocks: list[Block], sidecar: dict[str, Any] | None = None) -> Do
             if field != "published_precision":  # part of "published"
                 meta.from_sidecar.add(field)
     if meta.title is None:
-        meta.title = infer_title(blocks)
+        meta.title = infer_title(blocks, properties)
     if meta.language is None:
         meta.language = detect_language(blocks)
     if meta.published is None:
-        meta.published = find_date(_leading_text(blocks, DATE_SCAN_CHARS))  # a full date: day precision
+        found = infer_date(blocks, properties)
+        if found is not None:
+            meta.published, meta.published_precision = found
+    if "doc_type" not in meta.from_sidecar:
+        meta.doc_type = infer_type(blocks, meta.title, properties) or "other"
+    if "countries" not in meta.from_sidecar:
+        meta.countries = infer_countries(blocks, meta.title)
+    meta.inferred = {f for f in INFERABLE if f not in meta.from_sidecar and getattr(meta, f) not in (None, "", [])}
     return meta
 
 
@@ -278,24 +296,213 @@ def _is_generic(text: str) -> bool:
     return _key(text) in GENERIC_HEADINGS
 
 
-def infer_title(blocks: list[Block]) -> str | None:
-    """The first meaningful title before the body text, else the first sentence of the first paragraph."""
+# --- title --------------------------------------------------------------------------------------
+
+# "1. Introduction", "2.3 Context", "IV. Résultats", "A) Méthode", "Chapitre 1", "Part II": a section, not the document
+_NUMBERED_RE = re.compile(
+    r"^\s*(?:"
+    r"(?:chapitre|chapter|section|partie|part|annexe|annex|appendix|appendice)\s+(?:\d{1,3}|[ivxlc]{1,6}|[a-z])\b"
+    r"|(?:\d{1,2}|[ivxlc]{1,6}|[a-h])(?:\.\d{1,2})*\s*[.)]\s*\S"
+    r"|\d{1,2}(?:\.\d{1,2})+\s+\S"
+    r"|(?-i:\d{1,2}\s+[A-ZÀ-Ý])"
+    r")",
+    re.IGNORECASE,
+)
+# Titles that authoring tools write for the author: "Microsoft Word - rapport.docx", "Untitled", "Présentation1"
+_TOOL_TITLE_RE = re.compile(
+    r"^(?:microsoft\s+(?:word|powerpoint|excel)\b|untitled\b|sans\s+titre\b|document\s*\d*$|presentation\s*\d*$"
+    r"|presentation\s+powerpoint$|powerpoint\s+presentation$|diapositive\s*\d*$|slide\s*\d*$|titre$|title$"
+    r"|titre\s+du\s+document$|document\s+title$|new\s+document$|nouveau\s+document$)",
+    re.IGNORECASE,
+)
+_FILE_NAME_RE = re.compile(
+    r"(?:^[\w~$-]+\.(?:docx?|pdf|pptx?|odt|odp|rtf|txt|html?|indd|xlsx?|qxp|ai)$)"
+    r"|\.(?:docx?|pdf|pptx?|odt|indd)\b|^[\w-]*[_][\w-]*$|^[\w-]*\d[\w-]*_[\w-]*$|^[a-z0-9]+(?:-[a-z0-9]+){2,}$",
+    re.IGNORECASE,
+)
+
+
+def is_numbered_heading(text: str) -> bool:
+    """A section heading with its number ("1. Introduction", "2.3 Context", "Chapitre 1"), not a title."""
+    return bool(_NUMBERED_RE.match(text))
+
+
+def meaningful_title(text: str | None) -> bool:
+    """Whether a title a file gives itself says something: not empty, not a tool's placeholder ("Microsoft Word -
+    x.docx", "Untitled"), not a file name, not a single word, not a generic or numbered heading."""
+    if not text:
+        return False
+    text = re.sub(r"\s+", " ", text).strip()
+    letters = sum(ch.isalpha() for ch in text)
+    if letters < 4 or len(text.split()) < 2 or _TOOL_TITLE_RE.match(_key(text)) or _FILE_NAME_RE.search(text):
+        return False  # one word ("Guide", "Rapport") is a template's leftover more often than a title
+    return not _is_generic(text) and not is_numbered_heading(text)
+
+
+def _title_candidate(block: Block) -> bool:
+    return (block.kind == "title" and not _is_generic(block.text) and not is_numbered_heading(block.text)
+            and find_date(block.text) is None and sum(ch.isalpha() for ch in block.text) >= 3)
+
+
+def infer_title(blocks: list[Block], properties: dict[str, str] | None = None) -> str | None:
+    """The title the file gives itself when meaningful; else, in a paged file, the largest heading of the first
+    page; else the first meaningful heading before the body text; else the first sentence of the first paragraph.
+    Never a numbered section heading ("1. Introduction") nor a generic one ("Contexte")."""
+    properties = properties or {}
+    if meaningful_title(properties.get("title")):
+        return _trim(properties["title"])
     if not blocks:
-        return None
+        return _trim(properties["page_title"]) if meaningful_title(properties.get("page_title")) else None
+    first_page = next((b.page for b in blocks if b.page is not None), None)
+    if first_page is not None:
+        on_first = [b for b in blocks if b.page == first_page and _title_candidate(b)]
+        if on_first:
+            return _trim(min(on_first, key=lambda b: b.level).text)  # min: the first of the largest
     for block in blocks:
         if block.kind == "text" and len(block.text.split()) >= 20:
             break  # titles after the body text has started are section titles
-        if block.kind == "title" and not _is_generic(block.text) and find_date(block.text) is None:
+        if _title_candidate(block):
             return _trim(block.text)
+    if meaningful_title(properties.get("page_title")):
+        return _trim(properties["page_title"])
     for block in blocks:
         if block.kind == "table" or _is_generic(block.text) or len(block.text.split()) < 4:
             continue
         if find_date(block.text) is not None and len(block.text.split()) <= 8:
             continue  # "Du 1er au 2 décembre 2021"
+        if block.kind == "title" and is_numbered_heading(block.text):
+            continue
         first = block.text.split("\n", 1)[0]
         sentence = re.split(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«\"“])", first, maxsplit=1)[0]
         return _trim(sentence)
     return _trim(blocks[0].text.split("\n", 1)[0])
+
+
+# --- date, type, countries ----------------------------------------------------------------------
+
+
+def infer_date(blocks: list[Block], properties: dict[str, str] | None = None) -> tuple[date, str] | None:
+    """The publication date and its precision ("day", "month", "year"): the page's published date (HTML meta);
+    else a full date near the start of the text ("Dakar, le 5 juillet 2023"); else a month and year on a short
+    line ("Mars 2022"); else a lone year on a short line of the first page ("Rapport annuel 2022", "© OIM 2019");
+    else the file's creation date."""
+    from kmh.dates import parse_partial_date
+
+    properties = properties or {}
+    for key in ("published", "created"):
+        match = _ISO_RE.match(properties.get(key, "").strip())
+        properties[key] = match.group(0) if match else ""  # "2024-02-20T09:00:00Z": the date
+    if properties["published"]:
+        try:
+            return parse_partial_date(properties["published"])
+        except ValueError:
+            pass
+    leading = _leading_text(blocks, DATE_SCAN_CHARS)
+    found = find_date(leading)
+    if found is not None:
+        return found, "day"
+    lines = [line.strip() for line in leading.split("\n") if line.strip()]
+    for line in lines:
+        month = find_month(line) if len(line.split()) <= 12 else None
+        if month is not None:
+            return month, "month"
+    first_page = next((b.page for b in blocks if b.page is not None), None)
+    cover = [b.text for b in _leading_blocks(blocks, DATE_SCAN_CHARS) if first_page is None or b.page == first_page]
+    for line in cover[:12]:
+        if len(line.split()) <= 12:
+            years = set(_YEAR_RE.findall(_fold(line)))
+            if len(years) == 1 and not _YEAR_RANGE_RE.search(line):
+                return date(int(years.pop()), 1, 1), "year"
+    if properties["created"]:
+        try:
+            return parse_partial_date(properties["created"])
+        except ValueError:
+            pass
+    return None
+
+
+_ISO_RE = re.compile(r"(?:19|20)\d\d(?:-\d\d(?:-\d\d)?)?")
+_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[5-9]|20[0-4])\d)(?![\d.,/-]\d)")
+_YEAR_RANGE_RE = re.compile(r"(?:19|20)\d\d\s*[-–/]\s*(?:(?:19|20)?\d\d)\b")
+
+
+def find_month(text: str) -> date | None:
+    """The first day of a month written with its year and no day ("septembre 2019", "March 2022"); None if none."""
+    match = _MONTH_YEAR_RE.search(_fold(text))
+    return date(int(match.group(2)), _MONTHS[match.group(1)], 1) if match else None
+
+
+# Cues of each document type, as regexes on the accent-folded, lowercased text.
+TYPE_CUES: dict[str, tuple[str, ...]] = {
+    "news": (r"communiques?(?: de presse)?", r"press releases?", r"news releases?", r"actualites?",
+             r"breaking news", r"\((?:atop|aps|map|afp|apa|ani|anp|amp|reuters)\)"),
+    "report": (r"rapports?", r"reports?", r"etudes?", r"study", r"studies", r"evaluations?", r"assessments?",
+               r"enquetes?", r"surveys?", r"bilan", r"analyses? (?:de situation|situationnelle)"),
+    "handbook": (r"manuels?", r"handbooks?", r"guides?(?: pratiques?)?", r"guidelines", r"lignes directrices",
+                 r"boites? a outils", r"toolkits?", r"mode operatoire", r"procedures operationnelles",
+                 r"standard operating procedures", r"module \d+", r"training manual", r"curriculum"),
+    "knowledge_paper": (r"notes? (?:d'orientation|de synthese|de politique|conceptuelle|d'information|technique)",
+                        r"policy (?:brief|paper)s?", r"briefing (?:note|paper)s?", r"knowledge papers?",
+                        r"documents? de connaissances?", r"working papers?", r"documents? de travail",
+                        r"notes?", r"issue briefs?", r"research briefs?"),
+    "seminar_page": (r"seminaires?", r"seminars?", r"webinaires?", r"webinars?", r"conferences?",
+                     r"tables? rondes?", r"roundtables?"),
+}
+# Headings of an event page ("Dates", "Agenda", "Intervenants").
+_EVENT_HEADINGS = frozenset({"dates", "agenda", "enregistrements et agenda", "intervenants", "speakers",
+                             "panelists", "panelistes", "recordings", "enregistrements", "inscription",
+                             "registration"})
+# A dateline: "Kpalimé, 24 nov. (ATOP) –", "Dakar – La gestion", "GENEVA, 5 March 2024 –"
+_DATELINE_RE = re.compile(r"^[A-ZÀ-Ý][\w'’À-ÿ-]+(?: [A-ZÀ-Ý][\w'’À-ÿ-]+)?(?:,[^–—\n]{1,40})? [–—] \S")
+_TYPE_ORDER = ("news", "handbook", "knowledge_paper", "report", "seminar_page")
+
+
+@lru_cache(maxsize=1)
+def _type_patterns() -> dict[str, re.Pattern[str]]:
+    return {kind: re.compile(r"(?<![\w-])(?:" + "|".join(cues) + r")(?![\w-])") for kind, cues in TYPE_CUES.items()}
+
+
+def infer_type(blocks: list[Block], title: str | None = None, properties: dict[str, str] | None = None) -> str | None:
+    """The document type (kmh.catalog.models.DOC_TYPES) its cues say, or None without clear cues: a cue in the
+    title (or the file's own title or subject) counts 3, in the first lines 1 each (up to 3 a type), a label line
+    ("Communiqué de presse") 2 more; a dateline and event headings count too. The
+    best type needs 2 points; a tie goes to the more specific type (news, handbook, note, report, seminar)."""
+    properties = properties or {}
+    scores: dict[str, int] = {kind: 0 for kind in TYPE_CUES}
+    patterns = _type_patterns()
+    # the title, and the titles and subject the file gives itself ("Press release | IOM")
+    title_key = _fold(" \n ".join([title or ""] + [properties[k] for k in ("title", "page_title", "subject")
+                                                    if properties.get(k)]))
+    leading = _fold(_leading_text(blocks, TYPE_SCAN_CHARS))
+    for kind, pattern in patterns.items():
+        if title_key and pattern.search(title_key):
+            scores[kind] += 3
+        scores[kind] += min(3, len(pattern.findall(leading)))
+    if properties.get("og:type", "").lower() == "article":
+        scores["news"] += 1
+    for block in blocks[:8]:
+        if block.kind == "text" and _DATELINE_RE.match(block.text):
+            scores["news"] += 2
+            break
+    for block in blocks[:6]:  # a label line: "Communiqué de presse", "Rapport", "Policy brief"
+        if len(block.text.split()) <= 4:
+            for kind, pattern in patterns.items():
+                if pattern.fullmatch(_fold(block.text).strip(" .:-–")):
+                    scores[kind] += 2
+    scores["seminar_page"] += min(3, sum(1 for b in blocks if b.kind == "title" and _key(b.text) in _EVENT_HEADINGS))
+    best = max(_TYPE_ORDER, key=lambda kind: (scores[kind], -_TYPE_ORDER.index(kind)))
+    if scores[best] < 2 or best not in DOC_TYPES:
+        return None
+    return best
+
+
+def infer_countries(blocks: list[Block], title: str | None = None, limit: int = MAX_COUNTRIES) -> list[str]:
+    """The few countries the document is about (kmh.gazetteer.main_countries): named in its title, or named
+    repeatedly in its text; canonical English names, as the sidecars write them."""
+    from kmh.gazetteer import main_countries
+
+    text = _leading_text(blocks, COUNTRY_SCAN_CHARS)
+    return main_countries(text, title, limit=limit)
 
 
 def detect_language(blocks: Iterable[Block] | str) -> str | None:
@@ -309,6 +516,17 @@ def detect_language(blocks: Iterable[Block] | str) -> str | None:
         if len(text) < 40:
             text = "\n".join(b.text for b in blocks)[:LANGUAGE_SCAN_CHARS]
     return guess_language(text, LANGUAGES)
+
+
+def _leading_blocks(blocks: list[Block], limit: int) -> list[Block]:
+    """The blocks that start within the first ``limit`` characters."""
+    out, size = [], 0
+    for block in blocks:
+        if size >= limit:
+            break
+        out.append(block)
+        size += len(block.text) + 1
+    return out
 
 
 def _leading_text(blocks: list[Block], limit: int) -> str:
@@ -337,6 +555,12 @@ _M = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _D = r"(\d{1,2})(?:er|e|st|nd|rd|th)?"
 _Y = r"((?:19|20)\d\d)"
 _SEP = r"\s*(?:au|a|-|–|—|et|&|to|and|through)\s*"
+# A month in full (or "sept.") and a year, not after a day: "septembre 2019", "March, 2022"
+_MONTH_YEAR_RE = re.compile(
+    r"(?<!\d)(?<!\d )(?<!\der )(?<!\dst |\dnd |\drd |\dth )\b(" + "|".join(
+        name for name in sorted(_MONTHS, key=len, reverse=True) if len(name) > 4 or name in ("mars", "mai", "juin", "may", "june", "july", "sept", "aout")
+    ) + r")\.?,?\s+((?:19|20)\d\d)\b"
+)
 _DATE_PATTERNS = [
     # "du 30 novembre au 2 décembre 2021" (cross-month range): first day, first month
     ("dm-dmy", re.compile(rf"\b{_D}\s+{_M}{_SEP}{_D}\s+{_M},?\s+{_Y}\b")),

@@ -92,8 +92,9 @@ class DocMeta:
     source_url: str | None = None
     source: str | None = None  # free-text citation of the publisher, e.g. "OIM Sénégal, communiqué"
     edition_of: str | None = None  # the sidecar's file name of another language edition (ingest.editions)
-    # Which fields came from the sidecar (the rest were inferred).
+    # Which fields came from the sidecar (or the upload), and which were inferred from the file (ingest.metadata).
     from_sidecar: set[str] = field(default_factory=set)
+    inferred: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -106,3 +107,6 @@ class ParsedDocument:
     blocks: list[Block]
     meta: DocMeta
     page_count: int | None = None
+    # The file's own metadata (PDF Info/XMP, DOCX/PPTX core properties, HTML <title>/<meta>): text values under
+    # the keys of ingest.parsers.properties ("title", "created", "published", ...).
+    properties: dict[str, str] = field(default_factory=dict)

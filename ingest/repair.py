@@ -180,6 +180,7 @@ def _restore_catalog(settings: Settings, catalog, store, say: Say) -> None:
             language=p.get("language"), published=published, published_precision=precision,
             countries=list(p.get("countries") or []), programme=p.get("programme"), source_url=p.get("source_url"),
             status=p.get("status") or "published", passage_count=versions[version],
+            inferred=None,  # which fields were inferred is not in the index: unknown, as before revision 0008
             page_count=getattr(parsed, "page_count", None),
             outline=[{"section": b.text, "level": b.level, "page": b.page} for b in parsed.blocks
                      if b.kind == "title"] if parsed else [])

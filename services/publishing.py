@@ -133,12 +133,18 @@ def upload_metadata(*, title: str | None = None, doc_type: str | None = None, la
 
 def new_version_metadata(*, catalog: Catalog, doc_id: str, given: Metadata) -> Metadata:
     """The metadata of a new version of ``doc_id``: the document's own, with the fields ``given`` replacing
-    theirs. DocumentNotFound when there is no such document."""
+    theirs; the fields inferred from the old file are inferred again from the new one. DocumentNotFound when there
+    is no such document."""
     doc = catalog.get(doc_id)
     if doc is None:
         raise DocumentNotFound(doc_id)
+    inferred = set(doc.inferred or ())
     kept = {"title": doc.title, "type": doc.doc_type, "date": doc.published_text, "countries": doc.countries,
             "programme": doc.programme, "source": doc.source_url or doc.source, "language": doc.language}
+    for field, name in (("title", "title"), ("type", "doc_type"), ("date", "published"), ("countries", "countries"),
+                        ("language", "language")):
+        if name in inferred:
+            del kept[field]
     meta = _checked({k: v for k, v in kept.items() if v not in (None, "", [])})
     if doc.source and doc.source_url:
         meta["source"] = doc.source  # one "source" field held the URL: keep the citation beside it

@@ -322,6 +322,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "edit.view": ("See its public page", "Voir sa page publique"),
     "edit.source": ("Source (citation)", "Source (référence)"),
     "edit.source_url": ("Source (web address)", "Source (adresse web)"),
+    "edit.inferred": ("inferred", "déduit"),
+    "edit.inferred_hint": ("Inferred from the file, not given: check it", "Déduit du fichier, non renseigné : à vérifier"),
+    "edit.inferred_note": ("Fields marked “inferred” were read from the file itself (its properties and text), not "
+                           "given with it; changing one confirms it.",
+                           "Les champs marqués « déduit » ont été lus dans le fichier lui-même (ses propriétés et son "
+                           "texte), non renseignés ; les modifier les confirme."),
     "edit.save": ("Save", "Enregistrer"),
     "edit.failed": ("The changes were not saved:", "Les modifications n'ont pas été enregistrées :"),
     "edit.saved.edit": ("Saved. Search results show the new details now.",

@@ -6,7 +6,7 @@ Formats: pdf, docx, pptx, html, md, txt. Each format module exposes
 ``sniff`` decides the format from the content (PDF header, OOXML zip parts, HTML tags), using the
 extension only to tell Markdown from plain text. ``parse_file`` adds the checks every file goes
 through (size limit, empty file, unsupported type, no text extracted), whitespace normalisation
-and the metadata (sidecar ``NAME.meta.yaml`` first, then inferred from the text).
+and the metadata (sidecar ``NAME.meta.yaml`` first, then inferred from the file's own properties and its text).
 """
 
 from __future__ import annotations
@@ -207,10 +207,14 @@ def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None
     blocks = parse_bytes(path, data, fmt)
     if not any(b.text.strip() for b in blocks):
         raise IngestError(path, "no text could be extracted")
+    from .properties import read_properties
+
     sidecar = read_sidecar(path)
-    meta = infer_meta(blocks, sidecar)
+    properties = read_properties(path, data, fmt)
+    meta = infer_meta(blocks, sidecar, properties)
     meta.edition_of = (sidecar or {}).get("edition_of")
-    return ParsedDocument(path=path, format=fmt, mime=MIME_TYPES[fmt], blocks=blocks, meta=meta, page_count=page_count)
+    return ParsedDocument(path=path, format=fmt, mime=MIME_TYPES[fmt], blocks=blocks, meta=meta, page_count=page_count,
+                          properties=properties)
 
 
 def _page_count(path: Path, data: bytes, fmt: str) -> int | None:

@@ -44,7 +44,7 @@ _DOC_ID = re.compile(r"[0-9a-f]{12}")
 _CONTENT_FIELDS = (
     "sha256", "filename", "source_key", "title", "doc_type", "language", "published", "published_precision", "countries",
     "programme", "source_url", "source", "passage_count", "format", "mime", "page_count", "outline", "original_path",
-    "edition_of",
+    "edition_of", "inferred",
 )
 
 
@@ -71,6 +71,9 @@ class DocumentRecord:
     programme: str | None = None
     source_url: str | None = None
     source: str | None = None
+    # The metadata fields inferred from the file rather than given (sidecar, upload, edit): staff check them. None for
+    # a document catalogued before this was kept (revision 0008).
+    inferred: list[str] | None = field(default_factory=list)
     status: str = "published"
     version: int = 1
     passage_count: int = 0
@@ -129,6 +132,7 @@ def _record(doc: Any) -> DocumentRecord:
     """A DocumentRecord from an ORM object or a row with the same attribute names."""
     rec = DocumentRecord(**{name: getattr(doc, name) for name in _DOC_FIELDS})
     rec.countries = builtins.list(rec.countries or [])
+    rec.inferred = None if rec.inferred is None else builtins.list(rec.inferred)
     rec.outline = [dict(item) for item in rec.outline or []]
     return rec
 
@@ -372,6 +376,7 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, C
             values["ingested_at"] = record.ingested_at or now
             values["updated_at"] = record.updated_at or values["ingested_at"]
             values["countries"] = builtins.list(record.countries)
+            values["inferred"] = None if record.inferred is None else builtins.list(record.inferred)
             values["outline"] = [dict(item) for item in record.outline]
             doc = Document(**values)
             doc.versions.append(_version_row(doc, note))
@@ -405,6 +410,7 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, C
             for name in _CONTENT_FIELDS:
                 setattr(doc, name, getattr(record, name))
             doc.countries = builtins.list(record.countries)
+            doc.inferred = None if record.inferred is None else builtins.list(record.inferred)
             doc.outline = [dict(item) for item in record.outline]
             doc.version += 1
             doc.ingested_at = record.ingested_at or now
@@ -449,6 +455,9 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, C
             diff = {k: [getattr(before, k), v] for k, v in changes.items() if getattr(before, k) != v}
             for name, value in changes.items():
                 setattr(doc, name, builtins.list(value) if name == "countries" else value)
+            edited = {"published" if k == "published_precision" else k for k in diff}
+            if edited & set(before.inferred or ()):  # a field a person changed is no longer inferred
+                doc.inferred = [name for name in before.inferred or () if name not in edited]
             if diff:
                 doc.updated_at = utcnow()
             self.audit(actor, action, doc_id, s=s, changes=diff)

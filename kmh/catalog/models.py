@@ -99,6 +99,10 @@ class Document(Base):
     # "year", "month" or "day" (NULL: day): published holds the first day of that period (kmh.dates).
     published_precision: Mapped[str | None] = mapped_column(String(5))
     countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Names of the metadata fields inferred from the file (not given by a sidecar, an upload or an edit); NULL for the
+    # documents catalogued before revision 0008, when nobody kept track. No default: a row written without it (an older
+    # schema's rows, a restore) is "not known", and an insert into an older schema does not name it.
+    inferred: Mapped[list[str] | None] = mapped_column(JSON)
     programme: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)

@@ -21,9 +21,11 @@ from tests.helpers import (
     REPORT_PDF,
     api_key,
     app_routes,
+    bearer,
     copy_data,
     signed_in,
     signin_token,
+    wait_for_job,
 )
 from web.app import create_app
 from web.i18n import accept_language
@@ -460,6 +462,53 @@ def test_staff_edit_and_retract_through_the_forms(site):
     actions = [e["action"] for e in client.get("/api/audit", headers={"Authorization": f"Bearer {keys['admin']}"},
                                                params={"target": doc}).json()["items"]]
     assert actions[:3] == ["document.restore", "document.retract", "document.edit"]
+
+
+def test_inferred_fields_are_marked_for_staff_and_an_edit_confirms_one(site, tmp_path):
+    client, keys, _ids = site
+    path = tmp_path / "rapport-sans-fiche.txt"
+    body = ("Les migrants maliens de retour au Mali reçoivent un appui à la réintégration économique, sociale et "
+            "psychosociale ; les comités locaux du Mali suivent chaque dossier avec les services de l'emploi.")
+    path.write_text(f"Rapport sur la réintégration des migrants de retour\n\nBamako, le 3 avril 2019\n\n{body}\n",
+                    encoding="utf-8")
+    with path.open("rb") as fh:  # no sidecar; the upload gives the language only
+        r = client.post("/api/documents", headers=bearer(keys["staff"]), files={"file": (path.name, fh)},
+                        data={"language": "fr"})
+    assert r.status_code == 202, r.text
+    job = wait_for_job(client, r.json(), keys["staff"])
+    assert job["state"] == "done", job
+    doc = client.get(job["document_url"]).json()
+    assert (doc["title"], doc["doc_type"], doc["published"], doc["countries"], doc["language"]) == (
+        "Rapport sur la réintégration des migrants de retour", "report", "2019-04-03", ["Mali"], "fr")
+    assert doc["inferred"] == ["countries", "doc_type", "published", "title"]  # the language was given
+    staff = signed_in(client, keys["staff"])
+    url = f"/staff/documents/{doc['id']}"
+    page = staff.get(url, headers={"Accept-Language": "fr"}).text
+    assert page.count('class="inferred"') == 4 and ">déduit</span>" in page and "Déduit du fichier" in page
+    assert staff.get(url, headers={"Accept-Language": "en"}).text.count(">inferred</span>") == 4
+    # the form sends every field; only the changed title stops being inferred
+    r = staff.post(url, data={"csrf_token": csrf_of(page), "title": "Réintégration au Mali : rapport 2019",
+                              "type": "report", "language": "fr", "date": "2019-04-03", "countries": "Mali",
+                              "programme": "", "source": "", "source_url": ""}, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get(f"/api/documents/{doc['id']}").json()["inferred"] == ["countries", "doc_type", "published"]
+    # through the API as well
+    r = client.patch(f"/api/documents/{doc['id']}", headers=bearer(keys["staff"]), json={"countries": ["Mali", "Niger"]})
+    assert r.status_code == 200 and r.json()["inferred"] == ["doc_type", "published"]
+    page = staff.get(url).text
+    assert page.count('class="inferred"') == 2
+    # a new version of the file: what a person gave or confirmed stays, the rest is inferred from the new file
+    path.write_text(path.read_text(encoding="utf-8").replace("Bamako, le 3 avril 2019", "Bamako, le 9 mai 2020")
+                    + "Une section nouvelle décrit le suivi des dossiers à Kayes.\n", encoding="utf-8")
+    with path.open("rb") as fh:
+        r = client.put(f"/api/documents/{doc['id']}/file", headers=bearer(keys["staff"]),
+                       files={"file": (path.name, fh)})
+    assert r.status_code == 202, r.text
+    assert wait_for_job(client, r.json(), keys["staff"])["state"] == "done"
+    again = client.get(f"/api/documents/{doc['id']}").json()
+    assert (again["version"], again["title"], again["countries"], again["language"]) == (
+        2, "Réintégration au Mali : rapport 2019", ["Mali", "Niger"], "fr")
+    assert again["published"] == "2020-05-09" and again["inferred"] == ["doc_type", "published"]
 
 
 def test_upload_errors_are_shown_on_the_form(site):
