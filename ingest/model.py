@@ -40,6 +40,8 @@ class FileResult:
     title: str | None = None
     passages: int = 0
     reason: str | None = None
+    # What was left out of an indexed file (pages whose OCR was too poor), one line each.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +74,8 @@ class Block:
     page: int | None = None
     # Heading level for titles: 1 is the top level. Ignored for other kinds.
     level: int = 1
+    # Read by OCR from a scanned page: the page's mean word confidence, 0-100; None for a text layer.
+    ocr: float | None = None
 
 
 @dataclass
@@ -101,3 +105,5 @@ class ParsedDocument:
     blocks: list[Block]
     meta: DocMeta
     page_count: int | None = None
+    # Pages left out, and why: "page 3: OCR confidence 41% < 60%, not indexed".
+    notes: list[str] = field(default_factory=list)

@@ -49,7 +49,7 @@ def normalize_blocks(blocks: Iterable[Block]) -> list[Block]:
         if not text or not any(ch.isalnum() for ch in text):
             continue
         level = min(max(int(block.level or 1), 1), 6)
-        out.append(Block(text=text, kind=block.kind, page=block.page, level=level))
+        out.append(Block(text=text, kind=block.kind, page=block.page, level=level, ocr=block.ocr))
     return out
 
 
