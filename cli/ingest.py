@@ -81,6 +81,8 @@ def ingest(
             def on_result(r: FileResult) -> None:
                 if r.status == "failed":
                     err.print(f"[red]failed[/red] {r.path}: {r.reason}", soft_wrap=True, highlight=False)
+                for note in r.notes:
+                    err.print(f"[yellow]left out[/yellow] {r.path}: {note}", soft_wrap=True, highlight=False)
                 meter.finished(_size_key(r.path), r.status in ("new", "updated"), r.passages)
                 rate, eta = meter.rate, meter.eta
                 progress.update(
@@ -108,6 +110,12 @@ def ingest(
     console.print(table)
     tally = {s: sum(r.status == s for r in results) for s in ("new", "updated", "unchanged", "failed")}
     console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
+    noted = [(r, note) for r in results for note in r.notes]
+    if noted:
+        console.print(f"{len(noted)} page{'s' if len(noted) > 1 else ''} not indexed (OCR too poor, KMH_OCR_MIN_CONFIDENCE):",
+                      highlight=False)
+        for r, note in noted:
+            console.print(f"  {r.path.name}: {note}", highlight=False, soft_wrap=True)
     console.print(f"{meter.passages} passages in {elapsed:.1f} s: {meter.passages / max(elapsed, 1e-6):.1f} passages/s",
                   highlight=False)
     if tally["failed"]:

@@ -105,5 +105,5 @@ class ParsedDocument:
     blocks: list[Block]
     meta: DocMeta
     page_count: int | None = None
-    # Pages left out, and why: "page 3: OCR confidence 41% < 60%, not indexed".
+    # Pages left out, and why: "page 3: OCR confidence 41% < 70%, not indexed".
     notes: list[str] = field(default_factory=list)

@@ -112,18 +112,26 @@ def degrade(image, d: Degradation):
 
 
 def noise_page(*, dpi: int = 300, seed: int = 0):
-    """A blank page that went through a dirty scanner: grey noise and specks, no text."""
-    from PIL import Image
+    """A page without text that went through a dirty scanner: a shadow along the binding, dust spots, grey noise and
+    specks."""
+    from PIL import Image, ImageDraw
 
     width, height = (round(p / 72 * dpi) for p in A4_POINTS)
-    return degrade(Image.new("L", (width, height), 235), Degradation(noise=25, salt_pepper=0.02, seed=seed))
+    page = Image.new("L", (width, height), 235)
+    draw = ImageDraw.Draw(page)
+    rng = random.Random(seed)
+    draw.rectangle((0, 0, round(width * 0.03), height), fill=60)  # the binding's shadow
+    for _ in range(400):  # dust
+        x, y, r = rng.randrange(width), rng.randrange(height), rng.uniform(2, 7)
+        draw.ellipse((x - r, y - r * rng.uniform(0.5, 1.5), x + r, y + r), fill=rng.randrange(20, 120))
+    return degrade(page, Degradation(noise=25, salt_pepper=0.02, seed=seed))
 
 
 def image_pdf_page(pdf, image, dpi: int = 300) -> None:
-    """Add ``image`` to an fpdf2 document as a full A4 page with no text layer."""
+    """Add ``image`` to an fpdf2 document as a full A4 page (landscape for a wide image) with no text layer."""
     buffer = io.BytesIO()
     image.convert("L").save(buffer, format="PNG")
-    pdf.add_page(format="A4")
+    pdf.add_page(format="A4", orientation="L" if image.width > image.height else "P")
     pdf.image(buffer, x=0, y=0, w=pdf.w, h=pdf.h)
 
 

@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     ocr: bool = True
     ocr_languages: str = Field("fra+eng", pattern=r"^[a-z_]{3,}(\+[a-z_]{3,})*$")
     ocr_dpi: int = Field(300, ge=100, le=600)
-    ocr_min_confidence: float = Field(60.0, ge=0, le=100)
-    ocr_min_words: int = Field(5, ge=1)
+    ocr_min_confidence: float = Field(70.0, ge=0, le=100)
+    ocr_min_words: int = Field(10, ge=1)
     # Document embedding at ingestion (kmh.encoder): "openvino" (bfloat16 where the CPU has it, about 2.3x the
     # passages per second of float32 on 2 cores) or "torch" (PyTorch float32, the reference).
     document_backend: Literal["openvino", "torch"] = "openvino"

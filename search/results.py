@@ -104,6 +104,8 @@ class SearchHit:
     # only with include_weak when none does.
     relevance: float | None = None
     weak: bool = False
+    # Read by OCR from a scanned page: that page's mean word confidence (0-100); None for a text layer.
+    ocr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,7 +4,8 @@ A page is read by OCR when its text layer is missing (a scan: an image and no te
 encoding: characters outside the expected scripts, few letters, or no dictionary-like words: ``garbage_reason``).
 
 * The page is rendered at ``OcrOptions.dpi`` (300; fewer when the page is huge, so the image stays under
-  ``MAX_PIXELS``), in grey, a 3x3 median filter taking out salt-and-pepper noise.
+  ``MAX_PIXELS``), in grey, a 3x3 median filter taking out salt-and-pepper noise. A page left with almost no dark
+  pixels is blank (no words; tesseract is not run on it).
 * ``tesseract`` runs as a child process (``-l fra+eng``, TSV output: each word with its confidence). It inherits the
   parse worker's memory cap (rlimits pass to children), it is killed when the worker dies (``PR_SET_PDEATHSIG``: the
   sandbox's time limit kills the worker, and with it tesseract) and when the document's OCR deadline passes.
@@ -12,8 +13,8 @@ encoding: characters outside the expected scripts, few letters, or no dictionary
 * Rotation: when the first reading is weak, tesseract's orientation detection (``--psm 0``) says whether the page is
   turned by 90, 180 or 270 degrees; the page is read again upright and the better reading kept. Small skews (a few
   degrees) are levelled first (``estimate_skew``: tesseract's layout analysis loses lines turned clockwise by 2–3°).
-* The page's confidence is the mean confidence of its words (0–100). A page under ``min_confidence``, or with fewer
-  than ``min_words`` words, is not indexed: the parser reports it ("page 3: OCR confidence 41% < 60%, not indexed").
+* The page's confidence is the mean confidence of its words (0–100). A page under ``min_confidence``, with fewer
+  than ``min_words`` words, or whose words are not text (``garbage_reason``: dust read as letters) is not indexed: the parser reports it ("page 3: OCR confidence 41% < 70%, not indexed").
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ._common import clean_line
 MAX_PIXELS = 40_000_000  # a rendered page (300 dpi A4: 8.7 million)
 # Tesseract's first reading below this mean confidence, or with fewer words than min_words: the orientation is checked.
 CHECK_ROTATION_BELOW = 75.0
+BLANK_INK_SHARE = 0.0005  # under this share of dark pixels (after the median filter) a page is blank: no OCR run
 MAX_SKEW = 5.0  # degrees a page is levelled by before OCR (more is a turned page, which orientation detection finds)
 TITLE_HEIGHT_RATIO = 1.3  # a short paragraph whose letters are this much taller than the body's is a heading
 TITLE_MAX_WORDS = 12
@@ -49,6 +51,7 @@ the of and to in is are for on with by as at from that this be or an it was were
 el los las con por para del se que una no lo al da do os as em um uma
 """.split())
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_REAL_WORD_RE = re.compile(r"[^\w]*(?:[^\W\d_]{2,}(?:['’-][^\W\d_]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)+|\d+(?:[.,]\d+)*)[^\w]*")
 _FINAL_PUNCT = tuple(".!?;:,…")
 
 
@@ -60,8 +63,8 @@ class OcrOptions:
     enabled: bool = True
     languages: str = "fra+eng"
     dpi: int = 300
-    min_confidence: float = 60.0
-    min_words: int = 5
+    min_confidence: float = 70.0
+    min_words: int = 10
     timeout_s: float = 300.0
 
     @classmethod
@@ -74,7 +77,8 @@ class OcrOptions:
 @dataclass
 class OcrPage:
     """What OCR read on one page: its blocks (each carrying the page's confidence), the mean word confidence (0–100),
-    the number of words, the rotation applied (degrees) and the seconds it took."""
+    the number of words (of two letters or digits or more: ``page_quality``), the rotation applied (degrees) and the
+    seconds it took."""
 
     number: int
     blocks: list[Block] = field(default_factory=list)
@@ -82,6 +86,8 @@ class OcrPage:
     words: int = 0
     rotation: int = 0
     seconds: float = 0.0
+    garbage: str | None = None  # what OCR read is not text (garbage_reason): specks read as letters
+
 
     def poor_reason(self, options: OcrOptions) -> str | None:
         """Why this page is not indexed, or None when it reads well enough."""
@@ -91,6 +97,8 @@ class OcrPage:
         if self.confidence < options.min_confidence:
             return (f"page {self.number}: OCR confidence {self.confidence:.0f}% < {options.min_confidence:.0f}%, "
                     "not indexed")
+        if self.garbage is not None:
+            return f"page {self.number}: OCR read no text ({self.garbage}), not indexed"
         return None
 
 
@@ -234,10 +242,18 @@ def words_to_blocks(words: list[_Word], page: int, confidence: float) -> list[Bl
     return blocks
 
 
-def _read(image, options: OcrOptions, timeout_s: float) -> tuple[list[_Word], float]:
+def page_quality(words: list[_Word]) -> tuple[float, int]:
+    """The mean confidence of the words that hold a letter or digit (specks read as "." or "°" left out), and how many
+    are real words: two letters or more ("l'approche", "co-financé"), or a number, with punctuation around (dust gives
+    single characters and mixtures such as "C2" or "@e")."""
+    scored = [w.conf for w in words if any(ch.isalnum() for ch in w.text)]
+    real = sum(1 for w in words if _REAL_WORD_RE.fullmatch(w.text))
+    return (sum(scored) / len(scored) if scored else 0.0), real
+
+
+def _read(image, options: OcrOptions, timeout_s: float) -> tuple[list[_Word], float, int]:
     words = parse_tsv(run_tesseract(["-l", options.languages, "--psm", "3", "tsv"], _png(image), timeout_s))
-    confidence = sum(w.conf for w in words) / len(words) if words else 0.0
-    return words, confidence
+    return (words, *page_quality(words))
 
 
 def _orientation(image, timeout_s: float) -> int:
@@ -252,6 +268,13 @@ def _orientation(image, timeout_s: float) -> int:
     if rotate is None or confidence is None or float(confidence.group(1)) < 1.5:
         return 0
     return int(rotate.group(1)) % 360
+
+
+def ink_share(image) -> float:
+    """The share of dark pixels (under 128) of a grey image."""
+    import numpy as np
+
+    return float((np.asarray(image) < 128).mean()) if image.width and image.height else 0.0
 
 
 def estimate_skew(image, max_degrees: float = MAX_SKEW) -> float:
@@ -282,20 +305,23 @@ def ocr_image(image, number: int, options: OcrOptions, deadline: float) -> OcrPa
 
     started = time.perf_counter()
     image = image.convert("L").filter(ImageFilter.MedianFilter(3))
+    if ink_share(image) < BLANK_INK_SHARE:  # a blank or dusty page: nothing for tesseract to read
+        return OcrPage(number, seconds=time.perf_counter() - started)
     skew = estimate_skew(image)
     if abs(skew) >= 0.3:
         image = image.rotate(skew, resample=Image.BICUBIC, fillcolor=255)
-    words, confidence = _read(image, options, deadline - time.monotonic())
+    words, confidence, real = _read(image, options, deadline - time.monotonic())
     rotation = 0
-    if confidence < CHECK_ROTATION_BELOW or len(words) < options.min_words:
+    if confidence < CHECK_ROTATION_BELOW or real < options.min_words:
         turn = _orientation(image, deadline - time.monotonic())
         if turn:
             upright = image.rotate(-turn, expand=True, fillcolor=255)  # PIL turns counter-clockwise
-            words2, confidence2 = _read(upright, options, deadline - time.monotonic())
-            if confidence2 * len(words2) > confidence * len(words):
-                words, confidence, rotation = words2, confidence2, turn
-    page = OcrPage(number, confidence=confidence, words=len(words), rotation=rotation)
+            words2, confidence2, real2 = _read(upright, options, deadline - time.monotonic())
+            if confidence2 * real2 > confidence * real:
+                words, confidence, real, rotation = words2, confidence2, real2, turn
+    page = OcrPage(number, confidence=confidence, words=real, rotation=rotation)
     page.blocks = words_to_blocks(words, number, confidence)
+    page.garbage = garbage_reason(" ".join(w.text for w in words))
     page.seconds = time.perf_counter() - started
     return page
 
