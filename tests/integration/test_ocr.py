@@ -231,7 +231,7 @@ def test_the_sandbox_time_limit_kills_a_stuck_tesseract(tmp_path, stuck_tesserac
 
 
 def test_scanned_pages_are_marked_in_search_and_poor_pages_reported_by_the_job(tmp_path, shared_embedders):
-    from api.app import create_app
+    from web.app import create_app
 
     settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
     key = api_key(settings, "staff")
@@ -249,8 +249,8 @@ def test_scanned_pages_are_marked_in_search_and_poor_pages_reported_by_the_job(t
         assert job["state"] == "done", job
         (note,) = job["progress"]["notes"]
         assert note.startswith("page 3: OCR ") and note.endswith(", not indexed")
-        with signed_in(client, key) as staff:
-            assert note in staff.get(f"/staff/jobs/{job['id']}").text
+        staff = signed_in(client, key)
+        assert note in staff.get(f"/staff/jobs/{job['id']}").text
 
         hits = client.get("/api/search", params={"q": "coopératives agricoles ateliers de couture cohésion sociale",
                                                   "k": 3}).json()["hits"]
