@@ -52,7 +52,8 @@ class Degradation:
 
 def render_page(paragraphs: list[tuple[str, str]], *, dpi: int = 300, size: int = 11,
                 degradation: Degradation | None = None):
-    """An A4 page image (PIL, grey) of ``paragraphs`` ((kind, text); kind "title" is bold and larger), degraded."""
+    """An A4 page image (PIL, grey) of ``paragraphs`` ((kind, text); kind "title" is bold and larger, "list" a bulleted
+    item), degraded."""
     from PIL import Image, ImageDraw, ImageFont
 
     width, height = (round(p / 72 * dpi) for p in A4_POINTS)
@@ -64,6 +65,8 @@ def render_page(paragraphs: list[tuple[str, str]], *, dpi: int = 300, size: int 
     y = margin
     for kind, text in paragraphs:
         font = heading if kind == "title" else body
+        if kind == "list":
+            text = f"- {text}"
         line_height = round(font.size * 1.35)
         for line in _wrap(draw, text, font, width - 2 * margin):
             if y + line_height > height - margin:
@@ -130,16 +133,20 @@ def noise_page(*, dpi: int = 300, seed: int = 0):
 def image_pdf_page(pdf, image, dpi: int = 300) -> None:
     """Add ``image`` to an fpdf2 document as a full A4 page (landscape for a wide image) with no text layer."""
     buffer = io.BytesIO()
-    image.convert("L").save(buffer, format="PNG")
+    image.convert("L").save(buffer, format="JPEG", quality=80)  # as scanners store pages
     pdf.add_page(format="A4", orientation="L" if image.width > image.height else "P")
     pdf.image(buffer, x=0, y=0, w=pdf.w, h=pdf.h)
 
 
 def new_pdf(title: str | None = None):
+    """An empty fpdf2 document; the same content gives the same bytes (a fixed creation date)."""
+    from datetime import datetime, timezone
+
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
     pdf.set_auto_page_break(False)
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=timezone.utc))
     if title:
         pdf.set_title(title)
     pdf.set_creator("KMH Search synthetic scan")
@@ -160,3 +167,34 @@ def sample_degradation(page: int) -> Degradation:
     """The look of the sample corpus's scan: a slight turn, a little blur and dust (different on each page)."""
     rng = random.Random(page)
     return Degradation(skew=rng.choice((-1.2, 0.8, 1.5)), blur=0.7, salt_pepper=0.002, noise=8, seed=page)
+
+
+def synthesise_scan(source: Path, output: Path, *, force: bool = False) -> bool:
+    """Render ``source`` (YAML: ``title``, ``pages``: lists of [kind, text]) as the image-only PDF ``output``, each page
+    degraded like a photocopy (``sample_degradation``). Skipped when ``output`` is newer than ``source`` and this
+    module (unless ``force``); True when it was written. Raises ScanError for a bad source."""
+    import yaml
+
+    if not force and output.is_file():
+        newest = max(source.stat().st_mtime, Path(__file__).stat().st_mtime)
+        if output.stat().st_mtime >= newest:
+            return False
+    try:
+        spec = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScanError(f"{source}: cannot read it ({exc})") from None
+    pages = spec.get("pages") if isinstance(spec, dict) else None
+    if not pages or not all(isinstance(p, list) and p for p in pages):
+        raise ScanError(f"{source}: 'pages' must be a list of pages, each a list of [kind, text]")
+    images = []
+    for number, page in enumerate(pages, start=1):
+        paragraphs = []
+        for item in page:
+            if not (isinstance(item, list) and len(item) == 2 and item[0] in ("title", "text", "list")):
+                raise ScanError(f"{source}: page {number}: each paragraph is [title|text|list, text], not {item!r}")
+            paragraphs.append((item[0], str(item[1])))
+        images.append(render_page(paragraphs, degradation=sample_degradation(number)))
+    tmp = output.with_name(output.name + ".tmp")
+    write_image_pdf(tmp, images, title=spec.get("title"))
+    tmp.replace(output)
+    return True

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ingest.model import Block, IngestError
 
-from ._common import clean_line
+from ._common import BULLET_RE, clean_line, strip_bullet
 
 MAX_PIXELS = 40_000_000  # a rendered page (300 dpi A4: 8.7 million)
 # Tesseract's first reading below this mean confidence, or with fewer words than min_words: the orientation is checked.
@@ -217,7 +217,7 @@ def parse_tsv(tsv: str) -> list[_Word]:
 
 def words_to_blocks(words: list[_Word], page: int, confidence: float) -> list[Block]:
     """Paragraphs of tesseract's layout as blocks (hyphenated line ends rejoined); a short paragraph in taller letters
-    than the body is a heading."""
+    than the body is a heading, one that starts with a bullet a list item."""
     from .pdf import _join_lines
 
     if not words:
@@ -238,6 +238,8 @@ def words_to_blocks(words: list[_Word], page: int, confidence: float) -> list[Bl
         hs = sorted(w.height for w in para)
         tall = hs[len(hs) // 2] >= TITLE_HEIGHT_RATIO * body
         kind = "title" if tall and len(para) <= TITLE_MAX_WORDS and not text.endswith(_FINAL_PUNCT) else "text"
+        if kind == "text" and BULLET_RE.match(text):
+            kind, text = "list_item", strip_bullet(text)
         blocks.append(Block(text=text, kind=kind, page=page, ocr=round(confidence, 1)))
     return blocks
 
