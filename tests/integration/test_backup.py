@@ -74,7 +74,7 @@ def source(root, shared_embedders) -> Settings:
         with Indexer(settings, catalog, store) as indexer:  # its own embedder: the shared one is in test_search's
             indexer.warm_up()
             results = indexer.run([CORPUS])
-        assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
+        assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
         link = catalog.topic_links(catalog.topics()[0].id, state="suggested")[0]
         catalog.decide_link(link.passage_id, link.topic_id, "confirmed", doc_id=link.doc_id,
                             doc_version=link.doc_version, by="organiser@example.org")

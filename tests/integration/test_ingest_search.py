@@ -45,7 +45,7 @@ class Env:
 def corpus_env(tmp_path_factory, shared_embedders):
     env = Env(tmp_path_factory.mktemp("corpus") / "data")
     results = env.indexer.run([CORPUS])
-    assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
     yield env
     env.close()
 
@@ -282,7 +282,7 @@ def test_qdrant_client_backend_gives_the_same_results(corpus_env, tmp_path, monk
     other = Env(tmp_path / "data")
     try:
         assert other.settings.store_backend == "qdrant"
-        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 8
+        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 9
         for query in (SALY, MOROCCO, "approche intégrée de la réintégration", "séminaire interrégional 2021"):
             for mode in ("hybrid", "dense", "keyword"):
                 ours = corpus_env.searcher.search(query, k=5, mode=mode)
