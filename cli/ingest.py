@@ -112,8 +112,7 @@ def ingest(
     console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
     noted = [(r, note) for r in results for note in r.notes]
     if noted:
-        console.print(f"{len(noted)} page{'s' if len(noted) > 1 else ''} not indexed (OCR too poor, KMH_OCR_MIN_CONFIDENCE):",
-                      highlight=False)
+        console.print(f"{len(noted)} page{'s' if len(noted) > 1 else ''} not indexed:", highlight=False)
         for r, note in noted:
             console.print(f"  {r.path.name}: {note}", highlight=False, soft_wrap=True)
     console.print(f"{meter.passages} passages in {elapsed:.1f} s: {meter.passages / max(elapsed, 1e-6):.1f} passages/s",

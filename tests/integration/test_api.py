@@ -33,7 +33,7 @@ def corpus_data(tmp_path_factory, shared_embedders):
         with Indexer(settings, catalog, store) as indexer:
             indexer.warm_up()
             results = indexer.run([CORPUS, pdf])
-        assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
+        assert [r.status for r in results] == ["new"] * 10, [(r.path.name, r.reason) for r in results]
         doc_ids = {r.path.name: r.doc_id for r in results}
     finally:
         store.close()

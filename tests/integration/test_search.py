@@ -45,7 +45,7 @@ def env(tmp_path_factory, shared_embedders):
     doc_emb, text_emb = shared_embedders
     with Indexer(settings, catalog, store, encoder=doc_emb.encoder) as indexer:
         results = indexer.run([CORPUS, extra])
-    assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 10, [(r.path.name, r.reason) for r in results]
     searcher = Searcher(settings, catalog, store)
     searcher.warm_up()
     yield searcher
