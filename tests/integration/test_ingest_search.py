@@ -156,7 +156,7 @@ def test_every_mode_returns_cited_passages(corpus_env):
 def test_the_sample_scan_is_read_by_ocr_and_marked(corpus_env):
     """The sample corpus's scanned field note (image-only pages made by make setup) is found, cited at its page and
     marked as OCR text with its confidence."""
-    hits = corpus_env.searcher.search("parcelles de maraîchage stigmatisation au retour", k=3)
+    hits = corpus_env.searcher.search("le travail en groupe à l'atelier réduit la stigmatisation au retour", k=3)
     top = hits[0]
     assert top.filename == "note-de-terrain-suivi-reintegration-scan.pdf" and top.citation.page == 1
     assert top.ocr is not None and top.ocr >= 85 and "stigmatisation" in top.text
