@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ingest.model import Block, IngestError
 
-from ._common import BULLET_RE, clean_line, strip_bullet
+from ._common import BULLET_RE, clean_line, join_lines, strip_bullet
 
 MAX_PIXELS = 40_000_000  # a rendered page (300 dpi A4: 8.7 million)
 # Tesseract's first reading below this mean confidence, or with fewer words than min_words: the orientation is checked.
@@ -218,8 +218,6 @@ def parse_tsv(tsv: str) -> list[_Word]:
 def words_to_blocks(words: list[_Word], page: int, confidence: float) -> list[Block]:
     """Paragraphs of tesseract's layout as blocks (hyphenated line ends rejoined); a short paragraph in taller letters
     than the body is a heading, one that starts with a bullet a list item."""
-    from .pdf import _join_lines
-
     if not words:
         return []
     heights = sorted(w.height for w in words)
@@ -232,7 +230,7 @@ def words_to_blocks(words: list[_Word], page: int, confidence: float) -> list[Bl
         lines: dict[int, list[str]] = {}
         for w in para:
             lines.setdefault(w.line, []).append(w.text)
-        text = _join_lines([clean_line(" ".join(ws)) for ws in lines.values()])
+        text = join_lines([clean_line(" ".join(ws)) for ws in lines.values()])
         if not text:
             continue
         hs = sorted(w.height for w in para)

@@ -29,7 +29,7 @@ from pathlib import Path
 from ingest.model import Block, IngestError
 
 from . import boilerplate
-from ._common import BULLET_CHARS, BULLET_RE, NUMBERED_RE, clean_line, strip_bullet
+from ._common import BULLET_CHARS, BULLET_RE, NUMBERED_RE, clean_line, join_lines as _join_lines, strip_bullet
 from .ocr import OcrOptions, garbage_reason, has_marks, image_coverage, ocr_pages, tesseract_path
 
 HEADING_RATIO = 1.15
@@ -329,20 +329,6 @@ def _is_heading_line(line: _Line, body: float, heading_sizes: list[float]) -> in
 
 def _is_bullet_only(text: str) -> bool:
     return len(text) <= 2 and all(ch in BULLET_CHARS or ch.isspace() for ch in text)
-
-
-def _join_lines(lines: list[str]) -> str:
-    """The lines of a paragraph as one line, hyphenated words rejoined; joined once (not one concatenation per line)."""
-    parts: list[str] = []
-    for line in lines:
-        last = parts[-1] if parts else ""
-        if len(parts) <= 1 and not last:  # nothing written yet
-            parts = [line]
-        elif last.endswith("-") and len(last) > 1 and last[-2].isalpha() and line[:1].islower():
-            parts[-1] = last[:-1] + line  # "réinté-" + "gration"
-        else:
-            parts.append(line)
-    return " ".join(parts)
 
 
 def _page_blocks(lines: list[_Line], number: int, body: float, heading_sizes: list[float], has_bold: bool) -> list[Block]:
