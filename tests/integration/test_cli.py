@@ -162,8 +162,8 @@ def test_help_explains_commands():
 
 
 # What `kmh --help` listed when the command line was one module (kmh/cli.py, then cli/main.py), in its order.
-COMMANDS = ["setup-models", "ingest", "check", "search", "synth-seminar", "eval", "serve", "backup", "restore",
-            "keys", "docs"]
+COMMANDS = ["setup-models", "ingest", "check", "search", "synth-seminar", "synth-scan", "eval", "serve", "backup",
+            "restore", "keys", "docs"]
 SUBCOMMANDS = {"keys": ["create", "list", "revoke"], "docs": ["list", "show", "rm"]}
 
 
