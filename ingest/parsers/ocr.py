@@ -14,7 +14,8 @@ encoding: characters outside the expected scripts, few letters, or no dictionary
   turned by 90, 180 or 270 degrees; the page is read again upright and the better reading kept. Small skews (a few
   degrees) are levelled first (``estimate_skew``: tesseract's layout analysis loses lines turned clockwise by 2–3°).
 * The page's confidence is the mean confidence of its words (0–100). A page under ``min_confidence``, with fewer
-  than ``min_words`` words, or whose words are not text (``garbage_reason``: dust read as letters) is not indexed: the parser reports it ("page 3: OCR confidence 41% < 70%, not indexed").
+  than ``min_words`` words, or whose words are not text (``garbage_reason``: dust read as letters) is not indexed:
+  the parser reports it ("page 3: OCR confidence 41% < 70%, not indexed").
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ the of and to in is are for on with by as at from that this be or an it was were
 el los las con por para del se que una no lo al da do os as em um uma
 """.split())
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-_REAL_WORD_RE = re.compile(r"[^\w]*(?:[^\W\d_]{2,}(?:['’-][^\W\d_]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)+|\d+(?:[.,]\d+)*)[^\w]*")
+# A word of two letters or more (elided or hyphenated parts joined), or a number, with punctuation around it.
+_REAL_WORD_RE = re.compile(
+    r"[^\w]*(?:[^\W\d_]{2,}(?:['’-][^\W\d_]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)+|\d+(?:[.,]\d+)*)[^\w]*")
 _FINAL_PUNCT = tuple(".!?;:,…")
 
 
@@ -257,7 +260,8 @@ def _read(image, options: OcrOptions, timeout_s: float) -> tuple[list[_Word], fl
 
 
 def _orientation(image, timeout_s: float) -> int:
-    """The clockwise rotation tesseract's orientation detection says the page needs (0 when unsure or it cannot tell)."""
+    """The clockwise rotation tesseract's orientation detection says the page needs (0 when unsure or it cannot
+    tell)."""
     small = image.reduce(2) if min(image.size) > 1200 else image
     try:
         out = run_tesseract(["--psm", "0", "-l", "osd"], _png(small), timeout_s)
