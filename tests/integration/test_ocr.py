@@ -5,6 +5,7 @@ through ingestion, search, the API job and `kmh ingest`."""
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from pathlib import Path
@@ -250,7 +251,7 @@ def test_scanned_pages_are_marked_in_search_and_poor_pages_reported_by_the_job(t
         (note,) = job["progress"]["notes"]
         assert note.startswith("page 3: OCR ") and note.endswith(", not indexed")
         staff = signed_in(client, key)
-        assert note in staff.get(f"/staff/jobs/{job['id']}").text
+        assert html.escape(note, quote=False) in staff.get(f"/staff/jobs/{job['id']}").text
 
         hits = client.get("/api/search", params={"q": "coopératives agricoles ateliers de couture cohésion sociale",
                                                   "k": 3}).json()["hits"]
