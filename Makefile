@@ -11,7 +11,7 @@ export HAYSTACK_TELEMETRY_ENABLED := False
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-packages seminars handbooks demo test test-fast bench clean-data help
+.PHONY: setup system-packages seminars handbooks scans demo test test-fast bench clean-data help
 
 help:
 	@echo "make demo       set up, ingest corpus/ and show how to search"
@@ -20,8 +20,8 @@ help:
 	@echo "                Debian package; the import contracts too, which .venv/bin/lint-imports checks alone)"
 	@echo "make bench      set up and run the benchmarks in bench/"
 	@echo "make setup      only set up (.venv, packages with the test tools, models, and the Debian packages"
-	@echo "                espeak-ng, ffmpeg, postgresql, chromium and the FreeDict dictionaries; the sample seminar's"
-	@echo "                recording and the sample handbook's PDF)"
+	@echo "                espeak-ng, ffmpeg, postgresql, chromium, tesseract (fra, eng) and the FreeDict dictionaries;"
+	@echo "                the sample seminar's recording, the sample handbook's PDF and the sample scanned note)"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,13 +40,17 @@ $(MODELS)/.built: $(VENV)/.deps kmh/modelkit.py kmh/e5_reference.json
 # Debian packages for recordings: ffmpeg decodes audio and video, espeak-ng speaks the test and bench clips;
 # postgresql's server binaries (/usr/lib/postgresql/NN/bin) run the throwaway catalog database of the tests (tests/pg.py);
 # chromium is the browser the web tests drive with Playwright (tests/browser/test_browser.py);
-# the FreeDict English-French dictionaries translate questions for keyword search (search/translate.py).
+# the FreeDict English-French dictionaries translate questions for keyword search (search/translate.py);
+# tesseract with its French and English data reads scanned PDF pages (ingest/parsers/ocr.py).
 # Skipped when all are there; `apt-get update` only when the first install fails.
-SYSTEM_PACKAGES := espeak-ng ffmpeg postgresql chromium dict-freedict-eng-fra dict-freedict-fra-eng
+SYSTEM_PACKAGES := espeak-ng ffmpeg postgresql chromium dict-freedict-eng-fra dict-freedict-fra-eng \
+	tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng
 system-packages:
 	@if [ -x /usr/bin/espeak-ng ] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && [ -x /usr/bin/chromium ] \
 	  && [ -f /usr/share/dictd/freedict-eng-fra.index ] && [ -f /usr/share/dictd/freedict-fra-eng.index ] \
-	  && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; \
+	  && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null \
+	  && command -v tesseract >/dev/null && compgen -G '/usr/share/tesseract-ocr/*/tessdata/fra.traineddata' >/dev/null \
+	  && compgen -G '/usr/share/tesseract-ocr/*/tessdata/eng.traineddata' >/dev/null; \
 	then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
 	else echo "need root or sudo to install: $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
@@ -68,7 +72,14 @@ corpus/handbooks/%.pdf: corpus-src/handbooks/%.txt corpus/handbooks/%.meta.yaml 
 	$(BIN)/kmh synth-handbook $< $@
 handbooks: $(HANDBOOK_PDFS)
 
-setup: system-packages $(VENV)/.deps $(MODELS)/.built seminars handbooks
+# The sample corpus's scanned field note is made from its text, as page images without a text layer, so that the demo
+# shows OCR (kmh synth-scan; remade only when its text or ingest/scansynth.py changes; the PDF is not in git).
+SCAN_NOTE := corpus/reports/note-de-terrain-suivi-reintegration-scan.pdf
+$(SCAN_NOTE): ingest/samples/note-de-terrain-scannee.yaml ingest/scansynth.py | $(VENV)/.deps
+	$(BIN)/kmh synth-scan $< $@
+scans: $(SCAN_NOTE)
+
+setup: system-packages $(VENV)/.deps $(MODELS)/.built seminars handbooks scans
 
 demo: setup
 	$(BIN)/kmh ingest corpus/

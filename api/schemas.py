@@ -93,6 +93,9 @@ class Hit(BaseModel):
     other_editions: list[EditionLink] = Field(
         default_factory=list, description="The publication's other language editions (search shows one edition of a "
         "publication, the one in the reader's language when it matched: see reader_lang)")
+    ocr: float | None = Field(None, description="The passage was read by OCR from a scanned page: the page's mean "
+                              "word confidence, 0-100 (pages under KMH_OCR_MIN_CONFIDENCE are not indexed); null for "
+                              "text from the file's own text layer")
 
     @classmethod
     def from_record(cls, hit: SearchHit, **more: Any) -> Self:
@@ -458,6 +461,8 @@ class LinkedPassage(BaseModel):
     session: int | None = None
     seminar_id: str | None = None
     score: float | None = Field(None, description="Similarity of the passage to the topic when it was suggested")
+    ocr: float | None = Field(None, description="Read by OCR from a scanned page: the page's mean word confidence, "
+                              "0-100")
 
     @classmethod
     def from_ref(cls, ref: PassageRef) -> LinkedPassage:
@@ -522,6 +527,9 @@ class JobProgress(BaseModel):
     rate: float | None = Field(None, description="While embedding: passages per second over the last 30 s, to 0.1; "
                                                  "null until it is known (after a second or so of embedding)")
     eta_seconds: int | None = Field(None, description="While embedding: seconds left at that rate, null when unknown")
+    notes: list[str] = Field(default_factory=list, description="Once done: the pages left out of the index, each "
+                             "with why, e.g. 'page 3: OCR confidence 41% < 70%, not indexed' (a scanned page too "
+                             "poorly read, KMH_OCR_MIN_CONFIDENCE)")
 
 
 class Job(BaseModel):

@@ -84,6 +84,9 @@ def ingest(
             def on_result(r: FileResult) -> None:
                 if r.status == "failed":
                     err.print(f"[red]failed[/red] {r.path}: {r.reason}", soft_wrap=True, highlight=False)
+                for note in r.notes:
+                    label = "left out" if _is_page_note(note) else "note"
+                    err.print(f"[yellow]{label}[/yellow] {r.path}: {note}", soft_wrap=True, highlight=False)
                 meter.finished(_size_key(r.path), r.status in ("new", "updated"), r.passages)
                 rate, eta = meter.rate, meter.eta
                 progress.update(
@@ -112,6 +115,14 @@ def ingest(
     console.print(table)
     tally = {s: sum(r.status == s for r in results) for s in ("new", "updated", "unchanged", "failed")}
     console.print(", ".join(f"{n} {s}" for s, n in tally.items()))
+    noted = [(r, note) for r in results for note in r.notes]
+    pages = [(r, note) for r, note in noted if _is_page_note(note)]
+    others = [(r, note) for r, note in noted if not _is_page_note(note)]
+    for group, heading in ((pages, "page{s} not indexed"), (others, "note{s}")):
+        if group:
+            console.print(f"{len(group)} {heading.format(s='s' if len(group) > 1 else '')}:", highlight=False)
+            for r, note in group:
+                console.print(f"  {r.path.name}: {note}", highlight=False, soft_wrap=True)
     console.print(f"{meter.passages} passages in {elapsed:.1f} s: {meter.passages / max(elapsed, 1e-6):.1f} passages/s",
                   highlight=False)
     if tally["failed"]:
@@ -172,3 +183,8 @@ def _recover_ingest(settings: Settings, catalog: Catalog, store: VectorStore) ->
     for doc_id, version, what in recover(settings.data_dir, catalog, store, exclusive=exclusive):
         err.print(f"document {doc_id}, version {version}: {what} (an earlier kmh ingest stopped before it was done)",
                   highlight=False, soft_wrap=True)
+
+
+def _is_page_note(note: str) -> bool:
+    """Whether a result's note is a page left out of the index ("page 3: OCR confidence ..."), not another remark."""
+    return note.startswith("page ")

@@ -1,5 +1,5 @@
 """Commands that make the offline files: the model kit (setup-models), the synthetic seminar recordings
-(synth-seminar) and the sample handbook's PDF (synth-handbook)."""
+(synth-seminar), the sample handbook's PDF (synth-handbook) and the sample corpus's scanned document (synth-scan)."""
 
 from __future__ import annotations
 
@@ -86,3 +86,21 @@ def synth_handbook(
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
     console.print(f"{output}: {'written' if written else 'up to date'}", highlight=False)
+
+
+def synth_scan(
+    source: Annotated[Path, typer.Argument(help="The document's text: YAML with title and pages of [kind, text].",
+                                           show_default=False)],
+    output: Annotated[Path, typer.Argument(help="The image-only PDF to write.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Make it again even when up to date.")] = False,
+) -> None:
+    """Render a text as a scanned PDF (page images, slightly turned, blurred and dusty; no text layer), so that the
+    demo shows OCR. Skipped when the output is up to date (make setup runs it)."""
+    from ingest.scansynth import ScanError, synthesise_scan
+
+    try:
+        written = synthesise_scan(source, output, force=force)
+    except ScanError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"{'wrote' if written else 'up to date:'} {output}", highlight=False)

@@ -46,8 +46,9 @@ class DocumentPreparer:
         s = self.settings
         if not s.parse_isolation:
             from ingest.parsers import parse_file
+            from ingest.parsers.ocr import OcrOptions
 
-            return parse_file(path, max_bytes=s.max_file_bytes, max_pages=s.max_pages)
+            return parse_file(path, max_bytes=s.max_file_bytes, max_pages=s.max_pages, ocr=OcrOptions.from_settings(s))
         if self.sandbox is None:
             from ingest.sandbox import ParseSandbox
 

@@ -40,7 +40,8 @@ class FileResult:
     title: str | None = None
     passages: int = 0
     reason: str | None = None
-    # What went wrong beside the document itself, which was ingested (an edition_of naming no document).
+    # What went wrong beside the document itself, which was ingested: an edition_of naming no document, pages
+    # whose OCR was too poor to index (one line each).
     notes: list[str] = field(default_factory=list)
 
 
@@ -76,6 +77,8 @@ class Block:
     page: int | None = None
     # Heading level for titles: 1 is the top level. Ignored for other kinds.
     level: int = 1
+    # Read by OCR from a scanned page: the page's mean word confidence, 0-100; None for a text layer.
+    ocr: float | None = None
 
 
 @dataclass
@@ -110,3 +113,5 @@ class ParsedDocument:
     # The file's own metadata (PDF Info/XMP, DOCX/PPTX core properties, HTML <title>/<meta>): text values under
     # the keys of ingest.parsers.properties ("title", "created", "published", ...).
     properties: dict[str, str] = field(default_factory=dict)
+    # Pages left out, and why: "page 3: OCR confidence 41% < 70%, not indexed".
+    notes: list[str] = field(default_factory=list)

@@ -17,6 +17,8 @@ its French model) takes about 6 s.
   less room. The parent also watches the worker's resident memory while it waits and kills it past
   the cap.
 * Time: the parent waits at most ``timeout_s`` for the answer, then kills the worker.
+* OCR (``ingest.parsers.ocr``) runs tesseract as the worker's child: it inherits the memory cap (rlimits pass to
+  children), it is killed with the worker (``PR_SET_PDEATHSIG``) and at the document's own OCR deadline.
 * After a crash, a timeout or the memory cap, the worker is stopped; the next file starts a new one.
   The worker exits by itself when the parent goes away.
 
@@ -38,9 +40,12 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.model import IngestError, ParsedDocument
+
+if TYPE_CHECKING:
+    from ingest.parsers.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +87,10 @@ class _RemoteTraceback(Exception):
 class ParseSandbox:
     """Parses files in a worker process with a memory cap and a time limit; one parse at a time."""
 
-    def __init__(self, max_memory_mb: int, timeout_s: float, max_bytes: int, max_pages: int | None = None):
+    def __init__(self, max_memory_mb: int, timeout_s: float, max_bytes: int, max_pages: int | None = None,
+                 ocr: OcrOptions | None = None):
         self.max_memory_mb = max_memory_mb
+        self.ocr = ocr
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
         self.max_pages = max_pages
@@ -98,8 +105,11 @@ class ParseSandbox:
 
     @classmethod
     def from_settings(cls, settings) -> "ParseSandbox":
-        """The sandbox configured by KMH_PARSE_MEMORY_MB, KMH_PARSE_TIMEOUT_S, KMH_MAX_FILE_MB and KMH_MAX_PAGES."""
-        return cls(settings.parse_memory_mb, settings.parse_timeout_s, settings.max_file_bytes, settings.max_pages)
+        """The sandbox configured by KMH_PARSE_MEMORY_MB, KMH_PARSE_TIMEOUT_S, KMH_MAX_FILE_MB, KMH_MAX_PAGES and KMH_OCR_*."""
+        from ingest.parsers.ocr import OcrOptions
+
+        return cls(settings.parse_memory_mb, settings.parse_timeout_s, settings.max_file_bytes, settings.max_pages,
+                   OcrOptions.from_settings(settings))
 
     @property
     def pid(self) -> int | None:
@@ -118,7 +128,7 @@ class ParseSandbox:
             self._spawn()
             self._wait_ready(path)
             try:
-                self._conn.send((os.path.abspath(path), self.max_bytes, self.max_pages))
+                self._conn.send((os.path.abspath(path), self.max_bytes, self.max_pages, self.ocr))
                 reply = self._wait_reply(path)
             except BaseException:
                 self._kill()  # an answer may still come: never read it as the next file's
@@ -337,9 +347,9 @@ def _worker_main(fd: int, max_memory_mb: int) -> None:
             return  # the parent is gone
         if request is None:
             return
-        path, max_bytes, max_pages = request
+        path, max_bytes, max_pages, ocr = request
         try:
-            reply: tuple[Any, ...] = ("ok", parse_file(Path(path), max_bytes=max_bytes, max_pages=max_pages))
+            reply: tuple[Any, ...] = ("ok", parse_file(Path(path), max_bytes=max_bytes, max_pages=max_pages, ocr=ocr))
         except IngestError as exc:
             reply = ("memory",) if _caused_by_memory(exc) else ("refused", exc.reason)
         except MemoryError:
@@ -389,7 +399,8 @@ def _warm_up() -> None:
     """Import every parser and load the models they use lazily (spaCy, the language identifier)."""
     import importlib
 
-    for module in ("docx", "pptx", "pypdf", "pypdfium2", "pdfminer.high_level", "ingest.parsers._unstructured"):
+    for module in ("docx", "pptx", "pypdf", "pypdfium2", "pdfminer.high_level", "ingest.parsers._unstructured",
+                   "ingest.parsers.ocr", "PIL.Image"):
         importlib.import_module(module)
     from ingest.metadata import infer_meta
     from ingest.parsers import _parsers, parse_bytes

@@ -93,7 +93,9 @@ class VersionWriter:
         self.store.delete(Filter(equals={"doc_id": rec.id}, not_equals={"doc_version": rec.version}))
         if self.pending is not None:
             self.pending.done(rec.id, rec.version)
-        return FileResult(p.path, "updated" if p.prior else "new", rec.id, rec.title, indexed.passages)
+        parsed = getattr(p.source, "parsed", None)  # a document (a recording has no parse notes)
+        return FileResult(p.path, "updated" if p.prior else "new", rec.id, rec.title, indexed.passages,
+                          notes=list(parsed.notes) if parsed is not None else [])
 
     def drop(self, p: Prepared) -> None:
         """Delete the passages written for ``p``'s version, which the catalog does not hold."""

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     parse_memory_mb: int = Field(1536, ge=768)
     # Time limit for parsing one document, in seconds; the worker is stopped and replaced when it runs over.
     parse_timeout_s: float = Field(300.0, gt=0)
+    # OCR of PDF pages without a usable text layer (scans, broken font encodings), with tesseract (ingest.parsers.ocr):
+    # on or off, its languages, the rendering resolution, and what a page needs to be indexed: a mean word confidence
+    # (0-100) of at least KMH_OCR_MIN_CONFIDENCE and KMH_OCR_MIN_WORDS words; poorer pages are reported, not indexed.
+    ocr: bool = True
+    ocr_languages: str = Field("fra+eng", pattern=r"^[a-z_]{3,}(\+[a-z_]{3,})*$")
+    ocr_dpi: int = Field(300, ge=100, le=600)
+    ocr_min_confidence: float = Field(70.0, ge=0, le=100)
+    ocr_min_words: int = Field(10, ge=1)
     # Document embedding at ingestion (kmh.encoder): "openvino" (bfloat16 where the CPU has it, about 2.3x the
     # passages per second of float32 on 2 cores) or "torch" (PyTorch float32, the reference).
     document_backend: Literal["openvino", "torch"] = "openvino"

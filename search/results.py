@@ -112,6 +112,8 @@ class SearchHit:
     weak: bool = False
     # The publication's other editions the public may read (search.editions): "also in English".
     other_editions: list[EditionRecord] = field(default_factory=list)
+    # Read by OCR from a scanned page: that page's mean word confidence (0-100); None for a text layer.
+    ocr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -65,7 +65,7 @@ JUDGED = 5
 # Payload fields the candidate pool reads (texts are fetched for the returned page only; titles, types and
 # file names come from the catalog).
 POOL_FIELDS = ("doc_id", "doc_version", "language", "published", "page", "section", "start", "end",
-               "kind", "seminar_id", "session", "speaker", "web_url", *FACET_FIELDS.values())
+               "kind", "seminar_id", "session", "speaker", "web_url", "ocr", *FACET_FIELDS.values())
 
 
 class Searcher:
@@ -310,6 +310,7 @@ class Searcher:
             score=h.score if score is None else score,
             citation=_citation(p),
             relevance=relevance(h, mode) if mode is not None else None,
+            ocr=p.get("ocr"),
         )
 
     def _rerank(self, q: str, hits: list[SearchHit]) -> list[SearchHit]:

@@ -231,8 +231,10 @@ class JobWorker:
             self._failed(job, exc)
             return
         if result.status in ("new", "updated"):
-            self._finish(job.id, state="done", error=None,
-                         progress={"stage": "done", "done": result.passages, "total": result.passages} | heard)
+            done: dict[str, Any] = {"stage": "done", "done": result.passages, "total": result.passages} | heard
+            if result.notes:
+                done["notes"] = list(result.notes)  # pages left out: "page 3: OCR confidence 41% < 70%, not indexed"
+            self._finish(job.id, state="done", error=None, progress=done)
             self._unstage(job)
         else:
             self._failed(job, result.reason or f"nothing was indexed ({result.status})")

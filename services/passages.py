@@ -36,6 +36,7 @@ class PassageRef:
     seminar_id: str | None = None
     score: float | None = None  # the topic link's score, on a topic's page
     speaker: str | None = None
+    ocr: float | None = None  # read by OCR from a scanned page: its mean word confidence (0-100)
 
     @property
     def timestamp(self) -> str | None:
@@ -66,7 +67,7 @@ def passages(*, catalog: Catalog, store: VectorStore, ids: list[str], audience: 
             kind="recording" if p.get("kind") == "recording" else "document", text=p.get("text", ""),
             section=p.get("section"), page=p.get("page"), start=p.get("start"), end=p.get("end"),
             session=p.get("session"), seminar_id=p.get("seminar_id"), score=(scores or {}).get(h.id),
-            speaker=p.get("speaker")))
+            speaker=p.get("speaker"), ocr=p.get("ocr")))
     return out
 
 

@@ -261,7 +261,7 @@ def build_web_corpus(root: Path) -> Path:
         store.close()
         catalog.close()
     bad = [(r.path.name, r.status, r.reason) for r in results if r.status != "new"]
-    assert not bad and len(results) == 10, bad
+    assert not bad and len(results) == 11, bad
     shutil.rmtree(extra)
     return root / "data"
 

@@ -62,6 +62,8 @@ class PassageChunker:
                                            "splitting the text into passages did not finish") from None
         if not passages:
             raise IngestError(parsed.path, "no text could be extracted")
+        # Pages read by OCR: their passages carry the page's confidence (search shows "OCR text").
+        ocr = {b.page: b.ocr for b in parsed.blocks if b.ocr is not None}
         docs = []
         for p in passages:
             meta = {
@@ -75,6 +77,8 @@ class PassageChunker:
                 "end": p.end,
                 SENTENCE_SPANS: p.sentences,
             }
+            if p.page in ocr:
+                meta["ocr"] = ocr[p.page]
             docs.append(Document(id=passage_id(doc_meta["doc_id"], doc_meta["doc_version"], p.index), content=p.text,
                                  meta=meta))
         return docs

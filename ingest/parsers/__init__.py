@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ingest.model import Block, IngestError, ParsedDocument
 
@@ -22,6 +22,9 @@ from ._offline import set_opt_outs
 set_opt_outs()  # before anything imports unstructured (its import pings an analytics endpoint)
 
 from ._common import decode_text, normalize_blocks  # noqa: E402
+
+if TYPE_CHECKING:
+    from .ocr import OcrOptions
 
 FORMATS = ("pdf", "docx", "pptx", "html", "md", "txt")
 MIME_TYPES = {
@@ -152,12 +155,21 @@ def _parsers() -> dict[str, Callable[[Path, bytes], list[Block]]]:
     }
 
 
-def parse_bytes(path: Path | str, data: bytes, fmt: str | None = None) -> list[Block]:
-    """Blocks of ``data`` (format sniffed unless given), normalised; may be empty."""
+def parse_bytes(path: Path | str, data: bytes, fmt: str | None = None, *, ocr: OcrOptions | None = None,
+                notes: list[str] | None = None) -> list[Block]:
+    """Blocks of ``data`` (format sniffed unless given), normalised; may be empty.
+
+    PDFs: pages without a usable text layer are read by OCR with ``ocr`` (default OcrOptions()); ``notes`` receives
+    the pages left out."""
     path = Path(path)
     fmt = fmt or sniff(path, data)
     try:
-        blocks = _parsers()[fmt](path, data)
+        if fmt == "pdf":
+            from . import pdf
+
+            blocks = pdf.parse(path, data, ocr, notes)
+        else:
+            blocks = _parsers()[fmt](path, data)
     except IngestError:
         raise
     except MemoryError:
@@ -169,10 +181,12 @@ def parse_bytes(path: Path | str, data: bytes, fmt: str | None = None) -> list[B
     return normalize_blocks(blocks)
 
 
-def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None) -> ParsedDocument:
+def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None, ocr: OcrOptions | None = None
+               ) -> ParsedDocument:
     """Parse one file into a ``ParsedDocument`` (blocks never empty) or raise ``IngestError``.
 
-    A PDF or PPTX with more than ``max_pages`` pages (slides) is refused before its text is extracted.
+    A PDF or PPTX with more than ``max_pages`` pages (slides) is refused before its text is extracted. PDF pages
+    without a usable text layer are read by OCR (``ocr``: KMH_OCR_*); those left out are in the document's ``notes``.
     """
     from ingest.metadata import infer_meta, read_sidecar
 
@@ -204,7 +218,8 @@ def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None
         raise IngestError(
             path, f"{fmt.upper()} has {page_count} {what}, over the limit of {max_pages} {what} (KMH_MAX_PAGES)"
         )
-    blocks = parse_bytes(path, data, fmt)
+    notes: list[str] = []
+    blocks = parse_bytes(path, data, fmt, ocr=ocr, notes=notes)
     if not any(b.text.strip() for b in blocks):
         raise IngestError(path, "no text could be extracted")
     from .properties import read_properties
@@ -214,7 +229,7 @@ def parse_file(path: Path | str, *, max_bytes: int, max_pages: int | None = None
     meta = infer_meta(blocks, sidecar, properties)
     meta.edition_of = (sidecar or {}).get("edition_of")
     return ParsedDocument(path=path, format=fmt, mime=MIME_TYPES[fmt], blocks=blocks, meta=meta, page_count=page_count,
-                          properties=properties)
+                          properties=properties, notes=notes)
 
 
 def _page_count(path: Path, data: bytes, fmt: str) -> int | None:

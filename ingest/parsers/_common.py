@@ -49,8 +49,22 @@ def normalize_blocks(blocks: Iterable[Block]) -> list[Block]:
         if not text or not any(ch.isalnum() for ch in text):
             continue
         level = min(max(int(block.level or 1), 1), 6)
-        out.append(Block(text=text, kind=block.kind, page=block.page, level=level))
+        out.append(Block(text=text, kind=block.kind, page=block.page, level=level, ocr=block.ocr))
     return out
+
+
+def join_lines(lines: list[str]) -> str:
+    """The lines of a paragraph as one line, hyphenated words rejoined; joined once (not one concatenation per line)."""
+    parts: list[str] = []
+    for line in lines:
+        last = parts[-1] if parts else ""
+        if len(parts) <= 1 and not last:  # nothing written yet
+            parts = [line]
+        elif last.endswith("-") and len(last) > 1 and last[-2].isalpha() and line[:1].islower():
+            parts[-1] = last[:-1] + line  # "réinté-" + "gration"
+        else:
+            parts.append(line)
+    return " ".join(parts)
 
 
 def strip_bullet(text: str) -> str:

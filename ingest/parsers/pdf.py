@@ -12,6 +12,9 @@ here directly: pdfminer text lines carry their font size and font name, which gi
 Lines repeated at the top/bottom of most pages (running headers, footers) and bare page numbers are
 dropped; paragraphs are rejoined (hyphenation at line ends undone); bullet lines become list items.
 Pages where pdfminer finds no text are retried with pypdfium2. Page numbers are exact and 1-based.
+
+A page without a usable text layer (a scan, or a broken font encoding) is read by OCR (``ingest.parsers.ocr``); the
+other pages keep pdfminer's text, so a mixed PDF keeps its page numbers.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from pathlib import Path
 from ingest.model import Block, IngestError
 
 from . import boilerplate
-from ._common import BULLET_CHARS, BULLET_RE, NUMBERED_RE, clean_line, strip_bullet
+from ._common import BULLET_CHARS, BULLET_RE, NUMBERED_RE, clean_line, join_lines as _join_lines, strip_bullet
+from .ocr import OcrOptions, garbage_reason, has_marks, image_coverage, ocr_pages, tesseract_path
 
 HEADING_RATIO = 1.15
 TITLE_MAX_WORDS = 25
 EOF_WINDOW = 4096
+SCAN_MAX_WORDS = 10  # a page with fewer words in its text layer may be a scan (with a stamp or a page number)
 _PAGE_NUMBER_RE = re.compile(r"^(page|p\.)?\s*\d{1,4}(\s*(/|of|sur|de)\s*\d{1,4})?$", re.IGNORECASE)
 _BOLD_RE = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _FINAL_PUNCT = tuple(".!?;:,…")
@@ -99,21 +104,108 @@ def page_count(path: Path, data: bytes) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def parse(path: Path, data: bytes) -> list[Block]:
+def parse(path: Path, data: bytes, ocr: OcrOptions | None = None, notes: list[str] | None = None) -> list[Block]:
+    """The blocks of a PDF, page by page; pages without a usable text layer are read by OCR (``ingest.parsers.ocr``).
+
+    ``notes`` receives one line per page left out (OCR too poor, or not available); a PDF left without any text
+    because of them is refused as a scan whose OCR failed."""
+    options = ocr or OcrOptions()
+    notes = notes if notes is not None else []
     reader = _reader(path, data)
     n_pages = len(reader.pages)
     pages = _extract_lines(path, data)
     if len(pages) < n_pages:
         pages.extend([] for _ in range(n_pages - len(pages)))
+    fallback: dict[int, list[Block]] = {}
+    scanned: list[int] = []  # pages to read by OCR
+    garbage: dict[int, str] = {}
+    pdf = None
+    try:
+        for number, lines in enumerate(pages, start=1):
+            if not lines:
+                if pdf is None:
+                    pdf = _pdfium(data)
+                fallback[number] = _pdfium_page_blocks(pdf, number) if pdf is not None else []
+            text = "\n".join(line.text for line in lines) or "\n".join(b.text for b in fallback.get(number, []))
+            reason = garbage_reason(text)
+            if reason is not None:
+                garbage[number] = reason
+                scanned.append(number)
+            elif len(text.split()) < SCAN_MAX_WORDS:
+                if pdf is None:
+                    pdf = _pdfium(data)
+                if pdf is not None and _looks_scanned(pdf, number, bool(text.strip())):
+                    scanned.append(number)
+    finally:
+        if pdf is not None:
+            pdf.close()
+    for number in scanned:
+        pages[number - 1] = []
+        fallback.pop(number, None)
+    read = _ocr(path, data, scanned, options, notes, have_text=any(pages) or any(fallback.values()))
     pages = _drop_running_lines(pages)
     body_size, heading_sizes, has_bold = _font_profile(pages)
     blocks: list[Block] = []
     for number, lines in enumerate(pages, start=1):
-        if lines:
+        if number in read:
+            blocks.extend(read[number])
+        elif lines:
             blocks.extend(_page_blocks(lines, number, body_size, heading_sizes, has_bold))
         else:
-            blocks.extend(_pdfium_page_blocks(data, number))
-    return boilerplate.drop_boilerplate_blocks(blocks, web=False)
+            blocks.extend(fallback.get(number, []))
+    blocks = boilerplate.drop_boilerplate_blocks(blocks, web=False)
+    if scanned and not any(b.text.strip() for b in blocks):
+        what = "a scanned PDF" if not garbage else "a PDF whose text layer is unreadable"
+        raise IngestError(path, f"{what}, and its OCR failed: " + "; ".join(n.removesuffix(", not indexed")
+                                                                             for n in notes))
+    return blocks
+
+
+def _pdfium(data: bytes):
+    """The PDF opened with pypdfium2, or None when it cannot open it (pdfminer's text is all there is)."""
+    try:
+        import pypdfium2
+
+        return pypdfium2.PdfDocument(data)
+    except Exception:  # noqa: BLE001 - pdfium refuses some files pdfminer reads
+        return None
+
+
+def _looks_scanned(pdf, number: int, has_text: bool) -> bool:
+    """A page with (almost) no text layer that draws something: without text at all, any image or vector path; with a
+    few words (a stamp, a page number), an image covering half the page."""
+    try:
+        if not has_text:
+            return has_marks(pdf, number)
+        return image_coverage(pdf, number) >= 0.5
+    except Exception:  # noqa: BLE001 - a page pdfium cannot read keeps what pdfminer found
+        return False
+
+
+def _ocr(path: Path, data: bytes, numbers: list[int], options: OcrOptions, notes: list[str], *, have_text: bool
+         ) -> dict[int, list[Block]]:
+    """The OCR blocks of ``numbers`` (pages whose reading is good enough); the others are noted in ``notes``. Without
+    tesseract (or with OCR off) a PDF that has other text keeps it, and its scanned pages are noted."""
+    if not numbers:
+        return {}
+    unavailable = None
+    if not options.enabled:
+        unavailable = "OCR is off (KMH_OCR)"
+    elif tesseract_path() is None:
+        unavailable = "tesseract is not installed (make setup installs it)"
+    if unavailable is not None:
+        if not have_text:
+            raise IngestError(path, f"a scanned PDF (no text layer), and it cannot be read: {unavailable}")
+        notes.extend(f"page {n}: no usable text layer and {unavailable}, not indexed" for n in numbers)
+        return {}
+    read: dict[int, list[Block]] = {}
+    for page in ocr_pages(path, data, numbers, options):
+        poor = page.poor_reason(options)
+        if poor is not None:
+            notes.append(poor)
+        else:
+            read[page.number] = page.blocks
+    return read
 
 
 def _extract_lines(path: Path, data: bytes) -> list[list[_Line]]:
@@ -162,17 +254,11 @@ def _extract_lines(path: Path, data: bytes) -> list[list[_Line]]:
     return pages
 
 
-def _pdfium_page_blocks(data: bytes, number: int) -> list[Block]:
+def _pdfium_page_blocks(pdf, number: int) -> list[Block]:
     """Plain text of one page with pypdfium2, for pages where pdfminer found nothing."""
     try:
-        import pypdfium2
-
-        pdf = pypdfium2.PdfDocument(data)
-        try:
-            textpage = pdf[number - 1].get_textpage()
-            text = textpage.get_text_range()
-        finally:
-            pdf.close()
+        textpage = pdf[number - 1].get_textpage()
+        text = textpage.get_text_range()
     except Exception:  # noqa: BLE001 - a page without text stays without text
         return []
     blocks = []
@@ -243,20 +329,6 @@ def _is_heading_line(line: _Line, body: float, heading_sizes: list[float]) -> in
 
 def _is_bullet_only(text: str) -> bool:
     return len(text) <= 2 and all(ch in BULLET_CHARS or ch.isspace() for ch in text)
-
-
-def _join_lines(lines: list[str]) -> str:
-    """The lines of a paragraph as one line, hyphenated words rejoined; joined once (not one concatenation per line)."""
-    parts: list[str] = []
-    for line in lines:
-        last = parts[-1] if parts else ""
-        if len(parts) <= 1 and not last:  # nothing written yet
-            parts = [line]
-        elif last.endswith("-") and len(last) > 1 and last[-2].isalpha() and line[:1].islower():
-            parts[-1] = last[:-1] + line  # "réinté-" + "gration"
-        else:
-            parts.append(line)
-    return " ".join(parts)
 
 
 def _page_blocks(lines: list[_Line], number: int, body: float, heading_sizes: list[float], has_bold: bool) -> list[Block]:

@@ -33,7 +33,7 @@ def corpus_data(tmp_path_factory, shared_embedders):
         with Indexer(settings, catalog, store) as indexer:
             indexer.warm_up()
             results = indexer.run([CORPUS, pdf])
-        assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
+        assert [r.status for r in results] == ["new"] * 10, [(r.path.name, r.reason) for r in results]
         doc_ids = {r.path.name: r.doc_id for r in results}
     finally:
         store.close()
@@ -212,7 +212,7 @@ def test_paging_and_grouping(client):
     assert len(ids) == len(set(ids)) == 6
     grouped = search(client, q=q, k=50, group_by_document=True)
     docs = [h["doc_id"] for h in grouped["hits"]]
-    assert len(docs) == len(set(docs)) == grouped["total"] == 7  # six documents and the recording
+    assert len(docs) == len(set(docs)) == grouped["total"] == 8  # seven documents and the recording
 
 
 @pytest.mark.parametrize(
@@ -275,12 +275,12 @@ def test_unknown_passage_is_a_404_problem(client, passage_id):
 
 def test_documents_are_paged_and_filtered(client, doc_ids):
     page = client.get("/api/documents", params={"limit": 2}).json()
-    assert page["total"] == 7 and page["limit"] == 2 and page["offset"] == 0 and len(page["items"]) == 2
+    assert page["total"] == 8 and page["limit"] == 2 and page["offset"] == 0 and len(page["items"]) == 2
     seen = []
     for offset in range(0, 8, 2):
         seen += [d["id"] for d in client.get("/api/documents", params={"limit": 2, "offset": offset}).json()["items"]]
     assert sorted(seen) == sorted(i for i in doc_ids.values() if i)
-    assert client.get("/api/documents", params={"offset": 7}).json()["items"] == []
+    assert client.get("/api/documents", params={"offset": 8}).json()["items"] == []
     news = client.get("/api/documents", params={"type": "news"}).json()
     assert news["total"] == 3 and {d["doc_type"] for d in news["items"]} == {"news"}
     assert client.get("/api/documents", params={"type": "NEWS", "language": "Fr"}).json() == news

@@ -44,7 +44,7 @@ def ingest(settings: Settings, paths: list[Path], **kw):
 def client(tmp_path_factory, shared_embedders):
     settings = Settings(data_dir=tmp_path_factory.mktemp("archive") / "data", models_dir=MODELS)
     results, _ = ingest(settings, [CORPUS])
-    assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
     # an organiser's key: topic decisions and captions need one (tests/integration/test_publishing.py checks the refusals)
     with TestClient(create_app(settings), headers=bearer(api_key(settings, "organiser"))) as c:
         yield c

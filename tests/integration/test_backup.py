@@ -74,7 +74,7 @@ def source(root, shared_embedders) -> Settings:
         with Indexer(settings, catalog, store) as indexer:  # its own embedder: the shared one is in test_search's
             indexer.warm_up()
             results = indexer.run([CORPUS])
-        assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
+        assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
         link = catalog.topic_links(catalog.topics()[0].id, state="suggested")[0]
         catalog.decide_link(link.passage_id, link.topic_id, "confirmed", doc_id=link.doc_id,
                             doc_version=link.doc_version, by="organiser@example.org")
@@ -177,11 +177,11 @@ def test_restored_catalog_and_originals_are_identical(source, archive, restored)
     assert catalog_rows(settings) == want  # dates, datetimes (UTC), JSON, floats, booleans, the generation
     assert files_under(settings.originals_dir) == files_under(source.originals_dir)
     assert any(name.endswith(".mp3") for name in files_under(settings.originals_dir))
-    assert (summary.documents, summary.passages, summary.files) == (6, 28, len(files_under(source.originals_dir)))
-    assert (result.documents, result.passages, result.files, result.revision) == (6, 28, summary.files, HEAD)
+    assert (summary.documents, summary.passages, summary.files) == (7, 30, len(files_under(source.originals_dir)))
+    assert (result.documents, result.passages, result.files, result.revision) == (7, 30, summary.files, HEAD)
     assert result.original_bytes == summary.original_bytes == sum(map(len, files_under(source.originals_dir).values()))
     rows = sum(len(want[t.name]) for t in Base.metadata.sorted_tables)
-    assert steps == {"catalog": (rows, rows), "index": (28, 28),
+    assert steps == {"catalog": (rows, rows), "index": (30, 30),
                      "originals": (summary.original_bytes,) * 2}
     assert not list(summary.file.parent.glob(".kmh.tar.*"))  # no temporary file left beside it
 
@@ -219,10 +219,10 @@ def test_archive_layout(archive):
     assert {c["name"]: c["type"] for c in tables["documents"]["columns"]}["published"] == "date"
     assert {c["name"]: c["type"] for c in tables["transcripts"]["columns"]}["cues"] == "json"
     assert manifest["alembic_revision"] == HEAD and manifest["format_version"] == 1
-    assert manifest["counts"] == {"documents": 6, "passages": 28, "files": summary.files,
+    assert manifest["counts"] == {"documents": 7, "passages": 30, "files": summary.files,
                                   "bytes": summary.original_bytes}
-    assert manifest["index"] | {"pages": None} == {"backend": "edge", "dim": 384, "passages": 28,
-                                                   "sentence_passages": 28, "pages": None}
+    assert manifest["index"] | {"pages": None} == {"backend": "edge", "dim": 384, "passages": 30,
+                                                   "sentence_passages": 30, "pages": None}
     assert [n for n in names if n.startswith("index/")] == manifest["index"]["pages"] == ["index/000000.npz"]
     assert all(n.startswith(("catalog/", "index/", "originals/")) for n in names[1:-2])
 
@@ -232,7 +232,7 @@ def test_a_non_empty_target_is_refused_without_force(archive, tmp_path, shared_e
     settings = Settings(data_dir=tmp_path / "data", models_dir=MODELS)
     restore(settings, file)
     before = catalog_rows(settings)
-    with pytest.raises(BackupError, match=r"already holds data \(catalog rows: .*documents 6.*28 passages.*--force"):
+    with pytest.raises(BackupError, match=r"already holds data \(catalog rows: .*documents 7.*30 passages.*--force"):
         restore(settings, file)
     assert catalog_rows(settings) == before
     # a topic taxonomy alone makes a catalog non-empty too: nothing is thrown away without --force
@@ -250,7 +250,7 @@ def test_a_non_empty_target_is_refused_without_force(archive, tmp_path, shared_e
 
         store.delete(Filter(equals={"doc_id": doc_id}))
         result = restore(settings, file, force=True, catalog=catalog, store=store)
-        assert result.passages == store.count() == 28
+        assert result.passages == store.count() == 30
     finally:
         store.close()
         catalog.close()
@@ -343,7 +343,7 @@ def test_a_failed_restore_leaves_nothing_behind(archive, tmp_path):
     finally:
         store.close()
     restore(settings, archive[0].file)  # and the next try works
-    assert store_count(settings) == 28
+    assert store_count(settings) == 30
 
 
 def store_count(settings: Settings) -> int:
@@ -455,7 +455,7 @@ def test_backup_refuses_bad_targets(source, tmp_path):
     with pytest.raises(BackupError, match="already exists.*--force"):
         backup(source, tmp_path / "kept.tar")
     assert (tmp_path / "kept.tar").read_bytes() == b"an earlier backup"
-    assert backup(source, tmp_path / "kept.tar", overwrite=True).passages == 28
+    assert backup(source, tmp_path / "kept.tar", overwrite=True).passages == 30
 
 
 def test_backup_and_restore_commands(source, tmp_path, monkeypatch):
@@ -468,12 +468,12 @@ def test_backup_and_restore_commands(source, tmp_path, monkeypatch):
     file = tmp_path / "cli.tar"
     result = kmh(source.data_dir, "backup", str(file))
     assert result.exit_code == 0, result.output
-    assert "backed up 6 documents, 28 passages" in result.stdout and "passages" in result.stderr  # summary, bars
+    assert "backed up 7 documents, 30 passages" in result.stdout and "passages" in result.stderr  # summary, bars
     assert kmh(source.data_dir, "backup", str(file)).exit_code == 1  # kept unless --force
     target = tmp_path / "target"
     result = kmh(target, "restore", str(file))
     assert result.exit_code == 0, result.output
-    assert "restored 6 documents, 28 passages" in result.stdout
+    assert "restored 7 documents, 30 passages" in result.stdout
     q = "Combien d'acteurs nationaux ont participé à l'atelier de Saly ?"
     hits = [json.loads(kmh(d, "search", q, "--json", "--k", "8").stdout) for d in (source.data_dir, target)]
     assert [h["passage_id"] for h in hits[1]] == [h["passage_id"] for h in hits[0]] and len(hits[0]) == 8

@@ -162,10 +162,10 @@ def test_help_explains_commands():
 
 
 # What `kmh --help` listed when the command line was one module (kmh/cli.py, then cli/main.py), in its order, with
-# crawl (website import) after ingest and synth-handbook (the sample handbook's PDF) beside synth-seminar.
-COMMANDS = ["setup-models", "ingest", "crawl", "check", "search", "synth-seminar", "synth-handbook", "eval", "serve",
-            "backup", "restore",
-            "keys", "docs"]
+# crawl (website import) after ingest, and synth-handbook and synth-scan (the sample handbook's PDF and scanned note)
+# beside synth-seminar.
+COMMANDS = ["setup-models", "ingest", "crawl", "check", "search", "synth-seminar", "synth-handbook", "synth-scan", "eval",
+            "serve", "backup", "restore", "keys", "docs"]
 SUBCOMMANDS = {"keys": ["create", "list", "revoke"], "docs": ["list", "show", "rm"]}
 
 

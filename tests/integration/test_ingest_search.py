@@ -45,7 +45,7 @@ class Env:
 def corpus_env(tmp_path_factory, shared_embedders):
     env = Env(tmp_path_factory.mktemp("corpus") / "data")
     results = env.indexer.run([CORPUS])
-    assert [r.status for r in results] == ["new"] * 8, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
     yield env
     env.close()
 
@@ -153,9 +153,22 @@ def test_every_mode_returns_cited_passages(corpus_env):
         assert all(h.doc_id and h.title and h.text for h in hits)
 
 
+def test_the_sample_scan_is_read_by_ocr_and_marked(corpus_env):
+    """The sample corpus's scanned field note (image-only pages made by make setup) is found, cited at its page and
+    marked as OCR text with its confidence."""
+    hits = corpus_env.searcher.search("le travail en groupe à l'atelier réduit la stigmatisation au retour", k=3)
+    top = hits[0]
+    assert top.filename == "note-de-terrain-suivi-reintegration-scan.pdf" and top.citation.page == 1
+    assert top.ocr is not None and top.ocr >= 85 and "stigmatisation" in top.text
+    hits = corpus_env.searcher.search("formation sur la gestion d'une petite entreprise et l'accès au marché", k=3)
+    assert hits[0].filename == top.filename and hits[0].citation.page == 2 and hits[0].ocr >= 85
+    handbook = corpus_env.searcher.search("approche intégrée de la réintégration", k=10)
+    assert all(h.ocr is None for h in handbook if h.filename != top.filename)
+
+
 def test_catalog_holds_sidecar_metadata_and_passage_counts(corpus_env):
     rows, total = corpus_env.catalog.list()
-    assert total == 6  # five documents and the seminar's recording
+    assert total == 7  # six documents and the seminar's recording
     by_file = {r.filename: r for r in rows}
     recording = by_file["seminaire-2021-12-reintegration-developpement.mp3"]
     assert recording.doc_type == "recording" and recording.mime == "audio/mpeg" and recording.language == "fr"
@@ -282,7 +295,7 @@ def test_qdrant_client_backend_gives_the_same_results(corpus_env, tmp_path, monk
     other = Env(tmp_path / "data")
     try:
         assert other.settings.store_backend == "qdrant"
-        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 8
+        assert [r.status for r in other.indexer.run([CORPUS])] == ["new"] * 9
         for query in (SALY, MOROCCO, "approche intégrée de la réintégration", "séminaire interrégional 2021"):
             for mode in ("hybrid", "dense", "keyword"):
                 ours = corpus_env.searcher.search(query, k=5, mode=mode)

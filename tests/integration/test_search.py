@@ -45,7 +45,7 @@ def env(tmp_path_factory, shared_embedders):
     doc_emb, text_emb = shared_embedders
     with Indexer(settings, catalog, store, encoder=doc_emb.encoder) as indexer:
         results = indexer.run([CORPUS, extra])
-    assert [r.status for r in results] == ["new"] * 9, [(r.path.name, r.reason) for r in results]
+    assert [r.status for r in results] == ["new"] * 10, [(r.path.name, r.reason) for r in results]
     searcher = Searcher(settings, catalog, store)
     searcher.warm_up()
     yield searcher
@@ -201,7 +201,7 @@ def test_a_country_stored_with_accents_is_found_by_every_spelling(env):
 def test_group_by_document_gives_one_passage_per_document(env):
     res = env.search(SearchQuery(q="réintégration durable", k=10, group_by_document=True))
     ids = [h.doc_id for h in res.hits]
-    assert len(ids) == len(set(ids)) == res.total == 7  # six documents and the recording
+    assert len(ids) == len(set(ids)) == res.total == 8  # seven documents and the recording
     flat = env.search(SearchQuery(q="réintégration durable", k=50))
     best = list(dict.fromkeys(h.doc_id for h in flat.hits))
     assert ids == best  # each document's best passage, in the pool's order

@@ -702,3 +702,134 @@ def test_fresh_process_import_and_parse_stay_offline(tmp_path):
     assert report["spacy"] == "fr"
     assert set(report["counts"]) == {p.name for p in files}
     assert all(n > 0 for n in report["counts"].values()), report["counts"]
+
+
+# --------------------------------------------------------------------------------------------
+# OCR: which pages need it, and what is made of tesseract's words (tesseract itself: tests/integration/test_ocr.py)
+# --------------------------------------------------------------------------------------------
+
+FR_PAGE = (
+    "Les conseillers en réintégration rencontrent chaque personne de retour dans les deux semaines qui suivent son "
+    "arrivée. Ensemble, ils évaluent ses besoins économiques, sociaux et psychosociaux, puis établissent un plan de "
+    "réintégration personnalisé avec la communauté d'origine et les autorités locales."
+)
+EN_PAGE = (
+    "Reintegration counsellors meet every returnee within two weeks of arrival. Together they assess the economic, "
+    "social and psychosocial needs of the person, and agree on a personalised plan with the community of origin and "
+    "the local authorities."
+)
+
+
+def _shifted(text: str, by: int = 29) -> str:
+    """What a PDF with a broken font encoding gives (glyph ids read as characters): "Présentation" -> "3UpVHQWDWLRQ"."""
+    return "".join(chr(ord(c) - by) if c.isalpha() and ord(c) - by > 32 else c for c in text)
+
+
+def test_garbage_text_layers_are_told_from_text():
+    from ingest.parsers.ocr import garbage_reason
+
+    for good in (FR_PAGE, EN_PAGE, "Annexe 3", "Tableau 2 : 1 918,63 € ; 2 054,43 € ; 11 300", "",
+                 "Dakar, Thiès, Saint-Louis, Kaolack, Ziguinchor : 240, 180, 95, 60, 41 bénéficiaires"):
+        assert garbage_reason(good) is None, good
+    assert "common French or English words" in garbage_reason(_shifted(FR_PAGE))
+    assert "common French or English words" in garbage_reason(_shifted(EN_PAGE))
+    private_use = "".join(chr(0xE000 + ord(c) % 200) if c.isalpha() else c for c in FR_PAGE)
+    assert "outside the expected scripts" in garbage_reason(private_use)
+    assert "outside the expected scripts" in garbage_reason("\ufffd\ufffd \ufffd\ufffd\ufffd " * 20)
+    assert "letters or digits" in garbage_reason("•·—|¦¬~^" * 10 + " réintégration")
+    # a few accents or a word in another script do not make a page garbage
+    assert garbage_reason(FR_PAGE + " Организация Международная") is None
+
+
+def _tsv(rows: list[tuple[int, int, int, int, float, str]]) -> str:
+    """Tesseract TSV: (block, paragraph, line, height, confidence, word) per word."""
+    head = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    lines = [head, "1\t1\t0\t0\t0\t0\t0\t0\t2480\t3508\t-1\t"]
+    for n, (block, par, line, height, conf, word) in enumerate(rows):
+        lines.append(f"5\t1\t{block}\t{par}\t{line}\t{n}\t0\t0\t50\t{height}\t{conf}\t{word}")
+    return "\n".join(lines) + "\n"
+
+
+def test_tesseract_words_become_blocks_with_the_page_confidence():
+    from ingest.parsers.ocr import OcrOptions, OcrPage, parse_tsv, words_to_blocks
+
+    words = parse_tsv(_tsv([
+        (1, 1, 1, 60, 96, "Suivi"), (1, 1, 1, 60, 94, "des"), (1, 1, 1, 60, 95, "dossiers"),
+        (2, 1, 1, 40, 91, "Les"), (2, 1, 1, 40, 90, "conseillers"), (2, 1, 1, 40, 92, "accompagnent"),
+        (2, 1, 1, 40, 89, "la"), (2, 1, 1, 40, 88, "réinté-"), (2, 1, 2, 40, 93, "gration"),
+        (2, 1, 2, 40, 90, "durable."), (2, 1, 2, 40, -1, " "),
+    ]))
+    assert len(words) == 10
+    blocks = words_to_blocks(words, 4, 91.8)
+    assert [(b.kind, b.text, b.page, b.ocr) for b in blocks] == [
+        ("title", "Suivi des dossiers", 4, 91.8),
+        ("text", "Les conseillers accompagnent la réintégration durable.", 4, 91.8),
+    ]
+    options = OcrOptions(min_confidence=60, min_words=5)
+    assert OcrPage(3, confidence=41.2, words=80).poor_reason(options) == "page 3: OCR confidence 41% < 60%, not indexed"
+    assert OcrPage(2, words=0).poor_reason(options) == "page 2: OCR found no words (fewer than 5), not indexed"
+    assert OcrPage(2, confidence=90, words=3).poor_reason(options) == "page 2: OCR found 3 words (fewer than 5), not indexed"
+    assert OcrPage(2, confidence=60, words=5).poor_reason(options) is None
+
+
+def test_skew_of_a_page_is_measured():
+    from PIL import Image, ImageDraw
+
+    from ingest.parsers.ocr import estimate_skew
+
+    page = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(page)
+    for y in range(200, 1500, 45):  # lines of "text": dashes of ink
+        for x in range(150, 1050, 60):
+            draw.rectangle((x, y, x + 45, y + 18), fill=0)
+    assert estimate_skew(page) == 0
+    for turn in (2.0, -2.5, 1.2):
+        assert abs(estimate_skew(page.rotate(turn, fillcolor=255)) + turn) <= 0.15, turn
+    assert estimate_skew(Image.new("L", (400, 600), 255)) == 0
+
+
+def _image_page(pdf, shade: int = 0) -> None:
+    """An image-only A4 page (a drawn "scan": bars of ink, no text layer) in an fpdf2 document."""
+    from PIL import Image, ImageDraw
+
+    from ingest.scansynth import image_pdf_page
+
+    image = Image.new("L", (620, 877), 255)
+    ImageDraw.Draw(image).rectangle((80, 100, 540, 120), fill=shade)
+    image_pdf_page(pdf, image)
+
+
+def _text_page(pdf, text: str) -> None:
+    pdf.add_page(format="A4")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.set_xy(50, 60)
+    pdf.multi_cell(480, 14, text)
+
+
+def test_pdf_scans_without_ocr_are_reported_and_text_pages_kept(tmp_path):
+    """With OCR off (KMH_OCR=false) no tesseract runs: a mixed PDF keeps its text pages and notes its scanned one; an
+    image-only PDF is refused as a scan. A PDF with a text layer on every page never goes to OCR."""
+    from ingest.parsers.ocr import OcrOptions
+    from ingest.scansynth import new_pdf
+
+    off = OcrOptions(enabled=False)
+    pdf = new_pdf()
+    _text_page(pdf, "Premier chapitre. " + FR_PAGE.encode("latin-1", "replace").decode("latin-1"))
+    _image_page(pdf)
+    _text_page(pdf, "Third chapter. " + EN_PAGE)
+    mixed = tmp_path / "mixte.pdf"
+    pdf.output(str(mixed))
+    doc = parse_file(mixed, max_bytes=MAX, ocr=off)
+    assert {b.page for b in doc.blocks} == {1, 3} and all(b.ocr is None for b in doc.blocks)
+    assert doc.notes == ["page 2: no usable text layer and OCR is off (KMH_OCR), not indexed"]
+
+    pdf = new_pdf()
+    _image_page(pdf)
+    scan = tmp_path / "scan.pdf"
+    pdf.output(str(scan))
+    with pytest.raises(IngestError) as info:
+        parse_file(scan, max_bytes=MAX, ocr=off)
+    assert info.value.reason == "a scanned PDF (no text layer), and it cannot be read: OCR is off (KMH_OCR)"
+
+    doc = parse_file(make_pdf(tmp_path / "rapport.pdf"), max_bytes=MAX, ocr=off)
+    assert doc.notes == [] and {b.page for b in doc.blocks} == {1, 2, 3}
