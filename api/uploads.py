@@ -186,6 +186,21 @@ def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
 
 
+async def _copy(upload: UploadFile, path: Path, max_bytes: int, setting: str, what: str = "") -> tuple[str, int]:
+    """Write ``upload`` to ``path`` chunk by chunk: its sha256 and size. 413 past ``max_bytes``, 422 when empty."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("wb") as out:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"{path.name} is over the limit of {max_bytes / 2**20:.1f} MB {what}({setting})")
+            digest.update(chunk)
+            out.write(chunk)
+    if size == 0:
+        raise InvalidParameter("file", f"{path.name} is empty (0 bytes)", "body")
+    return digest.hexdigest(), size
+
+
 async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes: int) -> StagedFile:
     """Copy ``upload`` into the staging folder, checking its size and type. Raises 413, 415 or 422 problems."""
     import anyio
@@ -196,17 +211,8 @@ async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes
     folder = staging_dir / secrets.token_hex(8)
     folder.mkdir(parents=True)
     path = folder / name
-    digest, size = hashlib.sha256(), 0
     try:
-        with path.open("wb") as out:
-            while chunk := await upload.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PayloadTooLarge(f"{name} is over the limit of {max_bytes / 2**20:.1f} MB (KMH_MAX_FILE_MB)")
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise InvalidParameter("file", f"{name} is empty (0 bytes)", "body")
+        digest, size = await _copy(upload, path, max_bytes, "KMH_MAX_FILE_MB")
         fmt = await anyio.to_thread.run_sync(_sniff, path)
         wanted = FORMAT_EXTENSIONS[fmt]
         if fmt not in ("md", "txt") and Path(name).suffix.lower() != wanted:
@@ -215,7 +221,7 @@ async def stage(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest.hexdigest())
+    return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest)
 
 
 async def stage_media(upload: UploadFile, data_dir: Path, staging_dir: Path, max_bytes: int) -> StagedFile:
@@ -229,18 +235,8 @@ async def stage_media(upload: UploadFile, data_dir: Path, staging_dir: Path, max
     folder = staging_dir / secrets.token_hex(8)
     folder.mkdir(parents=True)
     path = folder / name
-    digest, size = hashlib.sha256(), 0
     try:
-        with path.open("wb") as out:
-            while chunk := await upload.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PayloadTooLarge(f"{name} is over the limit of {max_bytes / 2**20:.1f} MB for recordings "
-                                          "(KMH_MAX_MEDIA_MB)")
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise InvalidParameter("file", f"{name} is empty (0 bytes)", "body")
+        digest, size = await _copy(upload, path, max_bytes, "KMH_MAX_MEDIA_MB", "for recordings ")
         with path.open("rb") as fh:
             container = sniff_media(fh.read(HEAD_BYTES), path)
         if container is not None and path.suffix.lower() not in MEDIA_EXTENSIONS:
@@ -249,7 +245,7 @@ async def stage_media(upload: UploadFile, data_dir: Path, staging_dir: Path, max
         shutil.rmtree(folder, ignore_errors=True)
         raise
     fmt = container or path.suffix.lower().lstrip(".") or "unknown"
-    return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest.hexdigest())
+    return StagedFile(path, str(path.relative_to(data_dir)), path.name, fmt, size, digest)
 
 
 async def read_captions_field(upload: UploadFile | None) -> tuple[bytes | None, str | None]:
