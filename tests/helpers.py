@@ -11,6 +11,7 @@ SENEGAL = "senegal-saly-atelier-approche-integree-2024.txt"
 TOGO = "togo-kpalime-atelier-gouvernance-reintegration.txt"
 SEMINAR = "page-seminaire.txt"
 RECORDING = "seminaire-2021-12-reintegration-developpement.mp3"  # the sample seminar's synthetic recording
+SCAN = "note-de-terrain-suivi-reintegration-scan.pdf"  # the sample scanned note (kmh synth-scan): read by OCR
 
 PDF_PAGES = [
     (

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from ingest.indexer import Indexer
 from kmh.backup import MANIFEST, MANIFEST_SUM, MARKER, BackupError, backup, restore
-from kmh.catalog import Catalog
+from kmh.catalog import Catalog, CrawlPageRecord
 from kmh.catalog.models import Base, Document, DocumentVersion
 from cli.main import app
 from kmh.runtime import open_catalog, open_vector_store
@@ -85,6 +85,12 @@ def source(root, shared_embedders) -> Settings:
         catalog.open_session(staff.id, timedelta(hours=1))
         catalog.create_job("publish", filename="x.pdf", sha256="c" * 64, size=3, staged_path="staging/x.pdf",
                            meta={"title": "X", "published": "2024-01-01"}, actor=staff)
+        # what a website crawl knew of a page (its validators, links), as kmh crawl keeps it
+        seminar_doc = next(r.doc_id for r in results if r.path.name == "page-seminaire.txt")
+        catalog.save_crawl_page(CrawlPageRecord(url="https://kmh.example.org/seminaires/2021-12", site="kmh.example.org",
+                                                status="ok", doc_id=seminar_doc, etag='"v1"', sha256="d" * 64,
+                                                last_modified="Mon, 06 Dec 2021 10:00:00 GMT", http_status=200,
+                                                links=["https://kmh.example.org/"]))
     finally:
         store.close()
         catalog.close()

@@ -39,8 +39,8 @@ def site(web_template, tmp_path_factory):
         yield client, keys, ids
 
 
-def gate(route) -> str | None:
-    """The role a route requires (api.auth.Allow or web.deps.Need among its dependencies), or None."""
+def gate(route) -> tuple[str, ...] | None:
+    """The roles a route admits (api.auth.Allow or web.deps.Need among its dependencies: any one of them), or None."""
     from api.auth import Allow
     from web.deps import Need
 
@@ -48,7 +48,7 @@ def gate(route) -> str | None:
     while todo:
         dep = todo.pop()
         if isinstance(dep.call, (Allow, Need)):
-            return dep.call.role
+            return dep.call.roles
         todo.extend(dep.dependencies)
     return None
 
@@ -146,7 +146,7 @@ def test_every_route_naming_a_retracted_document_is_404_without_a_staff_key(site
                     assert r.status_code in (303, 401), where  # sign in first
                     if r.status_code == 303:
                         assert r.headers["location"].startswith("/signin"), where
-                elif role_needed is not None and not _grants(role, role_needed):
+                elif role_needed is not None and not any(_grants(role, needed) for needed in role_needed):
                     assert r.status_code == 403, where
                 elif role in SEE_RETRACTED:
                     assert seen(r), where

@@ -73,10 +73,9 @@ def manage_form(page: StaffOrOrganiserPage, catalog: CatalogDep, store: StoreDep
 
 def _manage(page: Page, catalog: Catalog, store: VectorStore, recording_id: str, status_code: int = 200,
             error: str | None = None) -> HTMLResponse:
-    """A recording's page for staff and organisers (retracted ones too), with ``error`` from a form sent."""
-    from kmh.catalog import STAFF
-
-    found = seminars.recording_page(catalog=catalog, store=store, recording_id=recording_id, audience=STAFF)
+    """A recording's page for staff and organisers (a retracted one for staff only), with ``error`` from a form sent."""
+    found = seminars.recording_page(catalog=catalog, store=store, recording_id=recording_id,
+                                    audience=audience_of(page.viewer))
     return render(page.request, page, "recording_manage.html", status_code=status_code,
                   recording=RecordingDetail.from_page(found), seminar=found.seminar, languages=LANGUAGES, error=error)
 
