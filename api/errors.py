@@ -11,6 +11,8 @@ the data folder's disk is full or failing). ``services.errors.plain_error`` give
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -202,3 +204,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+
+
+@contextmanager
+def linked() -> Iterator[None]:
+    """A Conflict names the document or job in the way: its problem document links to them too."""
+    from api.urls import document_url, job_url
+
+    try:
+        yield
+    except Conflict as exc:
+        if "job_id" in exc.extra:
+            exc.extra["job_url"] = job_url(exc.extra["job_id"])
+        elif "doc_id" in exc.extra:
+            exc.extra["document_url"] = document_url(exc.extra["doc_id"])
+        raise

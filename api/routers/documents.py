@@ -5,8 +5,6 @@ language editions (staff): PUT and DELETE /api/documents/{doc_id}/editions."""
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path as FsPath
 from typing import Annotated, Literal
@@ -17,10 +15,9 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import StaffDep
 from api.deps import AudienceDep, CatalogDep, ReadyDep, SearcherDep, SettingsDep
-from api.errors import Conflict, problem_responses
+from api.errors import linked, problem_responses
 from api.schemas import DocumentDetail, DocumentPage, DocumentSummary, EditionRequest, Editions, Job, MetadataPatch
 from api.uploads import FileField, UploadMeta, stage
-from api.urls import document_url, job_url
 from kmh.catalog import KeyRecord
 from kmh.catalog.models import DOC_TYPES
 from services import editions, publishing
@@ -104,19 +101,6 @@ def _media_type(mime: str, path: FsPath) -> str:
 
 
 # -- publishing (staff) ---------------------------------------------------------------------------
-
-
-@contextmanager
-def linked() -> Iterator[None]:
-    """A Conflict names the document or job in the way: its problem document links to them too."""
-    try:
-        yield
-    except Conflict as exc:
-        if "job_id" in exc.extra:
-            exc.extra["job_url"] = job_url(exc.extra["job_id"])
-        elif "doc_id" in exc.extra:
-            exc.extra["document_url"] = document_url(exc.extra["doc_id"])
-        raise
 
 
 UPLOAD_RESPONSES = {

@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse
 
 from api.auth import StaffOrOrganiserDep
 from api.deps import ReadyDep
-from api.errors import Conflict, problem_responses
+from api.errors import linked, problem_responses
 from api.schemas import Job
 from api.uploads import read_captions_field, stage_media
-from api.urls import document_url, job_url
 from kmh.catalog import KeyRecord
 from services import recordings
 from services.runtime import Runtime
@@ -46,17 +45,11 @@ async def _queue(rt: Runtime, key: KeyRecord, media: UploadFile, captions: Uploa
     settings = rt.settings
     data, name = await read_captions_field(captions)
     staged = await stage_media(media, settings.data_dir, settings.staging_dir, settings.max_media_bytes)
-    try:
+    with linked():
         job = await anyio.to_thread.run_sync(partial(
             recordings.queue_recording, catalog=rt.catalog, worker=rt.worker, staged=staged, language=language or None,
             title=title or None, captions=data, captions_name=name, seminar=seminar or None, session=session,
             actor=key, recording_id=recording_id))
-    except Conflict as exc:
-        if "job_id" in exc.extra:
-            exc.extra["job_url"] = job_url(exc.extra["job_id"])
-        elif "doc_id" in exc.extra:
-            exc.extra["document_url"] = document_url(exc.extra["doc_id"])
-        raise
     body = Job.from_record(job).model_dump(mode="json")
     return JSONResponse(body, status_code=202, headers={"Location": body["url"]})
 
