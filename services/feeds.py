@@ -59,23 +59,18 @@ class FeedEntry:
 @dataclass
 class Feed:
     """A feed's entries, newest first, and what names it: the query as searched (the question stripped, "" when there
-    is none; the language and type as search knows them), the taxonomy (to name topics) and the seminar filtered
-    on."""
+    is none; the language and type as search knows them), the taxonomy (to name topics), and the topic, seminar and
+    country filtered on, as the search's filters match them (in any case and accents)."""
 
     query: SearchQuery
     entries: list[FeedEntry]
     topics: dict[str, TopicRecord]
+    topic: TopicRecord | None = None
     seminar: SeminarRecord | None = None
-    # The country filtered on as the documents spell it (country=senegal is "Senegal"), else as given.
+    # As the documents spell it (country=senegal is "Senegal"), else as given.
     country: str | None = None
     # With a question: nothing in the library answers it (the feed is empty unless include_weak).
     no_match: bool = False
-
-    @property
-    def topic(self) -> TopicRecord | None:
-        """The topic filtered on, when it names one (in any case)."""
-        wanted = (self.query.topic or "").strip().casefold()
-        return next((tp for tid, tp in self.topics.items() if tid.casefold() == wanted), None) if wanted else None
 
 
 def search_feed(*, searcher: Searcher, query: SearchQuery) -> Feed:
@@ -108,13 +103,12 @@ def search_feed(*, searcher: Searcher, query: SearchQuery) -> Feed:
     entries = [FeedEntry(hit, doc, whole, topics_of.get(hit.passage_id, []))
                for hit, whole in picked if (doc := documents[hit.doc_id]) is not None]
     entries.sort(key=_newest_first, reverse=True)  # stable: one document's entries keep their order
-    seminar = None
-    if query.seminar:
-        ids = searcher.filters.matching("seminar_id", query.seminar)
-        seminar = next((s for s in (catalog.seminar(i) for i in ids) if s is not None), None)
-    country = next(iter(searcher.filters.matching("countries", query.country)), None)
-    return Feed(query=query, entries=entries, topics={tp.id: tp for tp in catalog.topics()}, seminar=seminar,
-                country=country, no_match=no_match)
+    topics = {tp.id: tp for tp in catalog.topics()}
+    matching = searcher.filters.matching
+    topic = next((topics[i] for i in matching("topics", query.topic) if i in topics), None)
+    seminar = next((s for s in map(catalog.seminar, matching("seminar_id", query.seminar)) if s is not None), None)
+    return Feed(query=query, entries=entries, topics=topics, topic=topic, seminar=seminar,
+                country=next(iter(matching("countries", query.country)), None), no_match=no_match)
 
 
 def _newest_first(entry: FeedEntry) -> tuple[bool, date, float]:
