@@ -38,6 +38,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "subtitle.q": ("The passages that answer this question, newest publication first.",
                    "Les passages qui répondent à cette question, de la publication la plus récente à la plus "
                    "ancienne."),
+    "subtitle.no_match": ("Nothing in the library answers this question yet: the passages that will are listed "
+                          "here.",
+                          "Rien dans la bibliothèque ne répond encore à cette question : les passages qui y "
+                          "répondront apparaîtront ici."),
     "subtitle.filters": ("The newest publications and recording segments these filters match.",
                          "Les dernières publications et séquences enregistrées qui correspondent à ces filtres."),
     "topic": ("topic: {}", "thème : {}"),
@@ -94,7 +98,11 @@ def render(feed: Feed, *, base_url: str, lang: str) -> bytes:
     root = ET.Element(_a("feed"), {XML_LANG: lang})
     _text(root, "id", url)
     _text(root, "title", _title(feed, t, lang))
-    _text(root, "subtitle", t("subtitle.q" if feed.query.q else "subtitle.filters"))
+    if not feed.query.q:
+        subtitle = "subtitle.filters"
+    else:
+        subtitle = "subtitle.no_match" if feed.no_match and not feed.entries else "subtitle.q"
+    _text(root, "subtitle", t(subtitle))
     updated = max((e.updated for e in feed.entries if e.updated), default=None, key=_utc)
     _text(root, "updated", _stamp(updated or datetime.now(timezone.utc)))
     ET.SubElement(root, _a("link"), {"rel": "self", "type": ATOM_TYPE, "href": url})

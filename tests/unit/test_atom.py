@@ -99,6 +99,9 @@ def test_an_empty_feed_is_valid():
     root, parsed = parse(render(Feed(query=SearchQuery(q=""), entries=[], topics={}), base_url=BASE, lang="en"))
     assert parsed.entries == [] and parsed.feed.title == "KMH Search: newest publications and recording segments"
     assert root.findtext(ATOM + "updated") and root.find(ATOM + "author") is not None
+    feed = Feed(query=SearchQuery(q="tarte aux pommes"), entries=[], topics={}, no_match=True)
+    _, parsed = parse(render(feed, base_url=BASE, lang="fr"))
+    assert parsed.feed.subtitle.startswith("Rien dans la bibliothèque ne répond encore à cette question")
 
 
 def test_feed_language_and_parameters():
