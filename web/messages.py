@@ -204,6 +204,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topic.segments": ("Recordings: one segment|Recordings: {n} segments",
                        "Enregistrements : un segment|Enregistrements : {n} segments"),
     "topic.none": ("None confirmed yet.", "Aucun confirmé pour l'instant."),
+    # feeds (Atom): search results, a topic, a seminar
+    "feed.follow": ("Follow (Atom)", "Suivre (Atom)"),
+    "feed.search": ("Atom feed of this search", "Flux Atom de cette recherche"),
+    "feed.topic": ("Atom feed of the topic {name}", "Flux Atom du thème {name}"),
+    "feed.seminar": ("Atom feed of the seminar {name}", "Flux Atom du séminaire {name}"),
     # staff
     "staff.title": ("Publications", "Publications"),
     "staff.upload": ("Upload a publication", "Déposer une publication"),

@@ -145,6 +145,34 @@ def test_french_interface_and_language_switch(browser, server):
     expect(page.get_by_role("heading", name="Narrow down")).to_be_visible()
 
 
+def test_follow_results_a_topic_and_a_seminar_in_a_feed_reader(browser, server):
+    """The results, topic and seminar pages link their Atom feed, in the page and in its head (where feed readers
+    find it), with the page's question and filters and its language; the link answers the feed."""
+    import xml.etree.ElementTree as ET
+    from urllib.parse import parse_qs, urlsplit
+
+    pages = [("en", "Follow (Atom)", "/search?q=projets+communautaires&type=recording",
+              {"q": ["projets communautaires"], "type": ["recording"]}),
+             ("en", "Follow (Atom)", f"/seminars/{SEMINAR_ID}", {"seminar": [SEMINAR_ID]}),
+             ("fr", "Suivre (Atom)", "/topics/community-level", {"topic": ["community-level"]})]
+    for lang, name, url, wanted in pages:
+        page = new_page(browser, server, lang)
+        page.goto(url)
+        follow = page.get_by_role("link", name=name)
+        expect(follow).to_be_visible()
+        href = follow.get_attribute("href")
+        assert page.locator('head link[rel="alternate"][type="application/atom+xml"]').get_attribute("href") == href
+        assert parse_qs(urlsplit(href).query) == {**wanted, "reader_lang": [lang]}, href
+        r = page.request.get(href)
+        assert r.status == 200 and r.headers["content-type"] == "application/atom+xml; charset=utf-8", url
+        feed = ET.fromstring(r.body())
+        assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
+        assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == lang
+        if "topic" not in wanted:  # no topic is confirmed in this corpus (test_organiser_listens... confirms one)
+            assert feed.findall("{http://www.w3.org/2005/Atom}entry"), url
+        assert not page.errors, page.errors
+
+
 def test_ten_snippets_fit_in_two_screens_and_open_without_script(browser, server):
     """Each hit shows its snippet; the full passage opens in place (<details>, no JavaScript: it is off here); the
     ten hits of the flagship question fit in about two screen heights of a 1280 x 900 window."""
