@@ -38,17 +38,24 @@ class Citation(BaseModel):
     page: int | None = Field(None, description="1-based page (PDF page, PPTX slide); null for formats without pages")
     section: str | None = Field(None, description="The section trail above the passage, joined with ' › '")
     start: int | float | None = Field(None, description="Documents: start character offset of the passage in the parsed "
-                                "text. Recordings: start second of the segment")
-    end: int | float | None = Field(None, description="Documents: end character offset (exclusive). Recordings: end second")
+                                "text. Recordings: in search hits, the moment, the second at which the hit's best "
+                                "sentence (the one in <b>) starts (window_start for a passage indexed without cue "
+                                "times); elsewhere, the start second of the segment")
+    end: int | float | None = Field(None, description="Documents: end character offset (exclusive). Recordings: end second "
+                                    "of the segment")
     url: str = Field(description="Where the passage opens: the original file, at its page for PDFs; for a "
-                     "recording, its media from the segment's first second (#t=); for a page imported from a "
+                     "recording, its media from ``start`` (#t=); for a page imported from a "
                      "website, its URL there")
     seminar_id: str | None = Field(None, description="Recordings: the seminar")
     session: int | None = Field(None, description="Recordings: the session number")
     speaker: str | None = Field(None, description="Recordings: the speaker, where known")
-    timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
+    timestamp: str | None = Field(None, description="Recordings: from ``start`` to the segment's end, e.g. "
+                                  "00:12:34–00:13:20")
     web_url: str | None = Field(None, description="A page or document imported from a website (kmh crawl): its URL "
                                 "there, which ``url`` opens")
+    window_start: int | float | None = Field(None, description="Recordings: start second of the segment (the "
+                                             "passage's 30–60 s window), which ``start`` falls in")
+    window_end: int | float | None = Field(None, description="Recordings: end second of the segment")
 
     @classmethod
     def from_record(cls, doc_id: str, citation: CitationRecord) -> Self:

@@ -100,7 +100,7 @@ def test_search_and_filter(browser, server):
     expect(first.locator(".cite")).to_contain_text(re.compile(r"Session [34]"))
     expect(first.locator("mark").first).to_be_visible()
     top_two = " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
-    assert "Session 3" in top_two and "00:06:21–00:06:42" in top_two
+    assert "Session 3" in top_two and "00:06:23–00:06:42" in top_two
     shot(page, "results")
     # a facet narrows the results and shows as an active filter; its count is the number of documents hit
     expect(page.locator(".facets")).to_contain_text("The numbers count documents")
@@ -128,7 +128,7 @@ def test_search_and_filter(browser, server):
         page.locator(".chip").first.click()
     expect(page.locator(".chip")).to_have_count(0)
     expect(page.locator(".hit").first.locator(".cite")).to_contain_text(re.compile(r"Session [34]"))
-    assert "00:06:21" in " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
+    assert "00:06:23" in " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
     assert not page.errors, page.errors
 
 
@@ -271,21 +271,34 @@ def media_state(page: Page, selector: str = "audio") -> dict:
 
 
 def test_play_a_recording_from_a_timestamp(browser, server):
+    page = new_page(browser, server, "fr")
+    rec = server.ids[RECORDING]
+    # a hit plays from the second its best sentence is said: the boreholes, 30 s into their segment (07:00–07:56)
+    page.goto("/search?q=r%C3%A9habilitation+des+forages+et+comit%C3%A9+de+gestion+de+l%27eau")
+    page.locator(".hit", has_text="forages").first.get_by_role("link", name="Écouter à partir de 00:07:30").click()
+    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=450$"))
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 450) < 1")
+    # links give whole seconds: the sentence starts within the second the player starts at, and is said next
+    line = page.locator(".transcript li", has_text="nous avons réhabilité trois forages")
+    assert 450 <= float(line.get_attribute("data-start")) < 451
+    page.eval_on_selector("audio", "m => m.play()")
+    expect(line).to_have_class(re.compile("current"))
+    page.eval_on_selector("audio", "m => m.pause()")
     page = new_page(browser, server, "en")
     page.goto("/search?q=projets+communautaires+de+r%C3%A9int%C3%A9gration")
-    page.locator(".hit").first.get_by_role("link", name="Play from 00:06:21").click()
-    rec = server.ids[RECORDING]
-    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=381$"))
+    page.locator(".hit").first.get_by_role("link", name="Play from 00:06:23").click()
+    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=383$"))
     page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
-    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 381) < 1")
+    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 383) < 1")
     current = page.locator(".transcript li.current")
     expect(current).to_have_count(1)
-    # the line being said at 381 s, or the one starting within the second (links give whole seconds)
-    assert float(current.get_attribute("data-start")) < 382 and 381 < float(current.get_attribute("data-end"))
+    # the line being said at 383 s, or the one starting within the second (links give whole seconds)
+    assert float(current.get_attribute("data-start")) < 384 and 383 < float(current.get_attribute("data-end"))
     page.eval_on_selector("audio", "m => m.play()")
-    page.wait_for_function("() => { const m = document.querySelector('audio'); return !m.paused && m.currentTime > 381.5 }")
+    page.wait_for_function("() => { const m = document.querySelector('audio'); return !m.paused && m.currentTime > 383.5 }")
     state = media_state(page)
-    assert 381 < state["t"] < 395 and not state["paused"], state
+    assert 383 < state["t"] < 397 and not state["paused"], state
     # the transcript follows playback: seek ahead and the highlighted line moves
     page.eval_on_selector("audio", "m => { m.currentTime = 500; }")
     page.wait_for_function("""() => { const li = document.querySelector('.transcript li.current');
