@@ -12,7 +12,7 @@ in one catalog transaction, all or nothing, then syncs each touched passage's pa
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
 from kmh.catalog import (
@@ -215,8 +215,6 @@ def review_queue(*, catalog: Catalog, store: VectorStore, topic: str | None = No
 
 
 def _scored(ref: PassageRef, score: float | None) -> PassageRef:
-    from dataclasses import replace
-
     return replace(ref, score=score)
 
 

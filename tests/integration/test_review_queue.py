@@ -285,3 +285,68 @@ def test_retracted_documents_leave_the_queue(site):
         r = client.patch(f"/api/documents/{report}", headers=bearer(keys["staff"]), json={"status": "published"})
         assert r.status_code == 200
     assert queue(client, org, limit=1)["total"] == total
+
+
+# -- the catalog's part, on SQLite and on PostgreSQL ------------------------------------------------------------
+
+
+def test_catalog_queue_and_batch_on_both_backends(new_catalog_url):
+    from kmh.catalog import (
+        PUBLIC,
+        Catalog,
+        DecisionsRefused,
+        DocumentRecord,
+        LinkDecisionRecord,
+        TopicRecord,
+        sha256_bytes,
+    )
+
+    catalog = Catalog(new_catalog_url())
+    try:
+        catalog.replace_topics([TopicRecord(t, t, t, "d.", "d.") for t in ("alpha", "beta", "gamma")])
+        docs = [catalog.add(DocumentRecord(
+            sha256=sha256_bytes(f"doc {n}".encode()), filename=f"doc{n}.pdf", source_key=f"/c/doc{n}.pdf",
+            title=f"Document {n}", format="pdf", mime="application/pdf", original_path=f"originals/doc{n}.pdf"),
+            suggestions=[(f"00000000-0000-4000-8000-00000000{n}{p:03d}", t, score)
+                         for p, (t, score) in enumerate([("alpha", 0.3 + n / 10), ("beta", 0.2), ("alpha", 0.1)])])
+            for n in (1, 2)]
+        a, b = docs
+        links, total = catalog.review_links(limit=2)
+        assert total == 6 and [lk.score for lk in links] == [0.5, 0.4]
+        last = {a.id: "00000000-0000-4000-8000-000000001002", b.id: "00000000-0000-4000-8000-000000002002"}
+        assert [lk.passage_id for lk in catalog.review_links(limit=2, offset=4)[0]] == [
+            last[d] for d in sorted(last)]  # equal scores: by document, then passage
+        assert catalog.review_links(topic_id="beta")[1] == 2
+        assert {lk.doc_id for lk in catalog.review_links(doc_id=a.id)[0]} == {a.id}
+        assert catalog.review_links(kind="recording")[1] == 0 and catalog.review_links(kind="document")[1] == 6
+        p1 = "00000000-0000-4000-8000-000000001000"
+        batch = [LinkDecisionRecord(p1, "alpha", "confirmed", a.id, 1),
+                 LinkDecisionRecord(p1, "gamma", "confirmed", a.id, 1),  # not suggested: added by hand
+                 LinkDecisionRecord("00000000-0000-4000-8000-000000002001", "beta", "rejected", b.id, 1)]
+        # one bad item (an older version, an unknown topic): nothing applied
+        with pytest.raises(DecisionsRefused) as info:
+            catalog.apply_decisions(batch + [LinkDecisionRecord(p1, "beta", "confirmed", a.id, 2),
+                                             LinkDecisionRecord(p1, "delta", "rejected", a.id, 1)])
+        assert [(i, name) for i, name, _ in info.value.problems] == [(3, "passage_id"), (4, "topic_id")]
+        assert catalog.review_links(state="confirmed")[1] == 0
+        done = catalog.apply_decisions(batch, batch=3)
+        assert [(o.previous, o.link.state, o.link.decided_by) for o in done.outcomes] == [
+            ("suggested", "confirmed", None), (None, "confirmed", None), ("suggested", "rejected", None)]
+        assert done.confirmed == {p1: ["alpha", "gamma"], "00000000-0000-4000-8000-000000002001": []}
+        assert catalog.review_counts(PUBLIC) == {a.id: {"suggested": 2, "confirmed": 2},
+                                                 b.id: {"suggested": 2, "rejected": 1}}
+        confirmed, n = catalog.review_links(state="confirmed")
+        assert n == 2 and confirmed[-1].score is None  # added by hand: last
+        log, _ = catalog.audit_log(action="topic.decide")
+        assert len(log) == 3 and all(e.detail["batch"] == 3 and e.actor == "cli" for e in log)
+        undone = catalog.apply_decisions([LinkDecisionRecord(p1, "gamma", "undo", a.id, 1)])
+        assert undone.outcomes[0].link is None and undone.confirmed == {p1: ["alpha"]}
+        # a retracted document leaves the queue and refuses decisions
+        catalog.set_status(b.id, "retracted")
+        assert {lk.doc_id for lk in catalog.review_links(state=None, limit=50)[0]} == {a.id}
+        assert b.id not in catalog.review_counts(PUBLIC)
+        with pytest.raises(DecisionsRefused):
+            catalog.apply_decisions([LinkDecisionRecord("00000000-0000-4000-8000-000000002000", "alpha",
+                                                        "confirmed", b.id, 1)])
+    finally:
+        catalog.close()
