@@ -410,9 +410,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.see_rejected": ("See the rejected ones", "Voir les rejetées"),
     "queue.refused": ("Nothing was changed:", "Rien n'a été modifié :"),
     "review.none_selected": ("Tick at least one suggestion first.", "Cochez d'abord au moins une suggestion."),
-    "review.pending_n": ("one suggestion to review|{n} suggestions to review",
-                         "une suggestion à revoir|{n} suggestions à revoir"),
-    "review.decided_n": ("one decided|{n} decided", "une décidée|{n} décidées"),
+    # French puts 0 in the singular: "0 suggestion à revoir", never "une" for none
+    "review.pending_n": ("{n} suggestion to review|{n} suggestions to review",
+                         "{n} suggestion à revoir|{n} suggestions à revoir"),
+    "review.decided_n": ("{n} decided|{n} decided", "{n} décidée|{n} décidées"),
     "review.recording": ("Review: {title}", "Revue : {title}"),
     "review.how": ("Listen to a segment, then accept or reject each suggested topic.",
                    "Écoutez un segment, puis acceptez ou rejetez chaque thème suggéré."),

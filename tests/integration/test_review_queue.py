@@ -224,6 +224,8 @@ def test_review_pages_in_both_languages_with_the_plain_form(site):
     assert "Publications" in home.text and "suggestions to review" in home.text
     fr = organiser.get("/review", headers={"Accept-Language": "fr-FR"})
     assert "Enregistrements" in fr.text and "Toutes les suggestions à revoir" in fr.text
+    counts = re.findall(r"([^\s>]+) suggestions? à revoir · (\S+) décidées?", fr.text)
+    assert counts and all(a.isdigit() and b.isdigit() for a, b in counts), counts  # never "une" for none
     doc, topic, picked = doc_suggestions(client, keys)
     url = f"/review/passages?topic={topic}&doc={doc}&state=suggested"
     page = organiser.get(url, headers={"Accept-Language": "en"})
