@@ -724,3 +724,101 @@ class SessionInfo(BaseModel):
         """The key's name and role; with a web session, its CSRF token and end."""
         return cls(name=key.name, role=key.role, csrf_token=session.csrf_token if session else None,
                    expires_at=session.expires_at if session else None)
+
+
+# -- topic review: the queue of document passages and recording segments, decisions in batches ---------------
+
+if TYPE_CHECKING:
+    from kmh.catalog import DecisionOutcome
+    from services.topics import ReviewQueue, ReviewRow
+
+LinkState = Literal["suggested", "confirmed", "rejected"]
+
+
+class ReviewItem(BaseModel):
+    """A topic link to review, with its passage: a document passage (page, section) or a recording segment
+    (seconds, timestamp)."""
+
+    passage_id: str
+    topic_id: str
+    topic_label: dict[str, str] = Field(description="By language: fr, en")
+    state: LinkState
+    score: float | None = Field(None, description="Suggestion score (similarity of the passage to the topic); null "
+                                "for a link added by an organiser")
+    decided_by: str | None = Field(None, description="The name of the key that decided it")
+    decided_at: datetime | None = None
+    kind: Literal["document", "recording"]
+    doc_id: str
+    title: str = Field(description="The document's (or recording's) title")
+    doc_type: str
+    page: int | None = None
+    section: str | None = None
+    start: float | None = Field(None, description="Documents: start character offset; recordings: start second")
+    end: float | None = None
+    timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
+    session: int | None = None
+    seminar_id: str | None = None
+    speaker: str | None = None
+    snippet: str = Field(description="The passage's first words (about 300 characters)")
+    text: str = Field(description="The whole passage")
+    url: str = Field(description="Where the passage opens: the file at its page, or the media at its second")
+
+    @classmethod
+    def from_row(cls, row: ReviewRow, topic: TopicRecord | None) -> ReviewItem:
+        ref, lk = row.passage, row.link
+        return cls(passage_id=ref.passage_id, topic_id=lk.topic_id,
+                   topic_label={"fr": topic.label_fr, "en": topic.label_en} if topic else {}, state=lk.state,
+                   score=lk.score, decided_by=lk.decided_by, decided_at=lk.decided_at, kind=ref.kind,
+                   doc_id=ref.doc_id, title=ref.title, doc_type=ref.doc_type, page=ref.page, section=ref.section,
+                   start=ref.start, end=ref.end, timestamp=ref.timestamp, session=ref.session,
+                   seminar_id=ref.seminar_id, speaker=ref.speaker, snippet=row.snippet, text=ref.text,
+                   url=passage_url(ref))
+
+
+class ReviewPage(BaseModel):
+    total: int = Field(description="Links matching the filters")
+    limit: int
+    offset: int
+    items: list[ReviewItem]
+
+    @classmethod
+    def from_queue(cls, queue: ReviewQueue) -> ReviewPage:
+        return cls(total=queue.total, limit=queue.limit, offset=queue.offset,
+                   items=[ReviewItem.from_row(r, queue.topics.get(r.link.topic_id)) for r in queue.rows])
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passage_id: str = Field(max_length=100, description="A document passage or recording segment")
+    topic_id: str = Field(max_length=64)
+    state: Literal["confirmed", "rejected", "undo"] = Field(description="undo withdraws a decision: the link goes "
+                                                            "back to suggested (or away, if it was added by hand)")
+
+
+class ReviewDecisions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[ReviewDecision] = Field(description="Applied in one transaction, all or none; at most 500")
+
+
+class DecisionResult(BaseModel):
+    index: int = Field(description="The decision's place in the request")
+    passage_id: str
+    topic_id: str
+    previous: LinkState | None = Field(description="The link's state before; null when there was no link")
+    state: LinkState | None = Field(description="Its state now; null when an undo removed a link added by hand")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    @classmethod
+    def from_outcome(cls, index: int, out: DecisionOutcome) -> DecisionResult:
+        lk = out.link
+        return cls(index=index, passage_id=out.passage_id, topic_id=out.topic_id, previous=out.previous,
+                   state=lk.state if lk else None, decided_by=lk.decided_by if lk else None,
+                   decided_at=lk.decided_at if lk else None)
+
+
+class DecisionsApplied(BaseModel):
+    applied: int = Field(description="How many decisions were applied (all of them)")
+    results: list[DecisionResult]

@@ -443,7 +443,7 @@ def test_staff_link_two_editions_and_readers_follow_the_link(browser, server):
 def test_organiser_listens_and_accepts_a_topic(browser, server):
     page = new_page(browser, server, "en")
     sign_in(page, server.keys["organiser"], "/review")
-    page.get_by_role("link", name=re.compile("Séminaire interrégional")).click()
+    page.get_by_role("region", name="Recordings").get_by_role("link", name=re.compile("Séminaire interrégional")).click()
     segment = page.locator(".segment", has=page.locator(".decision.state-suggested")).first
     seg_id = segment.get_attribute("id")
     listen = segment.locator("[data-listen]")
@@ -476,6 +476,43 @@ def test_organiser_listens_and_accepts_a_topic(browser, server):
     assert not page.errors, page.errors
 
 
+def test_organiser_accepts_two_publication_passages_at_once(browser, server):
+    import httpx
+
+    organiser = {"Authorization": f"Bearer {server.keys['organiser']}"}
+    items = httpx.get(f"{server.url}/api/topics/review", params={"kind": "document", "limit": 200},
+                      headers=organiser).json()["items"]
+    topic = max({i["topic_id"] for i in items}, key=lambda t: sum(i["topic_id"] == t for i in items))
+    label = next(i["topic_label"]["en"] for i in items if i["topic_id"] == topic)
+    page = new_page(browser, server, "en")
+    sign_in(page, server.keys["organiser"], "/review/passages")
+    page.get_by_label("Topic", exact=True).select_option(topic)
+    page.get_by_label("Kind", exact=True).select_option("document")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(rf"topic={topic}"))
+    rows = page.locator(".queue-row")
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 2 and all(label == t for t in rows.locator(".pick .topic").all_inner_texts())
+    picked = [rows.nth(i).locator("input[name=link]").get_attribute("value") for i in (0, 1)]
+    expect(page.get_by_label("Select all on this page")).to_be_visible()  # the script shows it
+    for i in (0, 1):
+        rows.nth(i).locator("input[name=link]").check()
+    shot(page, "review-queue")
+    page.get_by_role("button", name="Accept selected").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile("2 suggestions accepted"))
+    for value in picked:  # no longer waiting for review
+        expect(page.locator(f'input[name=link][value="{value}"]')).to_have_count(0)
+    page.get_by_role("link", name="See the accepted ones").click()
+    for value in picked:
+        row = page.locator(".queue-row", has=page.locator(f'input[name=link][value="{value}"]'))
+        expect(row.locator(".state")).to_have_text("accepted")
+        expect(row).to_contain_text("by Organiser Tester")
+    assert not page.errors, page.errors
+    r = httpx.post(f"{server.url}/api/topics/review/decisions", headers=organiser, json={"decisions": [
+        {"passage_id": v.split(":")[0], "topic_id": topic, "state": "undo"} for v in picked]})
+    assert r.status_code == 200, r.text
+
+
 # -- accessibility -----------------------------------------------------------------------------------
 
 AXE = Path(__import__("axe_playwright_python").__file__).parent / "axe.min.js"
@@ -495,7 +532,8 @@ def main_pages(server) -> list[str]:
             f"/documents/{server.ids[REPORT_PDF]}",
             "/seminars", f"/seminars/{SEMINAR_ID}", f"/recordings/{rec}?t=381", "/topics",
             "/topics/community-level", "/signin", "/staff", "/staff/upload",
-            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/staff/recordings",
+            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/review/passages",
+            "/staff/recordings",
             f"/staff/recordings/{rec}"]
 
 
