@@ -157,12 +157,13 @@ class SimilarFinder:
             best: dict[str, tuple[Hit, DocumentRef, float]] = {}
             for item in pool:
                 best.setdefault(item[1].id, item)
-            if len(best) >= k or complete or fetch >= FETCH_MAX:
+            ranked = [(h, ref) for h, ref, _ in best.values()]  # one per document, best first (dicts keep order)
+            ranked = s._one_edition(ranked, ranked, reader_lang or language)
+            if len(ranked) >= k or complete or fetch >= FETCH_MAX:
                 break
             fetch *= 2  # a few documents took the candidates: ask for more
-        ranked = [(h, ref) for h, ref, _ in best.values()]  # one per document, best first (dicts keep order)
         scores = {h.id: score for h, _, score in best.values()}
-        ranked = s._one_edition(ranked, ranked, reader_lang or language)[:k]
+        ranked = ranked[:k]
         page = [s._hit(h, ref, score=scores[h.id], mode="dense") for h, ref in ranked]
         spans = s._fill_text(page)
         s.snippets.fill(page, frozenset(), dense, spans)  # the sentence closest to the source, in bold
