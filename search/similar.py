@@ -24,6 +24,8 @@ import numpy as np
 
 from kmh.catalog.visibility import PUBLIC, Audience
 from kmh.store import Filter, Hit
+from kmh.store.base import CUES_FIELD, SPANS_FIELD
+from search.moments import at_moment
 
 if TYPE_CHECKING:
     from kmh.catalog.catalog import DocumentRef
@@ -165,8 +167,12 @@ class SimilarFinder:
         scores = {h.id: score for h, _, score in best.values()}
         ranked = ranked[:k]
         page = [s._hit(h, ref, score=scores[h.id], mode="dense") for h, ref in ranked]
-        spans = s._fill_text(page)
-        s.snippets.fill(page, frozenset(), dense, spans)  # the sentence closest to the source, in bold
+        found = s._fill_text(page)
+        # the sentence closest to the source, in bold; a recording segment starts at the second it is said
+        best = s.snippets.fill(page, frozenset(), dense, {i: p.get(SPANS_FIELD) for i, p in found.items()})
+        for h in page:
+            span = best.get(h.passage_id)
+            at_moment(h.citation, h.text, span[0] if span else None, found.get(h.passage_id, {}).get(CUES_FIELD))
         s._other_editions(page, ranked)
         return page
 
