@@ -134,6 +134,8 @@ def test_a_document_finds_recording_segments_and_a_recording_finds_documents(sit
     c = top["citation"]
     assert re.fullmatch(r"\d\d:\d\d:\d\d–\d\d:\d\d:\d\d", c["timestamp"]) and c["seminar_id"] and c["session"]
     assert c["url"] in (f"/api/recordings/{recording}/media", f"/api/recordings/{recording}/media#t={int(c['start'])}")
+    # it plays from the second its sentence closest to the page is said, within its segment (search.moments)
+    assert c["window_start"] <= c["start"] < c["window_end"]
     body = similar(client, "documents", recording, k=3)
     assert body["source"]["passages"] > 5 and recording not in {h["doc_id"] for h in body["hits"]}
     assert body["hits"][0]["doc_id"] == ids[SEMINAR_PAGE]
