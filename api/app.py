@@ -42,6 +42,8 @@ TAGS = [
     {"name": "feeds", "description": "A search as an Atom feed: follow a question, a topic, a country or a seminar."},
     {"name": "passages", "description": "A passage with its neighbours."},
     {"name": "documents", "description": "The catalog and the kept original files."},
+    {"name": "similar", "description": "More like this: passages, documents and recording segments like a passage "
+                                       "or a document, in any language."},
     {"name": "seminars", "description": "Seminars, their sessions and recordings with timed transcripts."},
     {"name": "topics", "description": "The topic taxonomy; topics suggested for passages, confirmed by organisers."},
     {"name": "jobs", "description": "Ingestion jobs of published files (staff)."},
@@ -109,10 +111,11 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
 
     from api.routers import (access, crawls, documents, feeds, health, jobs, passages, recordings, search, seminars,
                              topics)
+    from api.routers import similar
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
-    for module in (search, feeds, passages, documents, jobs, crawls, seminars, recordings, topics, access,
+    for module in (search, feeds, passages, similar, documents, jobs, crawls, seminars, recordings, topics, access,
                    backup_router, health, metrics_router):
         app.include_router(module.router)
     return app

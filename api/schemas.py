@@ -822,3 +822,34 @@ class DecisionResult(BaseModel):
 class DecisionsApplied(BaseModel):
     applied: int = Field(description="How many decisions were applied (all of them)")
     results: list[DecisionResult]
+
+
+if TYPE_CHECKING:
+    from search.similar import SimilarResults
+
+
+class SimilarSource(BaseModel):
+    """What the hits are like: a passage, or a document as a whole."""
+
+    kind: Literal["passage", "document"]
+    id: str = Field(description="The passage's or the document's id")
+    doc_id: str
+    title: str = Field(description="Its document's title")
+    language: str | None
+    passages: int = Field(description="The passages its vector is the mean of (1 for a passage)")
+
+
+class SimilarResponse(BaseModel):
+    source: SimilarSource
+    hits: list[Hit] = Field(description="Passages of other documents and recording segments, at most one per "
+                            "document (its best), best first, in any language; never the source's document or the "
+                            "other editions of its publication, never a retracted document. ``relevance`` is the "
+                            "cosine to the source; ``score`` the same, raised for another language than the source's "
+                            "by the gap between the two relevance floors")
+
+    @classmethod
+    def from_results(cls, kind: Literal["passage", "document"], found: SimilarResults) -> Self:
+        """What services.similar found."""
+        return cls(source=SimilarSource(kind=kind, id=found.source_id, doc_id=found.doc_id, title=found.title,
+                                         language=found.language, passages=found.passages),
+                   hits=[Hit.from_record(h) for h in found.hits])

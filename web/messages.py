@@ -161,6 +161,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Liées : les éditions renvoient l'une à l'autre, et la recherche en montre une seule."),
     "edit.saved.unlink": ("This document is no longer an edition of the others.",
                           "Ce document n'est plus une édition des autres."),
+    "similar.heading": ("More like this", "Sur le même sujet"),
+    "similar.lead_document": ("Other documents and seminar recordings closest to this one, in French or English.",
+                              "Les autres documents et enregistrements de séminaires les plus proches de celui-ci, en "
+                              "français ou en anglais."),
+    "similar.lead_recording": ("Documents and other recordings closest to this one, in French or English.",
+                               "Les documents et autres enregistrements les plus proches de celui-ci, en français ou "
+                               "en anglais."),
     "doc.passages": ("One passage|{n} passages", "Un passage|{n} passages"),
     "doc.retracted": ("Retracted: only staff and admins see this page; it is gone from search and from every "
                       "public page.",

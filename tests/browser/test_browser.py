@@ -231,6 +231,29 @@ def test_open_a_citation_at_its_page(browser, server):
     shot(page, "document")
 
 
+def test_more_like_this_on_a_document_and_a_recording(browser, server):
+    page = new_page(browser, server, "fr")
+    page.goto(f"/documents/{server.ids[REPORT_PDF]}")
+    section = page.locator("section.similar")
+    expect(section.get_by_role("heading", name="Sur le même sujet")).to_be_visible()
+    links = section.locator(".hit-title a")
+    assert 1 <= links.count() <= 5
+    assert server.ids[REPORT_PDF] not in " ".join(links.evaluate_all("els => els.map(e => e.href)"))
+    # a document's hit opens its passage in its document; a recording's plays it from its second
+    doc_link = section.locator(".hit-title a[href^='/documents/']").first
+    title = doc_link.inner_text()
+    doc_link.click()
+    expect(page).to_have_url(re.compile(r"/documents/\w+#p-"))
+    expect(page.locator("h1")).to_have_text(title)
+    expect(page.locator(".passages li:target")).to_be_in_viewport()
+    page.goto(f"/recordings/{server.ids[RECORDING]}")
+    section = page.locator("section.similar")
+    expect(section.get_by_role("heading", name="Sur le même sujet")).to_be_visible()
+    section.locator(".hit-title a").first.click()
+    expect(page).to_have_url(re.compile(r"/(documents/\w+#p-|recordings/\w+\?t=\d+)"))
+    assert not page.errors, page.errors
+
+
 PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chromium's built-in PDF viewer
 
 

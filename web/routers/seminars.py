@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import AudienceDep, CatalogDep, StoreDep
-from api.schemas import RecordingDetail, SeminarDetail
+from api.deps import AudienceDep, CatalogDep, SearcherDep, StoreDep
+from api.schemas import RecordingDetail, SeminarDetail, SimilarResponse
 from kmh.catalog import PUBLIC
 from services import seminars
 from services.seminars import RecordingPage
+from services.similar import similar_to_document
 from web.deps import PageDep
 from web.templating import render
 
@@ -39,11 +40,14 @@ def seminar_page(page: PageDep, catalog: CatalogDep, store: StoreDep, seminar_id
 
 
 @router.get("/recordings/{recording_id}")
-def recording_page(page: PageDep, catalog: CatalogDep, store: StoreDep, audience: AudienceDep,
+def recording_page(page: PageDep, catalog: CatalogDep, store: StoreDep, searcher: SearcherDep, audience: AudienceDep,
                    recording_id: RecordingId, t: StartAt = None):
+    """The recording, and the documents and other recordings' segments most like it (services.similar)."""
     found = seminars.recording_page(catalog=catalog, store=store, recording_id=recording_id, audience=audience)
+    similar = similar_to_document(searcher=searcher, doc_id=recording_id, reader_lang=page.lang, audience=audience)
     return render(page.request, page, "recording.html", recording=RecordingDetail.from_page(found),
-                  seminar=found.seminar, start=t, topics=_confirmed_topics([found], page.lang))
+                  seminar=found.seminar, start=t, topics=_confirmed_topics([found], page.lang),
+                  similar=SimilarResponse.from_results("document", similar).hits)
 
 
 def _confirmed_topics(recordings: list[RecordingPage], lang: str) -> list[tuple[str, str, int]]:
