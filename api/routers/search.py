@@ -8,12 +8,13 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query
 
-from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
+from api.deps import CpuLimiterDep, MetricsDep, ReadyDep, SearcherDep
 from api.errors import problem_responses
 from api.schemas import Mode, SearchResponse
 from kmh.catalog.models import DOC_TYPES
 from kmh.language import LANGUAGES
 from search.results import SearchQuery
+from services import analytics
 from services import search as service
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/api", tags=["search"])
     responses=problem_responses(422, 503),
 )
 async def search(
+    rt: ReadyDep,
     searcher: SearcherDep,
     metrics: MetricsDep,
     limiter: CpuLimiterDep,
@@ -57,4 +59,7 @@ async def search(
                         reader_lang=reader_lang.lower() if reader_lang else None)
     results = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
     metrics.searches.labels(mode).inc()
-    return SearchResponse.from_results(results)
+    response = SearchResponse.from_results(results)
+    response.search_id = analytics.record_search(recorder=rt.analytics, query=results.query, results=results,
+                                                 channel="api")
+    return response
