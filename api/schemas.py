@@ -160,7 +160,7 @@ class SearchResponse(BaseModel):
                            "country, year and topic; the filter parameters take these values")
     search_id: str | None = Field(None, description="This search's id in the search analytics (random; nothing in "
                                   "it or recorded with it names who searched): report the hit opened with POST "
-                                  "/api/analytics/searches/{search_id}/opened. Null when searches are not recorded "
+                                  "/api/analytics/opened?search_id=...&passage_id=... Null when searches are not recorded "
                                   "(KMH_ANALYTICS_DAYS=0)")
 
     @classmethod

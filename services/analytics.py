@@ -220,6 +220,12 @@ def record_search(*, recorder: SearchRecorder | None, query: SearchQuery, result
         return None
 
 
+def flush(recorder: SearchRecorder | None) -> None:
+    """Write the searches waiting in memory, so that what staff read goes up to the last search answered."""
+    if recorder is not None:
+        recorder.flush()
+
+
 def report_opened(*, recorder: SearchRecorder, search_id: str, passage_id: str) -> bool:
     """The reader of search ``search_id`` opened its hit ``passage_id``; only the first report counts (returns
     whether this one did). ThingNotFound for an unknown search (or one past the retention), InvalidParameter for a

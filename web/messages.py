@@ -308,8 +308,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "analytics.period": ("Period", "Période"),
     "analytics.weeks": ("This week|The last {n} weeks", "Cette semaine|Les {n} dernières semaines"),
     "analytics.show": ("Show", "Afficher"),
-    "analytics.totals": ("{n} searches, {no_match} of which found nothing; {opened} hits opened.",
-                         "{n} recherches, dont {no_match} sans résultat ; {opened} résultats ouverts."),
+    "analytics.totals": ("{n} search, {no_match} of which found nothing;|{n} searches, {no_match} of which found "
+                         "nothing;", "{n} recherche, dont {no_match} sans résultat ;|{n} recherches, dont {no_match} "
+                         "sans résultat ;"),
+    "analytics.opened_total": ("{n} hit opened.|{n} hits opened.", "{n} résultat ouvert.|{n} résultats ouverts."),
     "analytics.csv": ("Download the searches (CSV)", "Télécharger les recherches (CSV)"),
     "analytics.csv_no_match": ("Only those that found nothing (CSV)", "Seulement celles sans résultat (CSV)"),
     "analytics.top": ("Most searched", "Les plus recherchées"),

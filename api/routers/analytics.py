@@ -8,11 +8,11 @@ from functools import partial
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from api.auth import StaffDep
-from api.deps import CatalogDep, ReadyDep
+from api.deps import ReadyDep
 from api.errors import InvalidParameter, ThingNotFound, problem_responses
 from api.schemas import AnalyticsSummary, SearchesDeleted, SearchLogList
 from services import analytics
@@ -33,7 +33,7 @@ Until = Annotated[date | None, Query(description="To this day (UTC), included")]
                **problem_responses(401, 403, 422, 503)},
 )
 async def list_searches(
-    catalog: CatalogDep,
+    rt: ReadyDep,
     _key: StaffDep,
     since: Since = None,
     until: Until = None,
@@ -44,8 +44,10 @@ async def list_searches(
     output: Annotated[Literal["json", "csv"], Query(alias="format", description="json (a page) or csv (every "
                                                                                "matching search)")] = "json",
 ):
+    catalog = rt.catalog
+    analytics.day_bounds(since, until)  # a wrong range is a 422 before the answer starts
+    await anyio.to_thread.run_sync(analytics.flush, rt.analytics)  # up to the last search answered
     if output == "csv":
-        analytics.day_bounds(since, until)  # a wrong range is a 422 before the answer starts
         rows = analytics.searches_csv(catalog=catalog, since=since, until=until, no_match=no_match)
         name = "kmh-searches" + (f"-{since}" if since else "") + (f"-{until}" if until else "") + ".csv"
         return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
@@ -65,6 +67,7 @@ async def summary(
     weeks: Annotated[int, Query(ge=1, le=104, description="ISO weeks counted, this one included")] = 12,
     limit: Annotated[int, Query(ge=1, le=200, description="Queries per list")] = 20,
 ) -> AnalyticsSummary:
+    await anyio.to_thread.run_sync(analytics.flush, rt.analytics)
     found = await anyio.to_thread.run_sync(partial(analytics.summary, catalog=rt.catalog, weeks=weeks, limit=limit))
     return AnalyticsSummary.from_record(found, rt.settings.analytics_days)
 
@@ -86,18 +89,19 @@ async def delete_searches(
 
 
 @router.post(
-    "/searches/{search_id}/opened",
+    "/opened",
     status_code=204,
-    summary="Report the hit a reader opened from a search (no key: the search's id is the proof)",
+    summary="Report the hit a reader opened from a search (no key: the search's random id is the proof)",
     responses={204: {"description": "Recorded, or a hit was already reported for this search (the first counts)"},
                **problem_responses(404, 422, 503)},
 )
 async def opened(
     rt: ReadyDep,
-    search_id: Annotated[str, Path(max_length=16, description="The search_id of the search's answer")],
+    search_id: Annotated[str, Query(max_length=16, description="The search_id of the search's answer")],
     passage_id: Annotated[str, Query(min_length=1, max_length=64, description="The hit opened: one of the "
                                                                               "passages that search answered")],
 ) -> Response:
+    # Both in the query string, which the access log leaves out: no log line ties a search to a client address.
     if rt.analytics is None:
         raise ThingNotFound("search", search_id, field="search_id")
     await anyio.to_thread.run_sync(partial(analytics.report_opened, recorder=rt.analytics, search_id=search_id,

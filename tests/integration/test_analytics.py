@@ -100,24 +100,28 @@ def test_every_search_is_recorded_with_what_it_found_and_nothing_about_who_asked
     assert not [s for s in secrets_ if s in stored]
 
 
-def test_the_hit_opened_is_reported_once_with_the_search_id(site):
+def report(client, search_id: str, passage_id: str):
+    return client.post("/api/analytics/opened", params={"search_id": search_id, "passage_id": passage_id})
+
+
+def test_the_hit_opened_is_reported_once_with_the_search_id(site, caplog):
     client, keys = site
     anonymous = TestClient(client.app)  # no key, no cookie: the search's id is enough
     waiting = search(client, "réintégration communautaire")  # still in memory when reported
     second = waiting["hits"][1]["passage_id"]
-    url = f"/api/analytics/searches/{waiting['search_id']}/opened"
-    assert anonymous.post(url, params={"passage_id": second}).status_code == 204
-    assert anonymous.post(url, params={"passage_id": waiting["hits"][0]["passage_id"]}).status_code == 204  # kept
+    with caplog.at_level(logging.INFO, logger="kmh.access"):
+        assert report(anonymous, waiting["search_id"], second).status_code == 204
+    access = [r.getMessage() for r in caplog.records if r.name == "kmh.access"]
+    assert access and not [line for line in access if waiting["search_id"] in line]  # no search tied to a client
+    assert report(anonymous, waiting["search_id"], waiting["hits"][0]["passage_id"]).status_code == 204  # kept
     written = search(client, "appui psychosocial aux migrants de retour")
     runtime(client).analytics.flush()  # in the catalog when reported
     first = written["hits"][0]["passage_id"]
-    wrong = anonymous.post(f"/api/analytics/searches/{written['search_id']}/opened",
-                           params={"passage_id": "not-one-of-its-hits"})
+    wrong = report(anonymous, written["search_id"], "not-one-of-its-hits")
     assert wrong.status_code == 422 and wrong.json()["invalid_params"][0]["name"] == "passage_id"
-    r = anonymous.post(f"/api/analytics/searches/{written['search_id']}/opened", params={"passage_id": first})
-    assert r.status_code == 204
+    assert report(anonymous, written["search_id"], first).status_code == 204
     for unknown in ("0123456789abcdef", "not-an-id"):
-        r = anonymous.post(f"/api/analytics/searches/{unknown}/opened", params={"passage_id": first})
+        r = report(anonymous, unknown, first)
         assert r.status_code == 404 and r.json()["search_id"] == unknown
     rows = {r["id"]: r for r in recorded(client, keys)}
     assert (rows[waiting["search_id"]]["opened_passage"], rows[waiting["search_id"]]["opened_rank"]) == (second, 2)
@@ -131,8 +135,7 @@ def test_staff_read_the_list_the_csv_and_the_weekly_counts_and_readers_are_refus
               "apiculture"):
         search(client, q)
     opened = search(client, "réintégration durable", offset=1)  # a further page: not another search
-    client.post(f"/api/analytics/searches/{opened['search_id']}/opened",
-                params={"passage_id": opened["hits"][0]["passage_id"]})
+    assert report(client, opened["search_id"], opened["hits"][0]["passage_id"]).status_code == 204
     search(client, NONSENSE)
     runtime(client).analytics.flush()
     staff = bearer(keys["staff"])

@@ -20,6 +20,7 @@ WEEKS = (4, 12, 26, 52)
 
 @router.get("/staff/analytics")
 def analytics_page(page: StaffPage, rt: ReadyDep, weeks: Annotated[int, Query(ge=1, le=104)] = 12):
+    analytics.flush(rt.analytics)  # up to the last search answered
     found = analytics.summary(catalog=rt.catalog, weeks=weeks, limit=20)
     since = found.since.date().isoformat()
     csv = {"all": "/api/analytics/searches?" + urlencode({"format": "csv", "since": since}),

@@ -9,7 +9,7 @@
     var link = event.target.closest ? event.target.closest("a[href]") : null;
     var hit = link ? link.closest(".hit[data-passage]") : null;
     if (!hit || !results.contains(hit)) return;
-    navigator.sendBeacon("/api/analytics/searches/" + encodeURIComponent(search) + "/opened?passage_id=" +
+    navigator.sendBeacon("/api/analytics/opened?search_id=" + encodeURIComponent(search) + "&passage_id=" +
                          encodeURIComponent(hit.getAttribute("data-passage")));
   }
   results.addEventListener("click", report);
