@@ -39,6 +39,7 @@ the index are loaded; `/metrics` is in Prometheus text format.
 
 TAGS = [
     {"name": "search", "description": "Cited passages for a question, with facets."},
+    {"name": "feeds", "description": "A search as an Atom feed: follow a question, a topic, a country or a seminar."},
     {"name": "passages", "description": "A passage with its neighbours."},
     {"name": "documents", "description": "The catalog and the kept original files."},
     {"name": "seminars", "description": "Seminars, their sessions and recordings with timed transcripts."},
@@ -107,13 +108,14 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes, max_media_bytes=settings.max_media_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
 
-    from api.routers import access, crawls, documents, health, jobs, passages, recordings, search, seminars, topics
+    from api.routers import (access, crawls, documents, feeds, health, jobs, passages, recordings, search, seminars,
+                             topics)
     from api.routers import analytics as analytics_router
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
-    for module in (search, passages, documents, jobs, crawls, seminars, recordings, topics, access, backup_router,
-                   analytics_router, health, metrics_router):
+    for module in (search, feeds, passages, documents, jobs, crawls, seminars, recordings, topics, access,
+                   backup_router, analytics_router, health, metrics_router):
         app.include_router(module.router)
     return app
 

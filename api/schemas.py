@@ -40,17 +40,24 @@ class Citation(BaseModel):
     page: int | None = Field(None, description="1-based page (PDF page, PPTX slide); null for formats without pages")
     section: str | None = Field(None, description="The section trail above the passage, joined with ' › '")
     start: int | float | None = Field(None, description="Documents: start character offset of the passage in the parsed "
-                                "text. Recordings: start second of the segment")
-    end: int | float | None = Field(None, description="Documents: end character offset (exclusive). Recordings: end second")
+                                "text. Recordings: in search hits, the moment, the second at which the hit's best "
+                                "sentence (the one in <b>) starts (window_start for a passage indexed without cue "
+                                "times); elsewhere, the start second of the segment")
+    end: int | float | None = Field(None, description="Documents: end character offset (exclusive). Recordings: end second "
+                                    "of the segment")
     url: str = Field(description="Where the passage opens: the original file, at its page for PDFs; for a "
-                     "recording, its media from the segment's first second (#t=); for a page imported from a "
+                     "recording, its media from ``start`` (#t=); for a page imported from a "
                      "website, its URL there")
     seminar_id: str | None = Field(None, description="Recordings: the seminar")
     session: int | None = Field(None, description="Recordings: the session number")
     speaker: str | None = Field(None, description="Recordings: the speaker, where known")
-    timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
+    timestamp: str | None = Field(None, description="Recordings: from ``start`` to the segment's end, e.g. "
+                                  "00:12:34–00:13:20")
     web_url: str | None = Field(None, description="A page or document imported from a website (kmh crawl): its URL "
                                 "there, which ``url`` opens")
+    window_start: int | float | None = Field(None, description="Recordings: start second of the segment (the "
+                                             "passage's 30–60 s window), which ``start`` falls in")
+    window_end: int | float | None = Field(None, description="Recordings: end second of the segment")
 
     @classmethod
     def from_record(cls, doc_id: str, citation: CitationRecord) -> Self:
@@ -819,3 +826,101 @@ class AnalyticsSummary(BaseModel):
 class SearchesDeleted(BaseModel):
     deleted: int = Field(description="How many recorded searches were deleted")
     before: date | None = Field(description="Searches made before this day (UTC) were deleted; null: all")
+
+
+# -- topic review: the queue of document passages and recording segments, decisions in batches ---------------
+
+if TYPE_CHECKING:
+    from kmh.catalog import DecisionOutcome
+    from services.topics import ReviewQueue, ReviewRow
+
+LinkState = Literal["suggested", "confirmed", "rejected"]
+
+
+class ReviewItem(BaseModel):
+    """A topic link to review, with its passage: a document passage (page, section) or a recording segment
+    (seconds, timestamp)."""
+
+    passage_id: str
+    topic_id: str
+    topic_label: dict[str, str] = Field(description="By language: fr, en")
+    state: LinkState
+    score: float | None = Field(None, description="Suggestion score (similarity of the passage to the topic); null "
+                                "for a link added by an organiser")
+    decided_by: str | None = Field(None, description="The name of the key that decided it")
+    decided_at: datetime | None = None
+    kind: Literal["document", "recording"]
+    doc_id: str
+    title: str = Field(description="The document's (or recording's) title")
+    doc_type: str
+    page: int | None = None
+    section: str | None = None
+    start: float | None = Field(None, description="Documents: start character offset; recordings: start second")
+    end: float | None = None
+    timestamp: str | None = Field(None, description="Recordings: the segment, e.g. 00:12:34–00:13:20")
+    session: int | None = None
+    seminar_id: str | None = None
+    speaker: str | None = None
+    snippet: str = Field(description="The passage's first words (about 300 characters)")
+    text: str = Field(description="The whole passage")
+    url: str = Field(description="Where the passage opens: the file at its page, or the media at its second")
+
+    @classmethod
+    def from_row(cls, row: ReviewRow, topic: TopicRecord | None) -> ReviewItem:
+        ref, lk = row.passage, row.link
+        return cls(passage_id=ref.passage_id, topic_id=lk.topic_id,
+                   topic_label={"fr": topic.label_fr, "en": topic.label_en} if topic else {}, state=lk.state,
+                   score=lk.score, decided_by=lk.decided_by, decided_at=lk.decided_at, kind=ref.kind,
+                   doc_id=ref.doc_id, title=ref.title, doc_type=ref.doc_type, page=ref.page, section=ref.section,
+                   start=ref.start, end=ref.end, timestamp=ref.timestamp, session=ref.session,
+                   seminar_id=ref.seminar_id, speaker=ref.speaker, snippet=row.snippet, text=ref.text,
+                   url=passage_url(ref))
+
+
+class ReviewPage(BaseModel):
+    total: int = Field(description="Links matching the filters")
+    limit: int
+    offset: int
+    items: list[ReviewItem]
+
+    @classmethod
+    def from_queue(cls, queue: ReviewQueue) -> ReviewPage:
+        return cls(total=queue.total, limit=queue.limit, offset=queue.offset,
+                   items=[ReviewItem.from_row(r, queue.topics.get(r.link.topic_id)) for r in queue.rows])
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passage_id: str = Field(max_length=100, description="A document passage or recording segment")
+    topic_id: str = Field(max_length=64)
+    state: Literal["confirmed", "rejected", "undo"] = Field(description="undo withdraws a decision: the link goes "
+                                                            "back to suggested (or away, if it was added by hand)")
+
+
+class ReviewDecisions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[ReviewDecision] = Field(description="Applied in one transaction, all or none; at most 500")
+
+
+class DecisionResult(BaseModel):
+    index: int = Field(description="The decision's place in the request")
+    passage_id: str
+    topic_id: str
+    previous: LinkState | None = Field(description="The link's state before; null when there was no link")
+    state: LinkState | None = Field(description="Its state now; null when an undo removed a link added by hand")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    @classmethod
+    def from_outcome(cls, index: int, out: DecisionOutcome) -> DecisionResult:
+        lk = out.link
+        return cls(index=index, passage_id=out.passage_id, topic_id=out.topic_id, previous=out.previous,
+                   state=lk.state if lk else None, decided_by=lk.decided_by if lk else None,
+                   decided_at=lk.decided_at if lk else None)
+
+
+class DecisionsApplied(BaseModel):
+    applied: int = Field(description="How many decisions were applied (all of them)")
+    results: list[DecisionResult]

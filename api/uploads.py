@@ -34,9 +34,11 @@ SMALL_BODY_BYTES = 16 * 1024
 MULTIPART_MARGIN = 64 * 1024
 # A caption file (WebVTT or SRT) sent for a recording may hold at most this many bytes.
 CAPTIONS_MAX_BYTES = 5 * 1024 * 1024
+# A batch of topic decisions (services.topics.MAX_DECISIONS, 500, of about 150 bytes each at most) as JSON.
+DECISIONS_MAX_BYTES = 128 * 1024
 # The routes whose bodies may be larger, as (method, path template): "upload" (KMH_MAX_FILE_MB plus the form around
 # the file), "media" (a recording: KMH_MAX_MEDIA_MB plus its captions and the form) or "captions"
-# (CAPTIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
+# (CAPTIONS_MAX_BYTES) or "decisions" (DECISIONS_MAX_BYTES). Any other route gets SMALL_BODY_BYTES.
 LARGE_BODIES = {
     ("POST", "/api/documents"): "upload",
     ("PUT", "/api/documents/{doc_id}/file"): "upload",
@@ -48,18 +50,22 @@ LARGE_BODIES = {
     ("POST", "/staff/recordings"): "media",
     ("POST", "/staff/recordings/{recording_id}/media"): "media",
     ("POST", "/staff/recordings/{recording_id}/captions"): "captions",
+    ("POST", "/api/topics/review/decisions"): "decisions",
 }
 _UNLIMITED_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def body_limit(kind: str, max_file_bytes: int, max_media_bytes: int | None = None) -> tuple[int, str]:
-    """The most bytes a body of this kind ("upload", "media", "captions" or "small") may hold, and what sets it."""
+    """The most bytes a body of this kind ("upload", "media", "captions", "decisions" or "small") may hold, and what
+    sets it."""
     if kind == "upload":
         return max_file_bytes + MULTIPART_MARGIN, "KMH_MAX_FILE_MB"
     if kind == "media":
         return (max_media_bytes or max_file_bytes) + CAPTIONS_MAX_BYTES + MULTIPART_MARGIN, "KMH_MAX_MEDIA_MB"
     if kind == "captions":
         return CAPTIONS_MAX_BYTES, "captions"
+    if kind == "decisions":
+        return DECISIONS_MAX_BYTES, "a batch of topic decisions"
     return SMALL_BODY_BYTES, "forms and JSON"
 
 

@@ -3,6 +3,9 @@ edge (the API's answers, the web pages and the CLI's output), never below it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
 
 def document_file_url(doc_id: str, page: int | None = None) -> str:
     """Where a cited passage opens: the original file, at the page for PDFs."""
@@ -40,3 +43,14 @@ def crawl_url(job_id: str) -> str:
 def job_url(job_id: str) -> str:
     """An ingestion job in the API: its state and progress."""
     return f"/api/jobs/{job_id}"
+
+
+FEED_PATH = "/api/feeds/search.atom"
+
+
+def search_feed_url(params: Mapping[str, object] | None = None, /, **more: object) -> str:
+    """The Atom feed of a search (GET /api/feeds/search.atom) with these search parameters (``q``, ``type``,
+    ``topic``, ``reader_lang``...); empty ones are left out, the others sorted, so one search has one feed URL."""
+    merged = {k: str(v).lower() if isinstance(v, bool) else v for k, v in {**(params or {}), **more}.items()
+              if v is not None and v != ""}
+    return FEED_PATH + ("?" + urlencode(sorted(merged.items())) if merged else "")

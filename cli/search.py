@@ -9,61 +9,153 @@ from typing import Annotated, Optional
 import typer
 
 from cli.common import console, err, load_settings, open_catalog_and_store
+from kmh.language import LANGUAGES
+
+
+# kmh.catalog.models.DOC_TYPES, written out: the catalog's models would bring SQLAlchemy into every `kmh` command's
+# start (tests/integration/test_cli.py checks that the help names each of them).
+DOC_TYPES = ("report", "knowledge_paper", "handbook", "news", "seminar_page", "recording", "other")
+# The query parameters of GET /api/search that `kmh search` passes, and its option for each (errors name the option).
+OPTIONS = {"q": "QUERY", "k": "--k", "mode": "--mode", "lang": "--lang", "type": "--type", "country": "--country",
+           "year_from": "--year-from", "year_to": "--year-to", "topic": "--topic", "seminar": "--seminar"}
 
 
 def search(
     query: Annotated[str, typer.Argument(help="The question, in French or English.", show_default=False)],
-    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Number of passages.")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Only passages in this language (fr, en).")] = None,
-    doc_type: Annotated[Optional[str], typer.Option("--type", help="Only this document type (report, news…).")] = None,
-    country: Annotated[Optional[str], typer.Option("--country", help="Only documents about this country.")] = None,
-    year_from: Annotated[Optional[int], typer.Option("--year-from", help="Only documents from this year on.")] = None,
-    year_to: Annotated[Optional[int], typer.Option("--year-to", help="Only documents up to this year.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Number of passages (hits per page).")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid (dense + BM25, fused), dense or keyword.")] = "hybrid",
+    lang: Annotated[Optional[str], typer.Option("--lang", help=f"Only passages in this language, ISO 639-1, in any "
+                                                f"case: {', '.join(LANGUAGES)} or any other a document was given."
+                                                )] = None,
+    doc_type: Annotated[Optional[str], typer.Option("--type", help=f"Only this document type, in any case: "
+                                                    f"{', '.join(DOC_TYPES)}.")] = None,
+    country: Annotated[Optional[str], typer.Option("--country", help="Only documents about this country, e.g. "
+                                                   "Senegal (any case and accents: senegal, Sénégal and SENEGAL are "
+                                                   "the same).")] = None,
+    year_from: Annotated[Optional[int], typer.Option("--year-from", min=1000, max=9999,
+                                                     help="Only documents published in or after this year.")] = None,
+    year_to: Annotated[Optional[int], typer.Option("--year-to", min=1000, max=9999,
+                                                   help="Only documents published in or before this year.")] = None,
+    topic: Annotated[Optional[str], typer.Option("--topic", help="Only passages confirmed for this topic id (any "
+                                                 "case), e.g. integrated-approach.")] = None,
+    seminar: Annotated[Optional[str], typer.Option("--seminar", help="Only passages of this seminar id (any case): "
+                                                   "its page and recordings.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
-    """Search the index and print cited passages."""
+    """Search the index and print cited passages; a recording's from the second its best sentence is said.
+
+    Opens the index of the data folder (KMH_DATA_DIR), or asks the KMH server that holds it (GET /api/search)."""
+    if mode not in ("hybrid", "dense", "keyword"):
+        err.print(f"[red]error:[/red] --mode must be hybrid, dense or keyword, not {mode!r}")
+        raise typer.Exit(2)
+    if year_from is not None and year_to is not None and year_from > year_to:
+        err.print(f"[red]error:[/red] --year-from must not be after --year-to ({year_from} > {year_to})")
+        raise typer.Exit(2)
+    params = {"q": query, "k": k, "mode": mode, "lang": lang, "type": doc_type, "country": country,
+              "year_from": year_from, "year_to": year_to, "topic": topic, "seminar": seminar}
+    settings = load_settings()
+    server = _server_holding(settings)
+    if server is not None:
+        hits, total = _search_server(server, params)
+    else:
+        hits, total = _search_here(settings, params)
+    if as_json:
+        print(json.dumps(hits, ensure_ascii=False, indent=2))
+        return
+    filters = [f"{OPTIONS[name].lstrip('-')} {value}" for name, value in params.items()
+               if name not in ("q", "k", "mode") and value is not None and value != ""]
+    console.print(f"[dim]{query!r} · {mode}" + "".join(f" · {f}" for f in filters)
+                  + (f" · via {server}" if server else "") + "[/dim]", highlight=False, soft_wrap=True)
+    if not hits:
+        console.print("No passage found.")
+        return
+    for rank, h in enumerate(hits, 1):
+        c = h["citation"]
+        section = c["section"] if c["section"] and c["section"].replace("’", "'") != h["title"].replace("’", "'") \
+            else None
+        where = " · ".join(x for x in (h["filename"], f"p. {c['page']}" if c["page"] else None, section) if x)
+        console.print(f"[bold]{rank}. {h['title']}[/bold]", highlight=False)
+        span = c["timestamp"] if c.get("timestamp") else f"chars {c['start']}–{c['end']}"
+        console.print(f"   [dim]{where} · {span} · score {h['score']:.3f} · {c['url']}[/dim]", highlight=False)
+        console.print(f"   {h['text']}\n", highlight=False, markup=False)
+    console.print(f"[dim]{total} candidate passages[/dim]", highlight=False)
+
+
+def _fail(name: str, reason: str) -> typer.Exit:
+    """Print the error of parameter ``name`` naming its option (and options in ``reason``); the exit to raise."""
+    for param, option in OPTIONS.items():
+        if "_" in param:
+            reason = reason.replace(param, option)
+    err.print(f"[red]error:[/red] {OPTIONS.get(name, name)} {reason}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _server_holding(settings) -> str | None:
+    """The URL of the live KMH server that holds the index of the data folder, else None (the index is free: this
+    process opens it; the lock is only tried, nothing is opened)."""
+    from api.server import running_server
+    from kmh.runtime import open_vector_store
+    from kmh.store import StoreLockedError
+
+    server = running_server(settings)
+    if server is None:
+        return None
+    try:
+        open_vector_store(settings).close()
+    except StoreLockedError:
+        return server["url"]
+    return None
+
+
+def _search_here(settings, params: dict) -> tuple[list[dict], int]:
+    """Search in this process: the hits as the API answers them, and the passages above the floor."""
     from api.schemas import Hit
-    from api.urls import citation_url
     from search.searcher import Searcher, SearchQuery
     from services.errors import InvalidParameter
     from services.search import search as run_search
 
-    if mode not in ("hybrid", "dense", "keyword"):
-        err.print(f"[red]error:[/red] --mode must be hybrid, dense or keyword, not {mode!r}")
-        raise typer.Exit(2)
-    settings = load_settings()
     catalog, store = open_catalog_and_store(settings)
     try:
         searcher = Searcher(settings, catalog, store)
         searcher.warm_up()
         try:
-            asked = SearchQuery(q=query, k=k, mode=mode, lang=lang, doc_type=doc_type,  # type: ignore[arg-type]
-                                country=country, year_from=year_from, year_to=year_to)
+            asked = SearchQuery(q=params["q"], k=params["k"], mode=params["mode"], lang=params["lang"],
+                                doc_type=params["type"], country=params["country"], year_from=params["year_from"],
+                                year_to=params["year_to"], topic=params["topic"], seminar=params["seminar"])
             results = run_search(searcher=searcher, query=asked)
-        except (InvalidParameter, ValueError) as exc:
+        except InvalidParameter as exc:
+            raise _fail(exc.name, exc.reason) from exc
+        except ValueError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
     finally:
         store.close()
         catalog.close()
-    hits = results.hits
-    if as_json:
-        print(json.dumps([Hit.from_record(h).model_dump(mode="json") for h in hits], ensure_ascii=False, indent=2))
-        return
-    if not hits:
-        console.print("No passage found.")
-        return
-    for rank, h in enumerate(hits, 1):
-        c = h.citation
-        section = c.section if c.section and c.section.replace("’", "'") != h.title.replace("’", "'") else None
-        where = " · ".join(x for x in (h.filename, f"p. {c.page}" if c.page else None, section) if x)
-        console.print(f"[bold]{rank}. {h.title}[/bold]", highlight=False)
-        span = c.timestamp if c.timestamp else f"chars {c.start}–{c.end}"
-        url = citation_url(h.doc_id, kind=c.kind, page=c.page, start=c.start, web_url=c.web_url)
-        console.print(f"   [dim]{where} · {span} · score {h.score:.3f} · {url}[/dim]", highlight=False)
-        console.print(f"   {h.text}\n", highlight=False, markup=False)
-    console.print(f"[dim]{results.total} candidate passages[/dim]", highlight=False)
+    return [Hit.from_record(h).model_dump(mode="json") for h in results.hits], results.total
+
+
+def _search_server(server: str, params: dict) -> tuple[list[dict], int]:
+    """Search through the server that holds the index (GET /api/search, the filters as its query parameters)."""
+    import httpx
+
+    try:
+        r = httpx.get(f"{server}/api/search", params={k: v for k, v in params.items() if v is not None}, timeout=120)
+    except httpx.HTTPError as exc:
+        err.print(f"[red]error:[/red] the KMH server at {server} holds the index but did not answer: {exc}",
+                  highlight=False)
+        raise typer.Exit(3) from exc
+    if r.status_code == 422:
+        problem = r.json()
+        for p in problem.get("invalid_params") or []:
+            raise _fail(p["name"], p["reason"])
+        err.print(f"[red]error:[/red] {problem.get('detail')}", highlight=False)
+        raise typer.Exit(2)
+    if r.status_code != 200:
+        err.print(f"[red]error:[/red] the KMH server at {server} answered {r.status_code}: {r.text[:500]}",
+                  highlight=False)
+        raise typer.Exit(3)
+    body = r.json()
+    return body["hits"], body["total"]
 
 
 def eval_(

@@ -23,3 +23,25 @@ def guess_language(text: str, languages: tuple[str, ...] = LANGUAGES) -> str | N
         return None
     language, _confidence = _identifier(tuple(languages)).classify(text)
     return language if language in languages else None
+
+
+def accepted_language(header: str | None, supported: tuple[str, ...]) -> str | None:
+    """The language of ``supported`` that an ``Accept-Language`` header prefers most (by q, then by position), or
+    None."""
+    if not header:
+        return None
+    ranked = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in supported and q > 0:
+            ranked.append((-q, position, primary))
+    return min(ranked)[2] if ranked else None

@@ -76,17 +76,21 @@ class Citation:
 
     page: int | None
     section: str | None
-    # Character offsets in the parsed text (documents) or seconds in the recording (recordings).
+    # Character offsets in the parsed text (documents) or seconds in the recording (recordings): for a recording
+    # hit, ``start`` is the moment, the second its best sentence is said (search.moments), and ``end`` its window's.
     start: float | None
     end: float | None
     kind: Kind = "document"
-    # Recordings: the seminar, the session number and its speaker where known, "00:12:34–00:13:20".
+    # Recordings: the seminar, the session number and its speaker where known, "00:12:34–00:13:20" (from start).
     seminar_id: str | None = None
     session: int | None = None
     speaker: str | None = None
     timestamp: str | None = None
     # A page or document imported from a website: its URL there (the citation links to it).
     web_url: str | None = None
+    # Recordings: the passage's window, in seconds (start is its moment).
+    window_start: float | None = None
+    window_end: float | None = None
 
 
 @dataclass

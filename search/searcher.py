@@ -24,10 +24,11 @@ from kmh.settings import Settings
 from kmh.language import guess_language
 from kmh.sparse import Bm25Encoder, term_index
 from kmh.store import Filter, Hit, SparseVector, VectorStore
-from kmh.store.base import SPANS_FIELD
+from kmh.store.base import CUES_FIELD, SPANS_FIELD
 from search.filters import FilterValues
 from search.editions import one_edition_per_publication
 from search.highlight import Highlighter
+from search.moments import at_moment
 from search.relevance import RelevanceJudge
 from search.results import MODES, Citation, Mode, SearchHit, SearchQuery, SearchResults
 from search.snippets import Snippets
@@ -51,7 +52,7 @@ def _citation(p: dict[str, Any]) -> Citation:
         stamp = f"{clock(start)}–{clock(end)}" if start is not None and end is not None else None
         return Citation(page=None, section=p.get("section"), start=start, end=end, kind="recording",
                         seminar_id=p.get("seminar_id"), session=p.get("session"), speaker=p.get("speaker"),
-                        timestamp=stamp)
+                        timestamp=stamp, window_start=start, window_end=end)
     return Citation(page=p.get("page"), section=p.get("section"), start=p.get("start"), end=p.get("end"),
                     web_url=p.get("web_url"))
 
@@ -187,9 +188,13 @@ class Searcher:
         total = 0 if no_match else sum(1 for h in hits if not self._weak(h, query.mode, language, judged))
         page = [h if isinstance(h, SearchHit) else self._hit(*h, mode=query.mode)
                 for h in hits[query.offset: query.offset + query.k]]
-        spans = self._fill_text(page)
+        found = self._fill_text(page)
         dense = self.embed_query(q) if query.mode != "keyword" else None  # cached: _pool embedded it
-        self.snippets.fill(page, self.highlighter.query_terms(q), dense, spans)
+        best = self.snippets.fill(page, self.highlighter.query_terms(q), dense,
+                                  {i: p.get(SPANS_FIELD) for i, p in found.items()})
+        for h in page:  # a recording hit starts at the second its best sentence is said
+            span = best.get(h.passage_id)
+            at_moment(h.citation, h.text, span[0] if span else None, found.get(h.passage_id, {}).get(CUES_FIELD))
         self._other_editions(page, pool)
         for h in page:
             h.relevance = judged.get(h.passage_id, h.relevance)
@@ -282,16 +287,17 @@ class Searcher:
                 out.append((h, ref))
         return out
 
-    def _fill_text(self, hits: list[SearchHit]) -> dict[str, Any]:
-        """Passage texts and sentence spans are left out of the pool's payloads (the heaviest fields); fetch them for
-        these hits, in one read. Returns the payloads' sentence spans by passage id."""
+    def _fill_text(self, hits: list[SearchHit]) -> dict[str, dict[str, Any]]:
+        """Passage texts, sentence spans and cue starts are left out of the pool's payloads (the heaviest fields);
+        fetch them for these hits, in one read. Returns those payloads by passage id."""
         if not hits:
             return {}
-        found = {x.id: x.payload for x in self.store.retrieve([h.passage_id for h in hits], fields=("text", SPANS_FIELD))}
+        found = {x.id: x.payload for x in self.store.retrieve([h.passage_id for h in hits],
+                                                              fields=("text", SPANS_FIELD, CUES_FIELD))}
         for h in hits:
             if not h.text:
                 h.text = found.get(h.passage_id, {}).get("text", "")
-        return {i: p.get(SPANS_FIELD) for i, p in found.items()}
+        return found
 
     def _hit(self, h: Hit, doc: DocumentRef | DocumentRecord, *, highlight: str = "", score: float | None = None, mode: Mode | None = None
              ) -> SearchHit:

@@ -103,9 +103,10 @@ class Snippets:
         self.highlighter = highlighter
 
     def fill(self, hits: Sequence[SearchHit], terms: frozenset[str], query: Sequence[float] | None,
-             spans: dict[str, Any]) -> None:
+             spans: dict[str, Any]) -> dict[str, Span | None]:
         """``spans``: each hit's payload ``sentence_spans`` by passage id; ``query``: the question's dense vector,
-        None for the fallback (best sentence by query terms)."""
+        None for the fallback (best sentence by query terms). Returns each hit's best sentence (the one in ``<b>``),
+        None where no sentence answers, by passage id."""
         texts = {h.passage_id: h.text for h in hits}
         sentences = {i: stored_spans(spans.get(i), t) for i, t in texts.items()}
         with_vectors = [i for i, s in sentences.items() if s]
@@ -115,13 +116,21 @@ class Snippets:
             vectors = self.store.sentence_vectors(with_vectors)
             q = np.asarray(query, dtype=np.float32)
             q /= np.linalg.norm(q) or 1.0
+        best: dict[str, Span | None] = {}
         for h in hits:
-            h.highlight, h.snippet = self.make(h.text, terms, sentences[h.passage_id], vectors.get(h.passage_id), q,
-                                               h.citation.section)
+            h.highlight, h.snippet, best[h.passage_id] = self.best(h.text, terms, sentences[h.passage_id],
+                                                                   vectors.get(h.passage_id), q, h.citation.section)
+        return best
 
     def make(self, text: str, terms: frozenset[str], sentences: list[Span], multivector: Any = None,
              query: np.ndarray | None = None, section: str | None = None) -> tuple[str, str]:
         """(highlight, snippet) of one passage; ``sentences`` are its stored spans ([] when it has none)."""
+        return self.best(text, terms, sentences, multivector, query, section)[:2]
+
+    def best(self, text: str, terms: frozenset[str], sentences: list[Span], multivector: Any = None,
+             query: np.ndarray | None = None, section: str | None = None) -> tuple[str, str, Span | None]:
+        """(highlight, snippet, best sentence) of one passage, like ``make``; the best sentence is None when none
+        answers."""
         hl = self.highlighter
         marks = hl.marks(text, terms)
         best = best_by_vector(query, multivector, len(sentences)) if query is not None and sentences else None
@@ -130,10 +139,10 @@ class Snippets:
         if best is None:
             best = best_by_terms(sentences, marks)
         if not sentences:
-            return hl.render(text, marks), ""
+            return hl.render(text, marks), "", None
         if best is None:  # nothing matches: the opening sentences, none in bold
-            return hl.render(text, marks), snippet(hl, text, sentences, 0, marks, bold=False)
-        return hl.render(text, marks, sentences[best]), snippet(hl, text, sentences, best, marks)
+            return hl.render(text, marks), snippet(hl, text, sentences, 0, marks, bold=False), None
+        return hl.render(text, marks, sentences[best]), snippet(hl, text, sentences, best, marks), sentences[best]
 
     def lead(self, text: str, spans: Any = None, section: str | None = None) -> str:
         """The snippet of a passage shown without a question: its opening sentences, nothing marked."""

@@ -57,8 +57,15 @@ def search(*, searcher: Searcher, query: SearchQuery) -> SearchResults:
     InvalidParameter for an empty question, an unknown mode, k below 1, a negative offset or year_from after year_to;
     UnknownFilter for a language or type search does not know.
     """
+    return searcher.search(checked(searcher=searcher, query=query))
+
+
+def checked(*, searcher: Searcher, query: SearchQuery, question: bool = True) -> SearchQuery:
+    """``query`` as search takes it: the question stripped, the language and type as search knows them. Raises what
+    ``search`` raises; with ``question`` False, a query without a question (``q`` "") is allowed (a feed of filters
+    alone, services.feeds)."""
     q = (query.q or "").strip()
-    if not q:
+    if not q and question:
         raise InvalidParameter("q", "must contain more than whitespace")
     if query.mode not in MODES:
         raise InvalidParameter("mode", f"must be one of: {', '.join(MODES)} (not {query.mode!r})")
@@ -69,7 +76,7 @@ def search(*, searcher: Searcher, query: SearchQuery) -> SearchResults:
     if query.year_from is not None and query.year_to is not None and query.year_from > query.year_to:
         raise InvalidParameter("year_from", f"must not be after year_to ({query.year_from} > {query.year_to})")
     lang, doc_type = closed_filters(searcher=searcher, lang=query.lang, doc_type=query.doc_type)
-    return searcher.search(replace(query, q=q, lang=lang, doc_type=doc_type))
+    return replace(query, q=q, lang=lang, doc_type=doc_type)
 
 
 def passage(*, searcher: Searcher, passage_id: str, neighbours: int = 1, audience: Audience = PUBLIC) -> Passage:

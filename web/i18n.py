@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from kmh.language import accepted_language
 from web.messages import MESSAGES
 
 LANGUAGES = ("en", "fr")
@@ -21,23 +22,7 @@ LANG_COOKIE = "kmh_lang"
 
 def accept_language(header: str | None) -> str | None:
     """The supported language the ``Accept-Language`` header prefers most, or None."""
-    if not header:
-        return None
-    ranked = []
-    for position, item in enumerate(header.split(",")):
-        tag, _, params = item.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and q > 0:
-            ranked.append((-q, position, primary))
-    return min(ranked)[2] if ranked else None
+    return accepted_language(header, LANGUAGES)
 
 
 def choose_language(request: Request) -> str:

@@ -19,6 +19,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from api.urls import search_feed_url
 from kmh.dates import clock  # the |clock filter: 12.4 -> 00:00:12
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -147,6 +148,7 @@ def environment() -> jinja2.Environment:
     env.filters["clock"] = clock
     env.filters["trail"] = section_trail
     env.filters["year"] = year_of
+    env.globals["feed_url"] = search_feed_url  # feed_url(params, reader_lang=lang): the Atom feed of a search
     return env
 
 

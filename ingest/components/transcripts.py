@@ -13,6 +13,7 @@ from ingest.media.captions import Cue
 from ingest.media.windows import Windower
 from ingest.model import IngestError
 from kmh.ids import passage_id
+from kmh.store.base import CUES_FIELD
 
 if TYPE_CHECKING:
     from ingest.plan import SeminarContext
@@ -36,7 +37,8 @@ class TranscriptSource:
 @component
 class TranscriptChunker:
     """Cuts transcripts into windows at sentence ends, never across a session (ingest.media.windows); each window
-    becomes a Document citing its start and end seconds, session and speaker."""
+    becomes a Document citing its start and end seconds, session and speaker, and where each of its cues starts
+    (CUES_FIELD: search cites the second its best sentence is said)."""
 
     def __init__(self, min_seconds: float = 30.0, max_seconds: float = 60.0):
         self._windower = Windower(min_seconds, max_seconds)  # checks the arguments
@@ -77,6 +79,7 @@ class TranscriptChunker:
                 "speaker": w.speaker,
                 "seminar_id": ctx.seminar_id if ctx else None,
                 SENTENCE_SPANS: [list(span) for span in w.sentences],
+                CUES_FIELD: [x for offset, second in w.cues for x in (offset, round(second, 3))],
             }
             docs.append(Document(id=passage_id(doc_meta["doc_id"], doc_meta["doc_version"], w.index), content=w.text,
                                  meta=meta))

@@ -6,7 +6,8 @@ cue that would take it past ``max_seconds``, going back to the last cue that end
 continued across a session boundary, nor across a change of speaker once ``min_seconds`` long.
 A cue longer than ``max_seconds`` stays whole, in a window of its own. Each window carries the
 character spans of its sentences (built from cues, split at sentence ends inside a cue), which
-the sentence embedder uses like a document passage's ``sentences``.
+the sentence embedder uses like a document passage's ``sentences``, and where each of its cues starts in its text and
+in the recording (``cues``), from which search tells the second a sentence is said (search.moments).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class RecordingWindow:
     speaker: str | None
     # (start, end) of each sentence, relative to ``text``.
     sentences: list[tuple[int, int]] = field(default_factory=list)
+    # (offset in ``text``, start second in the recording) of each cue, in order: with Whisper's timed words a cue is
+    # a sentence (cues_from_words), so its start is its first word's.
+    cues: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -224,7 +228,17 @@ class Windower:
             session=session.number if session else None,
             speaker=speaker,
             sentences=sentence_spans(texts),
+            cues=cue_offsets(texts, [u.cue.start for u in group]),
         )
+
+
+def cue_offsets(texts: list[str], starts: list[float]) -> list[tuple[int, float]]:
+    """(offset in ``CUE_SEPARATOR.join(texts)``, start second) of each cue."""
+    out, pos = [], 0
+    for t, start in zip(texts, starts):
+        out.append((pos, start))
+        pos += len(t) + len(CUE_SEPARATOR)
+    return out
 
 
 def sentence_spans(texts: list[str], max_words: int = MAX_SENTENCE_WORDS) -> list[tuple[int, int]]:

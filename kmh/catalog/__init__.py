@@ -23,7 +23,15 @@ from .jobs import JobRecord
 from .models import DOC_TYPES, ROLES, STATUSES
 from .originals import original_relpath, sha256_bytes, sha256_file, store_original, store_original_file
 from .seminars import RecordingRecord, SeminarRecord, SessionRecord, TranscriptRecord
-from .topics import TopicLinkRecord, TopicRecord, UnknownTopic
+from .topics import (
+    AppliedDecisions,
+    DecisionOutcome,
+    DecisionsRefused,
+    LinkDecisionRecord,
+    TopicLinkRecord,
+    TopicRecord,
+    UnknownTopic,
+)
 from .visibility import PUBLIC, STAFF, Audience, audience_of
 
 __all__ = [
@@ -58,6 +66,10 @@ __all__ = [
     "SearchSummary",
     "SeminarRecord",
     "SessionRecord",
+    "AppliedDecisions",
+    "DecisionOutcome",
+    "DecisionsRefused",
+    "LinkDecisionRecord",
     "TopicLinkRecord",
     "TopicRecord",
     "TranscriptRecord",

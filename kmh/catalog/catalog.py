@@ -307,6 +307,13 @@ class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, C
         rows = self._select(f"SELECT {', '.join(_REF_FIELDS)} FROM documents ORDER BY updated_at DESC LIMIT {int(limit)}")
         return {row[0]: DocumentRef(*row) for row in rows}
 
+    def newest_published(self) -> builtins.list[str]:
+        """The ids of the published documents, newest first: by publication date (undated ones after the dated
+        ones), then by ingestion, then by id; one query (a feed without a question lists documents in this order)."""
+        order = (Document.published.is_(None), Document.published.desc(), Document.ingested_at.desc(), Document.id)
+        with self.session() as s:
+            return builtins.list(s.scalars(select(Document.id).where(Document.status == "published").order_by(*order)))
+
     def generation(self) -> int:
         """A counter that every change to the documents table increases (database triggers; see 0002)."""
         return int(self._select("SELECT generation FROM catalog_state WHERE id = 1")[0][0])

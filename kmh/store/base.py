@@ -21,6 +21,9 @@ SENTENCES = "sentences"
 # Payload field: the sentence spans of the passage text, flat (start0, end0, start1, end1, ...), in the order of the
 # multivector's sentence vectors (which follow the passage's own vector): snippets and relevance read them.
 SPANS_FIELD = "sentence_spans"
+# Payload field of a recording passage: where each of its cues starts, flat (offset0, second0, offset1, second1, ...):
+# the character offset in the passage text and the second in the recording (search.moments reads them).
+CUES_FIELD = "cue_starts"
 # Its values are quantized to 8 bits between these quantiles of all its values (Qdrant's scalar quantization).
 SENTENCE_QUANTILE = 0.99
 KEYWORD_FIELDS = ("doc_id", "language", "doc_type", "countries", "programme", "topics", "kind", "status")

@@ -100,7 +100,7 @@ def test_search_and_filter(browser, server):
     expect(first.locator(".cite")).to_contain_text(re.compile(r"Session [34]"))
     expect(first.locator("mark").first).to_be_visible()
     top_two = " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
-    assert "Session 3" in top_two and "00:06:21–00:06:42" in top_two
+    assert "Session 3" in top_two and "00:06:23–00:06:42" in top_two
     shot(page, "results")
     # a facet narrows the results and shows as an active filter; its count is the number of documents hit
     expect(page.locator(".facets")).to_contain_text("The numbers count documents")
@@ -128,7 +128,7 @@ def test_search_and_filter(browser, server):
         page.locator(".chip").first.click()
     expect(page.locator(".chip")).to_have_count(0)
     expect(page.locator(".hit").first.locator(".cite")).to_contain_text(re.compile(r"Session [34]"))
-    assert "00:06:21" in " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
+    assert "00:06:23" in " ".join(page.locator(".hit .cite").all_inner_texts()[:2])
     assert not page.errors, page.errors
 
 
@@ -143,6 +143,34 @@ def test_french_interface_and_language_switch(browser, server):
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(re.compile(r"/search\?q=projets"))  # back on the same results
     expect(page.get_by_role("heading", name="Narrow down")).to_be_visible()
+
+
+def test_follow_results_a_topic_and_a_seminar_in_a_feed_reader(browser, server):
+    """The results, topic and seminar pages link their Atom feed, in the page and in its head (where feed readers
+    find it), with the page's question and filters and its language; the link answers the feed."""
+    import xml.etree.ElementTree as ET
+    from urllib.parse import parse_qs, urlsplit
+
+    pages = [("en", "Follow (Atom)", "/search?q=projets+communautaires&type=recording",
+              {"q": ["projets communautaires"], "type": ["recording"]}),
+             ("en", "Follow (Atom)", f"/seminars/{SEMINAR_ID}", {"seminar": [SEMINAR_ID]}),
+             ("fr", "Suivre (Atom)", "/topics/community-level", {"topic": ["community-level"]})]
+    for lang, name, url, wanted in pages:
+        page = new_page(browser, server, lang)
+        page.goto(url)
+        follow = page.get_by_role("link", name=name)
+        expect(follow).to_be_visible()
+        href = follow.get_attribute("href")
+        assert page.locator('head link[rel="alternate"][type="application/atom+xml"]').get_attribute("href") == href
+        assert parse_qs(urlsplit(href).query) == {**wanted, "reader_lang": [lang]}, href
+        r = page.request.get(href)
+        assert r.status == 200 and r.headers["content-type"] == "application/atom+xml; charset=utf-8", url
+        feed = ET.fromstring(r.body())
+        assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
+        assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == lang
+        if "topic" not in wanted:  # no topic is confirmed in this corpus (test_organiser_listens... confirms one)
+            assert feed.findall("{http://www.w3.org/2005/Atom}entry"), url
+        assert not page.errors, page.errors
 
 
 def test_ten_snippets_fit_in_two_screens_and_open_without_script(browser, server):
@@ -243,21 +271,34 @@ def media_state(page: Page, selector: str = "audio") -> dict:
 
 
 def test_play_a_recording_from_a_timestamp(browser, server):
+    page = new_page(browser, server, "fr")
+    rec = server.ids[RECORDING]
+    # a hit plays from the second its best sentence is said: the boreholes, 30 s into their segment (07:00–07:56)
+    page.goto("/search?q=r%C3%A9habilitation+des+forages+et+comit%C3%A9+de+gestion+de+l%27eau")
+    page.locator(".hit", has_text="forages").first.get_by_role("link", name="Écouter à partir de 00:07:30").click()
+    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=450$"))
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 450) < 1")
+    # links give whole seconds: the sentence starts within the second the player starts at, and is said next
+    line = page.locator(".transcript li", has_text="nous avons réhabilité trois forages")
+    assert 450 <= float(line.get_attribute("data-start")) < 451
+    page.eval_on_selector("audio", "m => m.play()")
+    expect(line).to_have_class(re.compile("current"))
+    page.eval_on_selector("audio", "m => m.pause()")
     page = new_page(browser, server, "en")
     page.goto("/search?q=projets+communautaires+de+r%C3%A9int%C3%A9gration")
-    page.locator(".hit").first.get_by_role("link", name="Play from 00:06:21").click()
-    rec = server.ids[RECORDING]
-    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=381$"))
+    page.locator(".hit").first.get_by_role("link", name="Play from 00:06:23").click()
+    expect(page).to_have_url(re.compile(rf"/recordings/{rec}\?t=383$"))
     page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
-    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 381) < 1")
+    page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 383) < 1")
     current = page.locator(".transcript li.current")
     expect(current).to_have_count(1)
-    # the line being said at 381 s, or the one starting within the second (links give whole seconds)
-    assert float(current.get_attribute("data-start")) < 382 and 381 < float(current.get_attribute("data-end"))
+    # the line being said at 383 s, or the one starting within the second (links give whole seconds)
+    assert float(current.get_attribute("data-start")) < 384 and 383 < float(current.get_attribute("data-end"))
     page.eval_on_selector("audio", "m => m.play()")
-    page.wait_for_function("() => { const m = document.querySelector('audio'); return !m.paused && m.currentTime > 381.5 }")
+    page.wait_for_function("() => { const m = document.querySelector('audio'); return !m.paused && m.currentTime > 383.5 }")
     state = media_state(page)
-    assert 381 < state["t"] < 395 and not state["paused"], state
+    assert 383 < state["t"] < 397 and not state["paused"], state
     # the transcript follows playback: seek ahead and the highlighted line moves
     page.eval_on_selector("audio", "m => { m.currentTime = 500; }")
     page.wait_for_function("""() => { const li = document.querySelector('.transcript li.current');
@@ -427,7 +468,7 @@ def test_staff_see_what_readers_searched_and_opened(browser, server):
 def test_organiser_listens_and_accepts_a_topic(browser, server):
     page = new_page(browser, server, "en")
     sign_in(page, server.keys["organiser"], "/review")
-    page.get_by_role("link", name=re.compile("Séminaire interrégional")).click()
+    page.get_by_role("region", name="Recordings").get_by_role("link", name=re.compile("Séminaire interrégional")).click()
     segment = page.locator(".segment", has=page.locator(".decision.state-suggested")).first
     seg_id = segment.get_attribute("id")
     listen = segment.locator("[data-listen]")
@@ -460,6 +501,43 @@ def test_organiser_listens_and_accepts_a_topic(browser, server):
     assert not page.errors, page.errors
 
 
+def test_organiser_accepts_two_publication_passages_at_once(browser, server):
+    import httpx
+
+    organiser = {"Authorization": f"Bearer {server.keys['organiser']}"}
+    items = httpx.get(f"{server.url}/api/topics/review", params={"kind": "document", "limit": 200},
+                      headers=organiser).json()["items"]
+    topic = max({i["topic_id"] for i in items}, key=lambda t: sum(i["topic_id"] == t for i in items))
+    label = next(i["topic_label"]["en"] for i in items if i["topic_id"] == topic)
+    page = new_page(browser, server, "en")
+    sign_in(page, server.keys["organiser"], "/review/passages")
+    page.get_by_label("Topic", exact=True).select_option(topic)
+    page.get_by_label("Kind", exact=True).select_option("document")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(rf"topic={topic}"))
+    rows = page.locator(".queue-row")
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 2 and all(label == t for t in rows.locator(".pick .topic").all_inner_texts())
+    picked = [rows.nth(i).locator("input[name=link]").get_attribute("value") for i in (0, 1)]
+    expect(page.get_by_label("Select all on this page")).to_be_visible()  # the script shows it
+    for i in (0, 1):
+        rows.nth(i).locator("input[name=link]").check()
+    shot(page, "review-queue")
+    page.get_by_role("button", name="Accept selected").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile("2 suggestions accepted"))
+    for value in picked:  # no longer waiting for review
+        expect(page.locator(f'input[name=link][value="{value}"]')).to_have_count(0)
+    page.get_by_role("link", name="See the accepted ones").click()
+    for value in picked:
+        row = page.locator(".queue-row", has=page.locator(f'input[name=link][value="{value}"]'))
+        expect(row.locator(".state")).to_have_text("accepted")
+        expect(row).to_contain_text("by Organiser Tester")
+    assert not page.errors, page.errors
+    r = httpx.post(f"{server.url}/api/topics/review/decisions", headers=organiser, json={"decisions": [
+        {"passage_id": v.split(":")[0], "topic_id": topic, "state": "undo"} for v in picked]})
+    assert r.status_code == 200, r.text
+
+
 # -- accessibility -----------------------------------------------------------------------------------
 
 AXE = Path(__import__("axe_playwright_python").__file__).parent / "axe.min.js"
@@ -479,7 +557,8 @@ def main_pages(server) -> list[str]:
             f"/documents/{server.ids[REPORT_PDF]}",
             "/seminars", f"/seminars/{SEMINAR_ID}", f"/recordings/{rec}?t=381", "/topics",
             "/topics/community-level", "/signin", "/staff", "/staff/upload",
-            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/staff/recordings",
+            f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/review/passages",
+            "/staff/recordings",
             f"/staff/recordings/{rec}", "/staff/analytics"]
 
 

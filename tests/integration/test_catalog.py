@@ -262,6 +262,18 @@ def test_list_paging_and_filters(catalog: Catalog) -> None:
     assert catalog.list(doc_type="seminar_page") == ([], 0)
 
 
+def test_newest_published_orders_by_publication_then_ingestion(catalog: Catalog) -> None:
+    # (published, minutes after T0 it was ingested): what a feed without a question lists first
+    rows = [(date(2019, 1, 1), 1), (None, 9), (date(2024, 3, 1), 2), (date(2019, 1, 1), 5), (None, 3),
+            (date(2021, 12, 1), 4)]
+    ids = [catalog.add(record(i, published=p, ingested_at=T0 + timedelta(minutes=m))).id
+           for i, (p, m) in enumerate(rows)]
+    retracted = catalog.add(record(9, published=date(2026, 1, 1)))
+    catalog.set_status(retracted.id, "retracted")
+    # 2024, 2021, 2019 ingested last, 2019 ingested first, then the undated ones by ingestion
+    assert catalog.newest_published() == [ids[2], ids[5], ids[3], ids[0], ids[1], ids[4]]
+
+
 def test_doc_type_check_constraint(catalog: Catalog) -> None:
     with pytest.raises(ValueError, match="doc_type"):
         catalog.add(record(1, doc_type="brochure"))

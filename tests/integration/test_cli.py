@@ -110,6 +110,59 @@ def test_search_json_shape(news):
     assert "36" in hits[0]["text"]
 
 
+def test_search_filters_narrow_the_results_and_bad_ones_name_their_option(news):
+    """kmh search takes every filter of GET /api/search, shows them above the hits, and checks them like the API."""
+    from kmh.catalog.models import DOC_TYPES
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.settings import Settings
+    from services.topics import decide
+
+    seminar = "2021-12-reintegration-developpement"
+    assert kmh("ingest", str(CORPUS / "topics.yaml"), str(news), str(CORPUS / "seminars" / seminar)).exit_code == 0
+    q = "réintégration des migrants de retour"
+
+    def hits(*filters: str) -> list[dict]:
+        result = kmh("search", q, "--json", "--k", "30", *filters)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    every = hits()
+    assert {"news", "recording", "seminar_page"} <= {h["doc_type"] for h in every}
+    assert {h["filename"] for h in hits("--country", "morocco")} == {"maroc-avrr-foras-11300-migrants.txt"}
+    assert {h["doc_type"] for h in hits("--type", "Recording")} == {"recording"}
+    in_seminar = hits("--seminar", seminar.upper())
+    assert {h["doc_type"] for h in in_seminar} == {"recording"} and len(in_seminar) < len(every)
+    dated = hits("--year-from", "2020", "--year-to", "2023")  # the seminar (2021); the news are 2019, 2024, undated
+    assert dated and {h["published"][:4] for h in dated} == {"2021"}
+    assert {h["published"][:4] for h in hits("--year-to", "2019")} == {"2019"}
+    assert hits("--lang", "EN") == [] and len(hits("--lang", "fr")) == len(every)
+    senegal = hits("--country", "Sénégal")[0]["passage_id"]
+    settings = Settings()
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        decide(catalog=catalog, store=store, passage_id=senegal, topic_id="community-level", state="confirmed")
+    finally:
+        store.close()
+        catalog.close()
+    assert [h["passage_id"] for h in hits("--topic", "Community-Level")] == [senegal]
+    shown = kmh("search", q, "--type", "news", "--country", "Senegal", "--year-from", "2024", "--topic", "community-level")
+    assert shown.exit_code == 0
+    assert shown.stdout.splitlines()[0] == (f"{q!r} · hybrid · type news · country Senegal · year-from 2024 · topic "
+                                            "community-level")
+    # errors name the option, as the API names the parameter
+    for args, words in [(("--type", "video"), "--type must be one of: "), (("--lang", "xx"), "--lang must be one of: "),
+                        (("--year-from", "2024", "--year-to", "2020"), "--year-from must not be after --year-to"),
+                        (("--mode", "fuzzy"), "--mode must be hybrid, dense or keyword"),
+                        (("--year-from", "99"), "--year-from")]:
+        bad = kmh("search", q, *args)
+        assert bad.exit_code == 2 and words in " ".join(bad.stderr.split()), (args, bad.stderr)
+    assert all(t in kmh("search", q, "--type", "video").stderr for t in DOC_TYPES)
+    help_text = " ".join(kmh("search", "--help").stdout.split())
+    assert all(t in help_text for t in DOC_TYPES)
+    for option in ("--k", "--mode", "--lang", "--type", "--country", "--year-from", "--year-to", "--topic", "--seminar"):
+        assert option in help_text
+
+
 def test_second_ingest_reports_everything_unchanged(news):
     first = kmh("ingest", str(news))
     assert first.exit_code == 0

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from api.uploads import CAPTIONS_MAX_BYTES
+from api.uploads import CAPTIONS_MAX_BYTES, DECISIONS_MAX_BYTES
 from api.uploads import LARGE_BODIES, MULTIPART_MARGIN, SMALL_BODY_BYTES
 from cli.main import app as cli
 from kmh.settings import Settings
@@ -29,6 +29,8 @@ MAX_MEDIA_MB = 2
 # Recordings: a media file of KMH_MAX_MEDIA_MB, its captions and the form around them.
 MEDIA = {("POST", "/api/recordings"), ("PUT", "/api/recordings/{recording_id}/media"), ("POST", "/staff/recordings"),
          ("POST", "/staff/recordings/{recording_id}/media")}
+# A batch of topic decisions (JSON).
+DECISIONS = {("POST", "/api/topics/review/decisions")}
 BIG = 48 * 2**20
 
 
@@ -53,6 +55,8 @@ def expected_limit(method: str, path: str) -> int:
         return CAPTIONS_MAX_BYTES
     if (method, path) in MEDIA:
         return MAX_MEDIA_MB * 2**20 + CAPTIONS_MAX_BYTES + MULTIPART_MARGIN
+    if (method, path) in DECISIONS:
+        return DECISIONS_MAX_BYTES
     return SMALL_BODY_BYTES
 
 
@@ -101,8 +105,8 @@ def is_problem(r: httpx.Response, path: str) -> bool:
 def test_the_large_body_routes_are_exactly_the_uploads_the_recordings_and_the_captions(server):
     proc, _keys, settings, _root = server
     routes = body_routes(proc.url, settings)
-    assert set(LARGE_BODIES) == UPLOADS | CAPTIONS | MEDIA
-    assert UPLOADS | CAPTIONS | MEDIA <= set(routes)  # each still names a real route
+    assert set(LARGE_BODIES) == UPLOADS | CAPTIONS | MEDIA | DECISIONS
+    assert UPLOADS | CAPTIONS | MEDIA | DECISIONS <= set(routes)  # each still names a real route
     assert {("POST", "/api/session"), ("PATCH", "/api/documents/{doc_id}"), ("POST", "/api/keys"),
             ("POST", "/api/passages/{passage_id}/topics"), ("POST", "/signin")} <= set(routes)
 

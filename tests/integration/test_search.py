@@ -553,7 +553,7 @@ def test_results_serialise(env):
                                  "text", "highlight", "snippet", "score", "citation"}
     # no link: the API builds it at its edge (api.urls); the kind says which link it is
     assert set(d["hits"][0]["citation"]) == {"page", "section", "start", "end", "kind", "seminar_id", "session",
-                                             "speaker", "timestamp", "web_url"}
+                                             "speaker", "timestamp", "web_url", "window_start", "window_end"}
     assert d["hits"][0]["citation"]["web_url"] is None  # not imported from a website (tests/integration/test_crawl.py)
     assert d["hits"][0]["citation"]["kind"] in ("document", "recording")
 

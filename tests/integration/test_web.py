@@ -171,11 +171,12 @@ def test_search_page_with_filters_as_query_parameters(site):
                    headers={"Accept-Language": "en"})
     assert r.status_code == 200
     html = r.text
-    # the French recording segment answers the English question, cited by seminar, session and timestamp
-    assert "00:06:21–00:06:42" in html
+    # the French recording segment answers the English question, cited by seminar, session and timestamp: from the
+    # second its best sentence is said (00:06:23), not its window's start (00:06:21)
+    assert "00:06:23–00:06:42" in html
     rec_id = ids["seminaire-2021-12-reintegration-developpement.mp3"]
-    assert f'href="/recordings/{rec_id}?t=381"' in html
-    assert "Play from 00:06:21" in html
+    assert f'href="/recordings/{rec_id}?t=383"' in html
+    assert "Play from 00:06:23" in html
     # facets with counts of documents, each a link that adds its filter
     assert re.search(r'href="/search\?q=community-based\+reintegration\+projects&amp;type=recording">Recording</a> '
                      r'<span class="count">\(one document\)</span>', html)

@@ -195,3 +195,18 @@ def test_settings_bounds(monkeypatch):
     monkeypatch.setenv("KMH_SEGMENT_MIN_SECONDS", "90")
     with pytest.raises(ValidationError, match="segment_min_seconds"):
         Settings()
+
+
+def test_each_window_knows_where_its_cues_start_in_its_text_and_in_time():
+    cues = lecture(80, seed=11)
+    windows = Windower(30, 60).split(cues)
+    by_start = {c.start: c for c in cues}
+    for w in windows:
+        assert w.cues[0] == (0, w.start) and len(w.cues) >= 2
+        for offset, second in w.cues:
+            assert w.text[offset:].startswith(by_start[second].text)
+    # from Whisper's words, a cue is a sentence: its start is its first word's
+    words = [Word(0.0, 0.4, " Bonjour"), Word(0.4, 0.9, " à"), Word(0.9, 1.3, " tous."), Word(1.5, 2.0, " Les"),
+             Word(2.0, 2.6, " forages"), Word(2.6, 3.4, " fonctionnent."), Word(3.6, 4.0, " Merci.")]
+    (w,) = Windower(3, 60).split(cues_from_words(words))
+    assert [(w.text[o:].split()[0], s) for o, s in w.cues] == [("Bonjour", 0.0), ("Les", 1.5), ("Merci.", 3.6)]
