@@ -48,6 +48,7 @@ TAGS = [
     {"name": "topics", "description": "The topic taxonomy; topics suggested for passages, confirmed by organisers."},
     {"name": "jobs", "description": "Ingestion jobs of published files (staff)."},
     {"name": "access", "description": "Web sign-in, API keys and the audit log."},
+    {"name": "analytics", "description": "The searches made (what was asked and found, never who asked), for staff."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "metrics", "description": "Prometheus metrics."},
 ]
@@ -112,11 +113,12 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     from api.routers import (access, crawls, documents, feeds, health, jobs, passages, recordings, search, seminars,
                              topics)
     from api.routers import similar
+    from api.routers import analytics as analytics_router
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
     for module in (search, feeds, passages, similar, documents, jobs, crawls, seminars, recordings, topics, access,
-                   backup_router, health, metrics_router):
+                   backup_router, analytics_router, health, metrics_router):
         app.include_router(module.router)
     return app
 

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from kmh.catalog import SessionRecord as SeminarSessionRecord
     from kmh.catalog.access import SessionRecord
     from search.results import Citation as CitationRecord, SearchHit, SearchQuery, SearchResults
+    from kmh.catalog import QueryCount, SearchLogRecord, SearchSummary, WeekCount
     from services.access import AuditLogPage, NewKey
+    from services.analytics import SearchLogPage
     from services.passages import PassageRef
     from services.search import Passage
     from services.seminars import Recording, RecordingPage, SeminarPage
@@ -163,6 +165,10 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
     facets: Facets = Field(description="Counts of documents (not passages) in the candidate pool, by type, language, "
                            "country, year and topic; the filter parameters take these values")
+    search_id: str | None = Field(None, description="This search's id in the search analytics (random; nothing in "
+                                  "it or recorded with it names who searched): report the hit opened with POST "
+                                  "/api/analytics/opened?search_id=...&passage_id=... Null when searches are not recorded "
+                                  "(KMH_ANALYTICS_DAYS=0)")
 
     @classmethod
     def from_results(cls, results: SearchResults) -> Self:
@@ -724,6 +730,102 @@ class SessionInfo(BaseModel):
         """The key's name and role; with a web session, its CSRF token and end."""
         return cls(name=key.name, role=key.role, csrf_token=session.csrf_token if session else None,
                    expires_at=session.expires_at if session else None)
+
+
+# -- search analytics (staff) --------------------------------------------------------------------------------------
+
+
+class SearchLogEntry(BaseModel):
+    """One recorded search: what was asked and what it found; nothing about who asked."""
+
+    id: str = Field(description="The search_id its answer carried")
+    at: datetime = Field(description="When, UTC")
+    week: str = Field(description="ISO week of at, e.g. 2026-W49")
+    channel: Literal["api", "web"] = Field(description="api: GET /api/search; web: the search page")
+    query: str = Field(description="The question as searched (spaces at its ends removed)")
+    language: str | None = Field(description="The question's language as search detected it (fr or en); null when "
+                                 "too short to tell")
+    mode: Mode
+    filters: dict[str, Any] = Field(description="The filters given, by their search parameter name (lang, type, "
+                                    "country, year_from, year_to, topic, seminar, group_by_document, include_weak)")
+    offset: int = Field(description="The page's offset (0: the first page)")
+    result_count: int = Field(description="Passages above the relevance floor (the answer's total)")
+    no_match: bool = Field(description="Nothing in the library answered")
+    hits: list[str] = Field(description="The passage ids of the page shown, in order")
+    opened_passage: str | None = Field(description="The first hit its reader opened, if any")
+    opened_rank: int | None = Field(description="That hit's rank in the results (1: the first)")
+    opened_at: datetime | None
+
+    @classmethod
+    def from_record(cls, rec: SearchLogRecord) -> Self:
+        return cls(id=rec.id, at=rec.at, week=rec.week, channel=rec.channel, query=rec.query, language=rec.language,
+                   mode=rec.mode, filters=rec.filters, offset=rec.page_offset, result_count=rec.result_count,
+                   no_match=rec.no_match, hits=rec.hits, opened_passage=rec.opened_passage,
+                   opened_rank=rec.opened_rank, opened_at=rec.opened_at)
+
+
+class SearchLogList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[SearchLogEntry]
+
+    @classmethod
+    def from_page(cls, page: SearchLogPage) -> Self:
+        return cls(total=page.total, limit=page.limit, offset=page.offset,
+                   items=[SearchLogEntry.from_record(r) for r in page.items])
+
+
+class QueryStats(BaseModel):
+    query: str = Field(description="The query with case, spaces and end punctuation folded")
+    searches: int = Field(description="Searches (first pages: paging is not counted again)")
+    no_match: int = Field(description="Of these, how many found nothing")
+    opened: int = Field(description="Hits opened from its searches (any page)")
+    last_at: datetime = Field(description="Its latest search")
+
+    @classmethod
+    def from_record(cls, rec: QueryCount) -> Self:
+        return cls(query=rec.query, searches=rec.searches, no_match=rec.no_match, opened=rec.opened,
+                   last_at=rec.last_at)
+
+
+class WeekStats(BaseModel):
+    week: str = Field(description="ISO week, e.g. 2026-W49")
+    searches: int
+    no_match: int
+    opened: int
+    queries: int = Field(description="Distinct (folded) queries")
+
+    @classmethod
+    def from_record(cls, rec: WeekCount) -> Self:
+        return cls(week=rec.week, searches=rec.searches, no_match=rec.no_match, opened=rec.opened, queries=rec.queries)
+
+
+class AnalyticsSummary(BaseModel):
+    since: datetime = Field(description="Start of the first week counted (Monday 00:00 UTC)")
+    until: datetime
+    retention_days: int = Field(description="KMH_ANALYTICS_DAYS: searches older are deleted (0: none recorded)")
+    searches: int
+    no_match: int
+    opened: int
+    top: list[QueryStats] = Field(description="The most searched queries")
+    no_match_queries: list[QueryStats] = Field(description="Queries that found nothing, most often first")
+    no_click_queries: list[QueryStats] = Field(description="Queries that found passages of which no reader opened "
+                                               "any, most searched first")
+    weeks: list[WeekStats] = Field(description="Each ISO week that had searches, oldest first")
+
+    @classmethod
+    def from_record(cls, rec: SearchSummary, retention_days: int) -> Self:
+        return cls(since=rec.since, until=rec.until, retention_days=retention_days, searches=rec.searches,
+                   no_match=rec.no_match, opened=rec.opened, top=[QueryStats.from_record(q) for q in rec.top],
+                   no_match_queries=[QueryStats.from_record(q) for q in rec.no_match_queries],
+                   no_click_queries=[QueryStats.from_record(q) for q in rec.no_click_queries],
+                   weeks=[WeekStats.from_record(w) for w in rec.weeks])
+
+
+class SearchesDeleted(BaseModel):
+    deleted: int = Field(description="How many recorded searches were deleted")
+    before: date | None = Field(description="Searches made before this day (UTC) were deleted; null: all")
 
 
 # -- topic review: the queue of document passages and recording segments, decisions in batches ---------------

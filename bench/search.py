@@ -15,7 +15,13 @@ then the peer's, question by question: load from elsewhere falls on both). The q
 beforehand by the project's query embedder, so the peer's latency excludes query embedding where ours
 includes it: the table also shows the peer with the median embedding time added, and ours/peer ratios.
 
+Then, on the same index with the server stopped, what recording a search for the search analytics adds to it
+(services.analytics: the search kept in memory, its id made) is timed in-process around each of N searches, and
+printed as the median added microseconds against the median search of the same run; the background thread's
+writing, off the request path, is timed too. `--analytics-only` builds each size and measures only that.
+
     .venv/bin/python bench/search.py [--sizes 10000 100000] [--requests 120] [--local-requests 16] [--no-peer]
+    .venv/bin/python bench/search.py --sizes 10000 --pages 60 --analytics-only
 """
 
 from __future__ import annotations
@@ -320,6 +326,63 @@ def run_case(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str]
         proc.wait(30)
 
 
+def analytics_cost(data_dir: Path, backend: str, qdrant_url: str | None, qs: list[str], n: int = 80) -> dict:
+    """What recording a search for the analytics adds to it: the searches of ``qs`` (distinct: the query-embedding
+    cache never hits) run in-process through services.search on the index of ``data_dir``, each followed by the
+    call GET /api/search makes to record it (services.analytics.record_search), both timed; then the background
+    writing of those searches, timed apart (it runs off the request path)."""
+    from kmh.runtime import open_catalog, open_vector_store
+    from kmh.settings import Settings
+    from search.results import SearchQuery
+    from search.searcher import Searcher
+    from services import analytics, search as service
+
+    settings = Settings(data_dir=data_dir, store_backend=backend, qdrant_url=qdrant_url)
+    catalog, store = open_catalog(settings), open_vector_store(settings)
+    try:
+        searcher = Searcher(settings, catalog, store)
+        searcher.warm_up()
+        recorder = analytics.SearchRecorder(catalog, days=settings.analytics_days)  # not started: flushed below
+        for q in qs[-n - 3:-n]:  # warm-up, recorded and written: the writing's statements are compiled
+            results = service.search(searcher=searcher, query=SearchQuery(q="warm-up " + q, k=10))
+            analytics.record_search(recorder=recorder, query=results.query, results=results, channel="api")
+        recorder.flush()
+        search_ms, record_us = [], []
+        for q in qs[-n:]:
+            t0 = time.perf_counter()
+            results = service.search(searcher=searcher, query=SearchQuery(q=q, k=10))
+            t1 = time.perf_counter()
+            search_id = analytics.record_search(recorder=recorder, query=results.query, results=results, channel="api")
+            t2 = time.perf_counter()
+            assert search_id is not None
+            search_ms.append((t1 - t0) * 1000)
+            record_us.append((t2 - t1) * 1e6)
+        t = time.perf_counter()
+        written = recorder.flush()
+        write_us = (time.perf_counter() - t) * 1e6 / max(1, written)
+        assert written == n and catalog.searches(limit=1)[1] == n + 3
+        # the same call alone, in a loop on the last answer: its own cost, without what the search leaves running
+        alone = []
+        for _ in range(2000):
+            t = time.perf_counter()
+            analytics.record_search(recorder=recorder, query=results.query, results=results, channel="api")
+            alone.append((time.perf_counter() - t) * 1e6)
+        catalog.delete_searches(audit=False)
+    finally:
+        store.close()
+        catalog.close()
+    out = {"searches": n, "search_p50_ms": round(statistics.median(search_ms), 2),
+           "record_p50_us": round(statistics.median(record_us), 1), "record_p99_us": round(pct(record_us, 99), 1),
+           "record_share_of_search_p50": round(statistics.median(record_us) / 1000 / statistics.median(search_ms), 5),
+           "record_alone_p50_us": round(statistics.median(alone), 1),
+           "background_write_us_per_search": round(write_us, 1), "load_average_1min": round(os.getloadavg()[0], 1)}
+    print(f"  analytics: recording a search adds a median of {out['record_p50_us']} µs (p99 {out['record_p99_us']} µs) "
+          f"to a search of median {out['search_p50_ms']} ms ({n} searches, in-process, same index; "
+          f"{out['record_alone_p50_us']} µs when timed alone); the background thread writes them at "
+          f"{out['background_write_us_per_search']} µs a search", flush=True)
+    return out
+
+
 # ------------------------------------------------------------------------------------------- peer
 
 
@@ -438,6 +501,8 @@ def main() -> None:
                     help="client counts for local mode (at 100k, 8 clients queue for minutes: use 1)")
     ap.add_argument("--no-peer", action="store_true",
                     help="leave out the peer (ChromaDB + rank_bm25 in bench/.peer-venv, made on first use)")
+    ap.add_argument("--analytics-only", action="store_true",
+                    help="build each size and measure only what recording a search for the analytics adds to it")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     from kmh.settings import set_offline_env
@@ -448,6 +513,8 @@ def main() -> None:
     if len(qs) < need:
         sys.exit(f"only {len(qs)} distinct queries for {need} requests: lower --requests")
     venv = None
+    if args.analytics_only:
+        args.no_peer, args.local_sizes = True, []
     if not args.no_peer:
         from bench.peer import ensure_peer_venv
 
@@ -483,8 +550,12 @@ def main() -> None:
                         turns = PeerTurns(worker, by_text)
                         results[key] = {"index": index, **run_case(data, backend, url, qs, requests, clients, turns)}
                         peer_figures(peer, turns)
+                elif args.analytics_only:
+                    results[key] = {"index": index}
                 else:
                     results[key] = {"index": index, **run_case(data, backend, url, qs, requests, clients)}
+                if backend == "edge":  # in this process: its query-embedding cache is empty
+                    results[key]["analytics"] = analytics_cost(data, backend, url, qs)
                 print(key, json.dumps(results[key], indent=1), flush=True)
                 import shutil
 

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     crawl_delay: float = Field(1.0, ge=0)
     crawl_max_pages: int = Field(1000, ge=1)
     crawl_depth: int = Field(2, ge=0, le=10)
+    # Search analytics (services.analytics): each search through GET /api/search or the search page is kept this many
+    # days (query, detected language, filters, result count, no match, the hit opened; never who asked), then deleted
+    # (at start and daily). 0: nothing is recorded (what was kept stays until staff delete it).
+    analytics_days: int = Field(180, ge=0)
 
     @field_validator("fusion_weights", mode="before")
     @classmethod

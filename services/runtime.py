@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kmh.diskspace import DiskGuard
     from kmh.store import VectorStore
     from search.searcher import Searcher
+    from services.analytics import SearchRecorder
     from services.jobs import JobWorker
 
 log = logging.getLogger("kmh.api")
@@ -43,6 +44,8 @@ class Runtime:
     worker: JobWorker | None = None
     # Whether load() starts the background job worker.
     start_jobs: bool = True
+    # Records the searches for staff (services.analytics), started once the rest is loaded.
+    analytics: SearchRecorder | None = None
     # One write at a time: the indexer and its models are shared, and versions of a document must not race.
     write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # What keeps a loaded service from being ready, by source ("disk", "check", ...): /readyz answers 503 with
@@ -132,6 +135,10 @@ class Runtime:
         # the collector's reach, so a full collection (about 180 ms over them) never lands inside a request.
         gc.collect()
         gc.freeze()
+        from services.analytics import SearchRecorder
+
+        self.analytics = SearchRecorder(catalog, days=self.settings.analytics_days)
+        self.analytics.start()  # before ready: every search answered is recorded
         with self._lock:
             self.catalog, self.store, self.searcher = catalog, store, searcher
             self.phase = "ready"
@@ -162,6 +169,9 @@ class Runtime:
     def close(self) -> None:
         """Release the store (its folder lock) and the catalog connections; safe to call twice."""
         self.stop_worker()
+        analytics, self.analytics = self.analytics, None
+        if analytics is not None:
+            _close_quietly(analytics, when="the search analytics")  # writes the searches still waiting
         with self._lock:
             catalog, store, indexer = self.catalog, self.store, self._indexer
             self.catalog = self.store = self.searcher = self._indexer = None

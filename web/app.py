@@ -22,10 +22,10 @@ API_PREFIXES = ("/api/", "/api", "/docs", "/redoc", "/openapi.json", "/healthz",
 
 def create_app(settings: Settings | None = None, *, background_load: bool = False) -> FastAPI:
     from api.app import create_app as create_api
-    from web.routers import account, crawls, documents, recordings, review, search, seminars, staff, topics
+    from web.routers import account, analytics, crawls, documents, recordings, review, search, seminars, staff, topics
 
     app = create_api(settings, background_load=background_load)
-    for module in (search, documents, seminars, topics, account, staff, recordings, crawls, review):
+    for module in (search, documents, seminars, topics, account, staff, recordings, crawls, review, analytics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _html_errors(app)

@@ -302,6 +302,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "job.edit_doc": ("Edit its details", "Modifier ses informations"),
     "job.refresh": ("Refresh", "Actualiser"),
     "job.stage.crawling": ("crawling the site", "parcours du site"),
+    # search analytics (staff)
+    "staff.analytics": ("Search analytics", "Statistiques de recherche"),
+    "analytics.title": ("Search analytics", "Statistiques de recherche"),
+    "analytics.lead": ("What readers search for, what finds nothing and what nobody opens, to see which questions "
+                       "the library leaves unanswered.",
+                       "Ce que les lecteurs cherchent, ce qui ne trouve rien et ce que personne n'ouvre, pour voir "
+                       "à quelles questions la bibliothèque ne répond pas."),
+    "analytics.privacy": ("Each search is kept {days} days: the question, its detected language, the filters, the "
+                          "number of results and the hit opened. Nothing about the reader is kept: no IP address, "
+                          "key or cookie.",
+                          "Chaque recherche est conservée {days} jours : la question, sa langue détectée, les filtres, "
+                          "le nombre de résultats et le résultat ouvert. Rien n'est conservé sur le lecteur : ni "
+                          "adresse IP, ni clé, ni cookie."),
+    "analytics.off": ("Searches are not recorded (KMH_ANALYTICS_DAYS=0).",
+                      "Les recherches ne sont pas enregistrées (KMH_ANALYTICS_DAYS=0)."),
+    "analytics.period": ("Period", "Période"),
+    "analytics.weeks": ("This week|The last {n} weeks", "Cette semaine|Les {n} dernières semaines"),
+    "analytics.show": ("Show", "Afficher"),
+    "analytics.totals": ("{n} search, {no_match} of which found nothing;|{n} searches, {no_match} of which found "
+                         "nothing;", "{n} recherche, dont {no_match} sans résultat ;|{n} recherches, dont {no_match} "
+                         "sans résultat ;"),
+    "analytics.opened_total": ("{n} hit opened.|{n} hits opened.", "{n} résultat ouvert.|{n} résultats ouverts."),
+    "analytics.csv": ("Download the searches (CSV)", "Télécharger les recherches (CSV)"),
+    "analytics.csv_no_match": ("Only those that found nothing (CSV)", "Seulement celles sans résultat (CSV)"),
+    "analytics.top": ("Most searched", "Les plus recherchées"),
+    "analytics.top_hint": ("Questions with case, spaces and final punctuation ignored; a further page of results is "
+                           "not another search.",
+                           "Questions sans tenir compte des majuscules, des espaces ni de la ponctuation finale ; une "
+                           "page de résultats suivante n'est pas une nouvelle recherche."),
+    "analytics.no_match_queries": ("Found nothing", "Sans résultat"),
+    "analytics.no_match_hint": ("Nothing in the library answered them: subjects to cover, or words to add.",
+                                "Rien dans la bibliothèque n'y a répondu : des sujets à couvrir, ou des mots à ajouter."),
+    "analytics.no_click_queries": ("Results nobody opened", "Résultats que personne n'a ouverts"),
+    "analytics.no_click_hint": ("They found passages, but no reader opened any of them.",
+                                "Elles ont trouvé des passages, mais aucun lecteur n'en a ouvert."),
+    "analytics.by_week": ("By week", "Par semaine"),
+    "analytics.query": ("Question", "Question"),
+    "analytics.searches": ("Searches", "Recherches"),
+    "analytics.queries": ("Different questions", "Questions différentes"),
+    "analytics.no_match": ("Found nothing", "Sans résultat"),
+    "analytics.opened": ("Hits opened", "Résultats ouverts"),
+    "analytics.last": ("Last searched", "Dernière recherche"),
+    "analytics.week": ("Week", "Semaine"),
+    "analytics.week_of": ("Week {n}, {year}", "Semaine {n} de {year}"),
+    "analytics.none": ("No search in this period.", "Aucune recherche sur cette période."),
     # website import
     "staff.crawl": ("Import a website", "Importer un site web"),
     "crawl.title": ("Import a website", "Importer un site web"),

@@ -9,10 +9,11 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query
 
-from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
+from api.deps import CpuLimiterDep, MetricsDep, ReadyDep, SearcherDep
 from api.errors import problem_responses
 from api.params import SearchOptions
 from api.schemas import SearchResponse
+from services import analytics
 from services import search as service
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/api", tags=["search"])
     responses=problem_responses(422, 503),
 )
 async def search(
+    rt: ReadyDep,
     searcher: SearcherDep,
     metrics: MetricsDep,
     limiter: CpuLimiterDep,
@@ -34,4 +36,7 @@ async def search(
     query = replace(options, q=q)
     results = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
     metrics.searches.labels(query.mode).inc()
-    return SearchResponse.from_results(results)
+    response = SearchResponse.from_results(results)
+    response.search_id = analytics.record_search(recorder=rt.analytics, query=results.query, results=results,
+                                                 channel="api")
+    return response

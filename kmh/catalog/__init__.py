@@ -5,6 +5,7 @@
 """
 
 from .access import GRANTS, AuditRecord, KeyRecord, UnknownKey
+from .analytics import QueryCount, SearchLogRecord, SearchSummary, WeekCount
 from .catalog import (
     MIGRATIONS_DIR,
     Catalog,
@@ -59,7 +60,10 @@ __all__ = [
     "EditionRecord",
     "NotFound",
     "PassageCheckRecord",
+    "QueryCount",
     "RecordingRecord",
+    "SearchLogRecord",
+    "SearchSummary",
     "SeminarRecord",
     "SessionRecord",
     "AppliedDecisions",
@@ -71,6 +75,7 @@ __all__ = [
     "TranscriptRecord",
     "UnknownTopic",
     "VersionRecord",
+    "WeekCount",
     "check_record",
     "make_engine",
     "original_relpath",

@@ -21,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 from kmh.dates import PRECISIONS, partial_date_text
 
 from .access import AccessMixin
+from .analytics import AnalyticsMixin
 from .checks import ChecksMixin
 from .crawl import CrawlMixin
 from .editions import EditionsMixin
@@ -202,7 +203,8 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, CrawlMixin, EditionsMixin):
+class Catalog(SeminarsMixin, TopicsMixin, AccessMixin, JobsMixin, ChecksMixin, CrawlMixin, EditionsMixin,
+              AnalyticsMixin):
     """The document catalog at a SQLAlchemy URL; the schema is upgraded to the latest migration on open.
 
     Methods return plain ``DocumentRecord``/``VersionRecord`` copies, never live ORM objects.

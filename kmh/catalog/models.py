@@ -419,6 +419,42 @@ class CrawlPage(Base):
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+SEARCH_CHANNELS = ("api", "web")
+
+
+class SearchLog(Base):
+    """One search made through GET /api/search or the search page (services.analytics): what was asked and what it
+    found, for staff. Nothing about who asked: no IP address, key, cookie or session."""
+
+    __tablename__ = "search_log"
+    __table_args__ = (CheckConstraint(_in("channel", SEARCH_CHANNELS), name="channel"),)
+
+    # Random, 16 hex characters: the search_id a search answers, with which its reader reports the hit opened.
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The ISO week of ``at`` (UTC), "2026-W49": what the weekly counts group by, on any database.
+    week: Mapped[str] = mapped_column(String(8))
+    # "api" (GET /api/search) or "web" (the search page).
+    channel: Mapped[str] = mapped_column(String(8))
+    query: Mapped[str] = mapped_column(Text)
+    # The query with case, spaces and end punctuation folded (services.analytics.normalise): what counts group by.
+    query_norm: Mapped[str] = mapped_column(Text)
+    # The question's language as search detected it (fr or en), None when too short to tell.
+    language: Mapped[str | None] = mapped_column(String(2))
+    mode: Mapped[str] = mapped_column(String(8))
+    # The filters given (type, lang, country, year_from, year_to, topic, seminar, group_by_document, include_weak).
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    page_offset: Mapped[int] = mapped_column(Integer, default=0)
+    # Passages above the relevance floor (the answer's ``total``); 0 when no_match.
+    result_count: Mapped[int] = mapped_column(Integer)
+    no_match: Mapped[bool] = mapped_column(Boolean)
+    # The passage ids of the page shown, in order.
+    hits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The first hit its reader opened, and when.
+    opened_passage: Mapped[str | None] = mapped_column(String(36))
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 def copy_row(cls, row: Any, **extra: Any):
     """A ``cls`` record (a dataclass) from an ORM row with the same attribute names; ``extra`` sets the others."""
     from dataclasses import fields

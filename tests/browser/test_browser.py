@@ -460,6 +460,31 @@ def test_staff_link_two_editions_and_readers_follow_the_link(browser, server):
                            headers=staff).status_code == 200
 
 
+def test_staff_see_what_readers_searched_and_opened(browser, server):
+    # a reader searches and opens the second hit in its document; nothing but the search's id and the passage is sent
+    reader = new_page(browser, server, "fr")
+    reader.goto("/search?q=Formation+en+apiculture+%C3%A0+Kindia+%3F")
+    second = reader.locator(".hit").nth(1)
+    passage = second.get_attribute("data-passage")
+    with reader.expect_request(re.compile(r"/api/analytics/opened\?search_id=[0-9a-f]{16}&passage_id=")) as sent:
+        second.locator(".hit-title a").click()
+    assert sent.value.method == "POST" and sent.value.url.endswith(f"passage_id={passage}")
+    expect(reader).to_have_url(re.compile(r"/(documents|recordings)/"))
+    # staff see the question among the most searched, with its hit opened, and among the results nobody opened not
+    page = new_page(browser, server, "en")
+    sign_in(page, server.keys["staff"], "/staff")
+    page.get_by_role("link", name="Search analytics").click()
+    expect(page.locator("h1")).to_have_text("Search analytics")
+    row = page.locator("#top-queries tr", has_text="formation en apiculture à kindia")
+    expect(row.locator("td").nth(2)).to_have_text("0")  # found something
+    expect(row.locator("td").nth(3)).to_have_text("1")  # one hit opened
+    expect(page.locator("section:has(#no-click-queries-h)")).not_to_contain_text("formation en apiculture à kindia")
+    expect(page.get_by_role("link", name="Download the searches (CSV)")).to_have_attribute(
+        "href", re.compile(r"^/api/analytics/searches\?format=csv&since="))
+    shot(page, "analytics")
+    assert not page.errors and not reader.errors, (page.errors, reader.errors)
+
+
 # -- organisers --------------------------------------------------------------------------------------
 
 
@@ -557,7 +582,7 @@ def main_pages(server) -> list[str]:
             "/topics/community-level", "/signin", "/staff", "/staff/upload",
             f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/review/passages",
             "/staff/recordings",
-            f"/staff/recordings/{rec}"]
+            f"/staff/recordings/{rec}", "/staff/analytics"]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from ingest.indexer import Indexer
 from kmh.backup import MANIFEST, MANIFEST_SUM, MARKER, BackupError, backup, restore
-from kmh.catalog import Catalog, CrawlPageRecord
+from kmh.catalog import Catalog, CrawlPageRecord, SearchLogRecord
 from kmh.catalog.models import Base, Document, DocumentVersion
 from cli.main import app
 from kmh.runtime import open_catalog, open_vector_store
@@ -91,6 +91,13 @@ def source(root, shared_embedders) -> Settings:
                                                 status="ok", doc_id=seminar_doc, etag='"v1"', sha256="d" * 64,
                                                 last_modified="Mon, 06 Dec 2021 10:00:00 GMT", http_status=200,
                                                 links=["https://kmh.example.org/"]))
+        # a recorded search with the hit its reader opened (search analytics: carried, like every table)
+        at = datetime(2026, 12, 7, 9, 30, 12, 345678, tzinfo=timezone.utc)
+        catalog.add_searches([SearchLogRecord(
+            id="5eac4a11c0ffee00", at=at, channel="web", query="Tontines et réintégration ?", mode="hybrid",
+            filters={"country": "Senegal", "year_from": 2020}, page_offset=0, result_count=3, no_match=False,
+            hits=[link.passage_id, "other"], week="2026-W50", query_norm="tontines et réintégration", language="fr",
+            opened_passage=link.passage_id, opened_at=at + timedelta(seconds=4))])
     finally:
         store.close()
         catalog.close()

@@ -69,12 +69,12 @@ def head(cat: Catalog) -> str:
 
 def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
     cat = Catalog(url)  # creates the missing data folder and migrates
-    assert head(cat) == "0010"
-    assert cat.current_revision() == "0010"
+    assert head(cat) == "0011"
+    assert cat.current_revision() == "0011"
     assert set(inspect(cat.engine).get_table_names()) == {
         "alembic_version", "documents", "document_versions", "catalog_state", "topics", "seminars",
         "seminar_sessions", "transcripts", "recordings", "topic_links", "api_keys", "web_sessions", "audit_log",
-        "jobs", "passage_checks", "crawl_pages"}
+        "jobs", "passage_checks", "crawl_pages", "search_log"}
     with cat.engine.connect() as conn:
         if cat.is_sqlite:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -89,13 +89,13 @@ def test_migrate_creates_schema_and_is_idempotent(url: str) -> None:
 
     cat.migrate()
     cat.migrate()
-    assert cat.current_revision() == "0010"
+    assert cat.current_revision() == "0011"
     with cat.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     cat.close()
 
     again = Catalog(url)  # reopening migrates again: nothing to do, data kept
-    assert again.current_revision() == "0010"
+    assert again.current_revision() == "0011"
     assert again.get(doc.id) == doc
     again.close()
 

@@ -124,7 +124,8 @@ def test_every_page_in_both_languages(site):
     rec_id = ids["seminaire-2021-12-reintegration-developpement.mp3"]
     staff, organiser = signed_in(client, keys["staff"]), signed_in(client, keys["organiser"])
     pages = [(client, u) for u in page_urls(ids, rec_id)]
-    pages += [(staff, u) for u in ("/staff", "/staff/upload", f"/staff/documents/{ids[REPORT_PDF]}")]
+    pages += [(staff, u) for u in ("/staff", "/staff/upload", f"/staff/documents/{ids[REPORT_PDF]}",
+                                   "/staff/analytics")]
     pages += [(organiser, u) for u in ("/review", f"/review/{rec_id}")]
     english_only = {"Search the knowledge base", "Sign in", "Narrow down", "Latest publications", "Transcript",
                     "Upload a publication", "Topic review", "Accept"}

@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 import anyio
 from fastapi import APIRouter, Query
 
-from api.deps import CatalogDep, CpuLimiterDep, MetricsDep, SearcherDep
+from api.deps import CatalogDep, CpuLimiterDep, MetricsDep, ReadyDep, SearcherDep
 from api.errors import InvalidParameter
 from api.schemas import SearchResponse
 from search.filters import fold
 from search.results import SearchQuery
 from kmh.catalog import PUBLIC, Catalog
+from services import analytics
 from services import search as service
 from services.publishing import list_documents
 from services.seminars import list_seminars
@@ -51,6 +52,7 @@ class Facet:
 @router.get("/search")
 async def search_page(
     page: PageDep,
+    rt: ReadyDep,
     searcher: SearcherDep,
     catalog: CatalogDep,
     metrics: MetricsDep,
@@ -90,6 +92,7 @@ async def search_page(
                         reader_lang=page.lang)  # one edition of a publication: the one in the page's language first
     found = await anyio.to_thread.run_sync(partial(service.search, searcher=searcher, query=query), limiter=limiter)
     metrics.searches.labels(query.mode).inc()
+    search_id = analytics.record_search(recorder=rt.analytics, query=found.query, results=found, channel="web")
     results = SearchResponse.from_results(found)  # hits with the links their citations open (api.urls)
     raw_facets = results.facets.model_dump()
     labels["country"] = {v: v for v in raw_facets["country"]}  # country=senegal is shown as the documents spell it
@@ -104,7 +107,7 @@ async def search_page(
     no_match = {"without_filters": url_for({"q": params["q"]}), "closest": url_for(params, weak=1)}
     return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
                   facets=facets, active=active, labels=labels, pages=pages, bad_filter=None, no_match=no_match,
-                  weak=weak)
+                  weak=weak, search_id=search_id)
 
 
 @dataclass
