@@ -220,6 +220,19 @@ def test_json_gives_every_format_and_the_openapi_schema_documents_them(site):
     assert {"CslItem", "CitationFormats"} <= set(schema["components"]["schemas"])
 
 
+def test_links_start_with_the_public_url_when_set(site):
+    client, _, ids = site
+    settings = client.app.state.runtime.settings
+    settings.public_url = "https://kmh.example.org/search-app"
+    try:
+        body = cite(client, f"/api/documents/{ids[HANDBOOK]}/citation", "json").json()
+        page = client.get(f"/documents/{ids[HANDBOOK]}").text
+    finally:
+        settings.public_url = None
+    assert body["url"] == f"https://kmh.example.org/search-app/api/documents/{ids[HANDBOOK]}/file"
+    assert f"{HANDBOOK_TITLE}. {body['url']} (accessed " in unescape(page)
+
+
 def test_unknown_ids_are_404_and_bad_format_or_lang_422_naming_it(site):
     client, _, ids = site
     for path in ("/api/documents/0123456789ab/citation", "/api/passages/00000000-0000-0000-0000-000000000000/citation",
