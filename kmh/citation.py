@@ -85,6 +85,8 @@ class Reference:
     page: int | None = None
     start: float | None = None
     end: float | None = None
+    # A recording segment cited at a moment inside it (``start``): the segment's own span, for the notes.
+    window: tuple[float, float] | None = None
     keywords: tuple[str, ...] = field(default_factory=tuple)
     # Absolute: set by the API (api.urls); the deep link for a passage.
     url: str | None = None
@@ -222,7 +224,8 @@ def _notes(ref: Reference, lang: str) -> list[str]:
     if ref.recording and ref.session is not None:
         out.append(_capital(_session(ref, words)))
     if ref.recording and ref.passage_id and ref.start is not None:
-        span = clock(ref.start) + (f"–{clock(ref.end)}" if ref.end is not None else "")
+        first, last = ref.window or (ref.start, ref.end)
+        span = clock(first) + (f"–{clock(last)}" if last is not None else "")
         out.append(_capital(words["segment"].format(span=span)))
     return out
 

@@ -64,11 +64,23 @@ def document_reference(*, catalog: Catalog, doc_id: str, lang: str, audience: Au
     return Cited(ref, _web_url(doc))
 
 
-def passage_reference(*, searcher: Searcher, passage_id: str, lang: str, audience: Audience = PUBLIC) -> Cited:
+def passage_reference(*, searcher: Searcher, passage_id: str, lang: str, audience: Audience = PUBLIC,
+                      at: float | None = None) -> Cited:
     """The reference of one passage (its page) or recording segment (its second, speaker and session) that
-    ``audience`` may see; PassageNotFound otherwise."""
+    ``audience`` may see; PassageNotFound otherwise. ``at``: a recording segment cited from that second of it (the
+    moment a search hit plays from); InvalidParameter naming ``t`` for a second outside the segment or a document
+    passage."""
     check_lang(lang)
     found = read_passage(searcher=searcher, passage_id=passage_id, neighbours=0, audience=audience)
+    if at is not None:
+        c = found.hit.citation
+        if c.kind != "recording" or c.start is None or c.end is None or not c.start <= at <= c.end:
+            span = f"{c.start:g}–{c.end:g}" if c.kind == "recording" and c.start is not None and c.end is not None \
+                else None
+            raise InvalidParameter("t", f"must be a second of the segment ({span})" if span else
+                                   "only a recording segment is cited at a second")
+        found.hit.citation.window_start, found.hit.citation.window_end = c.start, c.end
+        found.hit.citation.start = at
     catalog = searcher.catalog
     doc = catalog.visible(found.hit.doc_id, audience)
     if doc is None:
@@ -110,16 +122,18 @@ class _Source:
 def _of_hit(source: _Source, hit: SearchHit, lang: str, keywords: tuple[str, ...]) -> Cited:
     c = hit.citation
     recording = c.kind == "recording"
+    window = (c.window_start, c.window_end) if recording and None not in (c.window_start, c.window_end) else None
     ref = _reference(source, lang, keywords=keywords, passage_id=hit.passage_id,
                      page=None if recording else c.page, start=c.start if recording else None,
                      end=c.end if recording else None, session=c.session if recording else None,
-                     speaker=c.speaker if recording else None)
+                     speaker=c.speaker if recording else None, window=window)
     return Cited(ref, c.web_url)
 
 
 def _reference(source: _Source, lang: str, *, keywords: tuple[str, ...], passage_id: str | None = None,
                page: int | None = None, start: float | None = None, end: float | None = None,
-               session: int | None = None, speaker: str | None = None) -> Reference:
+               session: int | None = None, speaker: str | None = None,
+               window: tuple[float, float] | None = None) -> Reference:
     doc, rec, seminar = source.doc, source.recording, source.seminar
     seminar_title = session_title = None
     if seminar is not None:
@@ -131,7 +145,7 @@ def _reference(source: _Source, lang: str, *, keywords: tuple[str, ...], passage
         published=doc.published, precision=doc.published_precision, programme=doc.programme,
         seminar=seminar_title, session=session, session_title=session_title,
         video=bool(rec is not None and rec.has_video), passage_id=passage_id, page=page, start=start, end=end,
-        keywords=keywords)
+        window=window, keywords=keywords)
 
 
 def publisher(doc: DocumentRecord) -> str | None:

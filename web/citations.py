@@ -30,7 +30,7 @@ class CiteBox:
 def for_hits(*, page: Page, catalog: Catalog, hits: list[SearchHit]) -> dict[str, CiteBox]:
     """The Cite control of each hit, by passage id (its documents read once each)."""
     found = citations.hit_references(catalog=catalog, hits=hits, lang=page.lang)
-    return {pid: _box(page, cited, citation_api_url(passage_id=pid)) for pid, cited in found.items()}
+    return {pid: _box(page, cited, citation_api_url(passage_id=pid), _moment(cited)) for pid, cited in found.items()}
 
 
 def for_document(*, page: Page, catalog: Catalog, doc_id: str, audience: Audience) -> CiteBox:
@@ -39,9 +39,15 @@ def for_document(*, page: Page, catalog: Catalog, doc_id: str, audience: Audienc
     return _box(page, cited, citation_api_url(doc_id=doc_id))
 
 
-def _box(page: Page, cited: Cited, route: str) -> CiteBox:
+def _moment(cited: Cited) -> str:
+    """A recording hit is cited at its moment, the second it plays from, in the files too."""
+    ref = cited.reference
+    return f"&t={ref.start:g}" if ref.window is not None and ref.start is not None else ""
+
+
+def _box(page: Page, cited: Cited, route: str, more: str = "") -> CiteBox:
     request = page.request
     base = request.app.state.runtime.settings.public_url or str(request.base_url)
     ref = linked_reference(cited.reference, cited.web_url, base)
     text = render(ref, "text", page.lang, datetime.now(UTC).date())
-    return CiteBox(text, tuple((label, f"{route}?format={fmt}&lang={page.lang}") for fmt, label in FILES))
+    return CiteBox(text, tuple((label, f"{route}?format={fmt}&lang={page.lang}{more}") for fmt, label in FILES))

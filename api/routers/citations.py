@@ -55,17 +55,22 @@ def document_citation(request: Request, catalog: CatalogDep, settings: SettingsD
             summary="Cite a passage at its page, or a recording segment at its second (speaker, session)")
 def passage_citation(request: Request, searcher: SearcherDep, settings: SettingsDep, audience: AudienceDep,
                      passage_id: Annotated[str, Path(max_length=100, description="A passage id from a search hit")],
-                     fmt: FormatQuery = "text", lang: LangQuery = None) -> Response:
+                     fmt: FormatQuery = "text", lang: LangQuery = None,
+                     t: Annotated[float | None, Query(ge=0, le=1e6, description=(
+                         "Recording segments: cite the segment from this second of it (the moment a search hit "
+                         "plays from); a second outside the segment is a 422"))] = None) -> Response:
     lang = lang or reader_language(request.headers.get("accept-language"))
-    cited = citations.passage_reference(searcher=searcher, passage_id=passage_id, lang=lang, audience=audience)
-    return _answer(request, settings, cited, fmt, lang, citation_api_url(passage_id=passage_id))
+    cited = citations.passage_reference(searcher=searcher, passage_id=passage_id, lang=lang, audience=audience, at=t)
+    route = citation_api_url(passage_id=passage_id)
+    return _answer(request, settings, cited, fmt, lang, route, "" if t is None else f"&t={t:g}")
 
 
-def _answer(request: Request, settings: Settings, cited: Cited, fmt: str, lang: str, route: str) -> Response:
+def _answer(request: Request, settings: Settings, cited: Cited, fmt: str, lang: str, route: str,
+            more: str = "") -> Response:
     ref = linked_reference(cited.reference, cited.web_url, settings.public_url or str(request.base_url))
     accessed = datetime.now(UTC).date()
     if fmt == "json":
-        files = {f: f"{route}?format={f}&lang={lang}" for f in FORMATS}
+        files = {f: f"{route}?format={f}&lang={lang}{more}" for f in FORMATS}
         body = {"key": ref.key, "lang": lang, "url": ref.url, "files": files,
                 "csl-json": as_csl(ref, lang, accessed), **{f: render(ref, f, lang, accessed) for f in FORMATS[:3]}}
         return JSONResponse(CitationFormats.model_validate(body).model_dump(mode="json", by_alias=True,

@@ -100,6 +100,8 @@ def test_a_pdf_passage_cites_its_page_and_deep_link_with_its_topics(site):
     assert text.startswith(f"{hit['title']} (mai 2023). p. 3. {url} (consulté le "), text
     assert cite(client, path).text.startswith(f"{hit['title']} (May 2023). p. 3. {url} (accessed ")
     opens(client, url)
+    r = client.get(path, params={"t": 1})  # a second names a moment of a recording, not of a document
+    assert r.status_code == 422 and r.json()["invalid_params"][0]["name"] == "t", r.text
 
     ris = cite(client, path, "ris")
     assert ris.headers["content-type"].startswith("application/x-research-info-systems")
@@ -156,6 +158,15 @@ def test_a_recording_segment_cites_its_second_speaker_and_session(site):
     assert item["type"] == "speech" and item["author"] == [{"literal": segment["speaker"]}]
     assert item["issued"] == {"date-parts": [[2021, 12, 1]]} and item["event-title"] == SEMINAR_EN
     assert item["URL"] == url
+
+    # cited from a moment inside the segment (where a search hit plays from): that second, the segment in the notes
+    moment = second + 5
+    at = client.get(path, params={"format": "json", "lang": "en", "t": moment}).json()
+    assert at["url"] == f"http://testserver/api/recordings/{rec}/media#t={moment}"
+    assert f", at {clock(moment)}. " in at["text"] and at["files"]["ris"].endswith(f"&t={moment}")
+    assert at["csl-json"][0]["note"].endswith(f"Segment {segment['timestamp']}")
+    r = client.get(path, params={"t": segment["end"] + 1})
+    assert r.status_code == 422 and r.json()["invalid_params"][0]["name"] == "t", r.text
 
     # the whole recording: no speaker, no second
     whole = cite(client, f"/api/documents/{rec}/citation").text
@@ -260,6 +271,17 @@ def test_the_cite_control_on_hits_document_and_recording_pages(site):
     assert reference == cite(client, f"/api/passages/{pid}/citation", lang="fr").text
     assert f'href="/api/passages/{pid}/citation?format=ris&amp;lang=fr" download' in first
     assert '<script src="/static/cite.js" defer></script>' in page
+
+    # a recording hit is cited at its moment, the second it plays from, in the text and in the files
+    q = "projets communautaires de réintégration"
+    hit = client.get("/api/search", params={"q": q, "k": 1}).json()["hits"][0]
+    assert hit["citation"]["seminar_id"] and hit["citation"]["start"] > hit["citation"]["window_start"], hit["citation"]
+    first = re.search(r'<article class="hit[^"]*" id="hit-1">.*?</article>', client.get(
+        "/search", params={"q": q}, headers={"Accept-Language": "en"}).text, re.S).group()
+    moment = f"{hit['citation']['start']:g}"
+    assert f", at {clock(hit['citation']['start'])}. " in unescape(first)
+    assert f"/api/recordings/{hit['doc_id']}/media#t={int(hit['citation']['start'])} (accessed " in first
+    assert f'href="/api/passages/{hit["passage_id"]}/citation?format=ris&amp;lang=en&amp;t={moment}" download' in first
 
     doc_page = client.get(f"/documents/{ids[HANDBOOK]}", headers={"Accept-Language": "en"}).text
     assert f'<p class="reference" id="ref-doc">{HANDBOOK_SOURCE} (2019).' in unescape(doc_page)

@@ -44,6 +44,15 @@ def test_text_in_english_and_french():
     assert render(bare, "text", "fr", ACCESSED).startswith("Pourquoi revenir ? (s. d.).")
 
 
+def test_a_segment_cited_at_a_moment_notes_the_whole_segment():
+    from dataclasses import replace
+
+    moment = replace(SEGMENT, start=383.4, window=(381.6, 402.0))
+    assert ", à 00:06:23. " in render(moment, "text", "fr", ACCESSED)
+    assert rispy.loads(render(moment, "ris", "en", ACCESSED))[0]["notes"][1] == "Segment 00:06:21–00:06:42"
+    assert moment.key.endswith("-t383")
+
+
 def test_ris_reads_back():
     [entry] = rispy.loads(render(SEGMENT, "ris", "en", ACCESSED))
     assert entry["type_of_reference"] == "VIDEO" and entry["authors"] == ["Awa Sarr"]
