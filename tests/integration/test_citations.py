@@ -265,7 +265,7 @@ def test_the_cite_control_on_hits_document_and_recording_pages(site):
         client.cookies.clear()
     boxes = re.findall(r'<details class="cite-box">.*?</details>', page, re.S)
     assert boxes and "<summary>Citer</summary>" in boxes[0]
-    first = re.search(r'<article class="hit[^"]*" id="hit-1">.*?</article>', page, re.S).group()
+    first = re.search(r'<article class="hit[^"]*" id="hit-1"[^>]*>.*?</article>', page, re.S).group()
     pid = re.search(r'href="/documents/\w+#p-([^"]+)"', first).group(1)
     reference = unescape(re.search(r'<p class="reference" id="ref-1">(.*?)</p>', first, re.S).group(1))
     assert reference == cite(client, f"/api/passages/{pid}/citation", lang="fr").text
@@ -276,7 +276,7 @@ def test_the_cite_control_on_hits_document_and_recording_pages(site):
     q = "projets communautaires de réintégration"
     hit = client.get("/api/search", params={"q": q, "k": 1}).json()["hits"][0]
     assert hit["citation"]["seminar_id"] and hit["citation"]["start"] > hit["citation"]["window_start"], hit["citation"]
-    first = re.search(r'<article class="hit[^"]*" id="hit-1">.*?</article>', client.get(
+    first = re.search(r'<article class="hit[^"]*" id="hit-1"[^>]*>.*?</article>', client.get(
         "/search", params={"q": q}, headers={"Accept-Language": "en"}).text, re.S).group()
     moment = f"{hit['citation']['start']:g}"
     assert f", at {clock(hit['citation']['start'])}. " in unescape(first)
