@@ -44,6 +44,8 @@ TAGS = [
     {"name": "documents", "description": "The catalog and the kept original files."},
     {"name": "similar", "description": "More like this: passages, documents and recording segments like a passage "
                                        "or a document, in any language."},
+    {"name": "citations", "description": "References to a document, passage or recording moment: text (fr, en), "
+                                         "RIS, BibTeX, CSL-JSON."},
     {"name": "seminars", "description": "Seminars, their sessions and recordings with timed transcripts."},
     {"name": "topics", "description": "The topic taxonomy; topics suggested for passages, confirmed by organisers."},
     {"name": "jobs", "description": "Ingestion jobs of published files (staff)."},
@@ -110,15 +112,15 @@ def create_app(settings: Settings | None = None, *, background_load: bool = Fals
     app.add_middleware(BodyLimit, max_file_bytes=settings.max_file_bytes, max_media_bytes=settings.max_media_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
 
-    from api.routers import (access, crawls, documents, feeds, health, jobs, passages, recordings, search, seminars,
-                             topics)
+    from api.routers import (access, citations, crawls, documents, feeds, health, jobs, passages, recordings, search,
+                             seminars, topics)
     from api.routers import similar
     from api.routers import analytics as analytics_router
     from api.routers import backup as backup_router
     from api.routers import metrics as metrics_router
 
-    for module in (search, feeds, passages, similar, documents, jobs, crawls, seminars, recordings, topics, access,
-                   backup_router, analytics_router, health, metrics_router):
+    for module in (search, feeds, passages, similar, documents, citations, jobs, crawls, seminars, recordings, topics,
+                   access, backup_router, analytics_router, health, metrics_router):
         app.include_router(module.router)
     return app
 

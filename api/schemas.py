@@ -955,3 +955,64 @@ class SimilarResponse(BaseModel):
         return cls(source=SimilarSource(kind=kind, id=found.source_id, doc_id=found.doc_id, title=found.title,
                                          language=found.language, passages=found.passages),
                    hits=[Hit.from_record(h) for h in found.hits])
+
+
+# -- citations (GET /api/documents/{id}/citation, /api/passages/{id}/citation) ---------------------------
+
+
+class CslName(BaseModel):
+    """A CSL name: an institution or a person, written as one string."""
+
+    literal: str
+
+
+class CslDate(BaseModel):
+    date_parts: list[list[int]] = Field(alias="date-parts", description="[[year]], [[year, month]] or "
+                                        "[[year, month, day]]: the precision the catalog has")
+
+
+class CslItem(BaseModel):
+    """One CSL-JSON item (https://citationstyles.org), as Zotero, Mendeley, Pandoc and citeproc read it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(description="A stable ASCII key: first word of the author, year, document id, page or second")
+    type: Literal["report", "book", "article-newspaper", "webpage", "speech", "document"]
+    title: str
+    author: list[CslName] | None = Field(None, description="The speaker of a recording segment, else the "
+                                         "institution responsible (the document's source)")
+    publisher: str | None = None
+    issued: CslDate | None = None
+    accessed: CslDate
+    URL: str | None = Field(None, description="Absolute: the passage's page or second (#page=, #t=), the document's "
+                            "file, or its URL on the website it was imported from")
+    page: str | None = None
+    language: str | None = None
+    event_title: str | None = Field(None, alias="event-title", description="Recordings: the seminar")
+    event: str | None = Field(None, description="The same, for CSL processors before CSL 1.0.2")
+    medium: str | None = Field(None, description="Recordings: video or audio recording")
+    collection_title: str | None = Field(None, alias="collection-title", description="The programme")
+    keyword: str | None = Field(None, description="Topics confirmed by organisers, comma-separated")
+    note: str | None = Field(None, description="Recordings: the session and the segment (00:06:21–00:06:42)")
+
+
+class CitationFiles(BaseModel):
+    text: str
+    ris: str
+    bibtex: str
+    csl_json: str = Field(alias="csl-json")
+
+
+class CitationFormats(BaseModel):
+    """A reference in every format (``format=json``): what the pages' "Cite" control shows and offers."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    key: str = Field(description="The BibTeX key and CSL id")
+    lang: Literal["fr", "en"] = Field(description="The language of the words the reference adds")
+    url: str | None = Field(description="The absolute link the reference gives")
+    text: str = Field(description="Author (date). Title. [Seminar, session, time.] Publisher. Page. URL (accessed …)")
+    ris: str
+    bibtex: str
+    csl_json: list[CslItem] = Field(alias="csl-json")
+    files: CitationFiles = Field(description="Where each format downloads (this route with format= and lang=)")

@@ -4,7 +4,12 @@ edge (the API's answers, the web pages and the CLI's output), never below it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from kmh.citation import Reference
 
 
 def document_file_url(doc_id: str, page: int | None = None) -> str:
@@ -28,6 +33,27 @@ def citation_url(doc_id: str, *, kind: str = "document", page: int | None = None
     if web_url:
         return f"{web_url}#page={page}" if page else web_url
     return document_file_url(doc_id, page)
+
+
+def absolute_url(base: str, link: str) -> str:
+    """``link`` as it opens from anywhere (a citation copied into a report): a path of this site joined to its
+    address ``base`` (KMH_PUBLIC_URL, else the request's); a URL elsewhere (a crawled page) as it is."""
+    if "://" in link:
+        return link
+    return base.rstrip("/") + link
+
+
+def linked_reference(ref: Reference, web_url: str | None, base: str) -> Reference:
+    """A reference (kmh.citation) with its absolute link: a passage's page or second, the document's file or
+    media, or its URL on the website it was imported from (``web_url``)."""
+    link = citation_url(ref.doc_id, kind=ref.kind, page=ref.page, start=ref.start if ref.passage_id else None,
+                        web_url=web_url)
+    return replace(ref, url=absolute_url(base, link))
+
+
+def citation_api_url(*, doc_id: str | None = None, passage_id: str | None = None) -> str:
+    """The citation route of a document or a passage (GET .../citation?format=...&lang=...)."""
+    return f"/api/passages/{passage_id}/citation" if passage_id else f"/api/documents/{doc_id}/citation"
 
 
 def document_url(doc_id: str) -> str:

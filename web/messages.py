@@ -489,6 +489,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "link.suggested": ("suggested", "suggéré"),
     "link.confirmed": ("accepted", "accepté"),
     "link.rejected": ("rejected", "rejeté"),
+    # the "Cite" control of hits, documents and recordings (web/templates/_cite.html)
+    "citebox.cite": ("Cite", "Citer"),
+    "citebox.copy": ("Copy the reference", "Copier la référence"),
+    "citebox.copied": ("Copied", "Copiée"),
+    "citebox.files": ("For a reference manager:", "Pour un gestionnaire de références :"),
     # errors
     "error.home": ("Back to the home page", "Retour à l'accueil"),
     "error.role": ("{name} is signed in as {role}; this page is for {needed}.",

@@ -254,6 +254,37 @@ def test_more_like_this_on_a_document_and_a_recording(browser, server):
     assert not page.errors, page.errors
 
 
+def test_cite_a_hit_copy_its_reference_and_download_its_ris(browser, server):
+    """"Cite" on a hit shows the reference in the page's language; the button copies it; the RIS link downloads a file
+    a reference manager reads."""
+    import rispy
+
+    page = new_page(browser, server, "fr", accept_downloads=True, permissions=["clipboard-read", "clipboard-write"])
+    page.goto("/search?q=formation+en+apiculture+et+mara%C3%AEchage")
+    hit = page.locator(".hit", has_text="Rapport Kindia 2023").first
+    reference = hit.locator(".cite-box .reference")
+    expect(reference).to_be_hidden()
+    hit.locator(".cite-box summary").click()
+    expect(reference).to_be_visible()
+    link = f"{server.url}/api/documents/{server.ids[REPORT_PDF]}/file#page=3"
+    expect(reference).to_have_text(re.compile(r"^Rapport Kindia 2023 : microentreprises et appui psychosocial \(mai "
+                                              rf"2023\)\. p\. 3\. {re.escape(link)} \(consulté le \d+"))
+    shot(page, "cite")
+    copy = hit.get_by_role("button", name="Copier la référence")
+    # dispatched: in headless Chromium a trusted click on the served page leaves the clipboard write pending (the same
+    # script and markup served statically copy on a trusted click)
+    copy.dispatch_event("click")
+    expect(hit.locator("button[data-copy]")).to_have_text("Copiée")
+    assert page.evaluate("navigator.clipboard.readText()") == reference.inner_text()
+    with page.expect_download() as info:
+        hit.get_by_role("link", name="RIS", exact=True).click()
+    download = info.value
+    assert download.suggested_filename == "rapport-kindia-2023-microentreprises-et-appui-psychosocial-p3.ris"
+    [entry] = rispy.loads(Path(download.path()).read_text(encoding="utf-8"))
+    assert entry["type_of_reference"] == "RPRT" and entry["start_page"] == "3" and entry["urls"] == [link]
+    assert not page.errors, page.errors
+
+
 PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"  # Chromium's built-in PDF viewer
 
 

@@ -33,6 +33,7 @@ def test_environment_overrides(monkeypatch, tmp_path):
         ({"KMH_MAX_PAGES": "0"}, "max_pages"),
         ({"KMH_PARSE_MEMORY_MB": "256"}, "parse_memory_mb"),
         ({"KMH_PARSE_TIMEOUT_S": "0"}, "parse_timeout_s"),
+        ({"KMH_PUBLIC_URL": "kmh.example.org"}, "public_url"),
     ],
 )
 def test_bad_values_name_the_field(monkeypatch, env, field):

@@ -12,6 +12,7 @@ from api.schemas import LinkedPassage, SimilarResponse
 from api.urls import document_file_url
 from services.passages import document_view
 from services.similar import similar_to_document
+from web import citations
 from web.deps import PageDep
 from web.templating import render
 
@@ -34,4 +35,5 @@ def document_page(page: PageDep, catalog: CatalogDep, store: StoreDep, searcher:
                   passages=[LinkedPassage.from_ref(p) for p in view.passages], outline=outline, history=view.history,
                   file_url=document_file_url(doc.id), editions=view.editions,
                   similar=SimilarResponse.from_results("document", similar_to_document(
-                      searcher=searcher, doc_id=doc.id, reader_lang=page.lang, audience=audience)).hits)
+                      searcher=searcher, doc_id=doc.id, reader_lang=page.lang, audience=audience)).hits,
+                  cite=citations.for_document(page=page, catalog=catalog, doc_id=doc.id, audience=audience))

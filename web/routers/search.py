@@ -25,6 +25,7 @@ from services.publishing import list_documents
 from services.seminars import list_seminars
 from services.search import UnknownFilter
 from services.topics import taxonomy
+from web import citations
 from web.deps import PageDep
 from web.templating import render
 
@@ -94,6 +95,7 @@ async def search_page(
     metrics.searches.labels(query.mode).inc()
     search_id = analytics.record_search(recorder=rt.analytics, query=found.query, results=found, channel="web")
     results = SearchResponse.from_results(found)  # hits with the links their citations open (api.urls)
+    cites = await anyio.to_thread.run_sync(partial(citations.for_hits, page=page, catalog=catalog, hits=found.hits))
     raw_facets = results.facets.model_dump()
     labels["country"] = {v: v for v in raw_facets["country"]}  # country=senegal is shown as the documents spell it
     facets = _facets(raw_facets, params, labels)
@@ -107,7 +109,7 @@ async def search_page(
     no_match = {"without_filters": url_for({"q": params["q"]}), "closest": url_for(params, weak=1)}
     return render(page.request, page, "search.html", q=params["q"], params=params, results=results,
                   facets=facets, active=active, labels=labels, pages=pages, bad_filter=None, no_match=no_match,
-                  weak=weak, search_id=search_id)
+                  weak=weak, search_id=search_id, cites=cites)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from kmh.catalog import PUBLIC
 from services import seminars
 from services.seminars import RecordingPage
 from services.similar import similar_to_document
+from web import citations
 from web.deps import PageDep
 from web.templating import render
 
@@ -47,7 +48,8 @@ def recording_page(page: PageDep, catalog: CatalogDep, store: StoreDep, searcher
     similar = similar_to_document(searcher=searcher, doc_id=recording_id, reader_lang=page.lang, audience=audience)
     return render(page.request, page, "recording.html", recording=RecordingDetail.from_page(found),
                   seminar=found.seminar, start=t, topics=_confirmed_topics([found], page.lang),
-                  similar=SimilarResponse.from_results("document", similar).hits)
+                  similar=SimilarResponse.from_results("document", similar).hits,
+                  cite=citations.for_document(page=page, catalog=catalog, doc_id=recording_id, audience=audience))
 
 
 def _confirmed_topics(recordings: list[RecordingPage], lang: str) -> list[tuple[str, str, int]]:
