@@ -149,9 +149,13 @@ def test_a_topic_feed_lists_its_confirmed_publications_and_segments(server):
     assert newest_first(parsed) and root.get(XML_LANG) == "fr"
     assert parsed.feed.title.startswith("Recherche KMH : thème : ")
     by_id = {e.id: e for e in parsed.entries}
-    # the handbook's entry cites its confirmed passage, at its page; the segment plays from its second
+    # the handbook's entry cites its confirmed passage, at its page; the segment plays from the start of its window
+    # (without a question there is no best sentence: the search hit plays from the moment its sentence is said)
     assert by_id[doc_entry(server, HANDBOOK)].link == server.url + handbook["citation"]["url"]
-    assert by_id[f"urn:kmh:passage:{segment['passage_id']}"].link == server.url + segment["citation"]["url"]
+    window = segment["citation"]["window_start"]
+    assert int(window) < segment["citation"]["start"]
+    assert by_id[f"urn:kmh:passage:{segment['passage_id']}"].link == (
+        server.url + segment["citation"]["url"].split("#t=")[0] + f"#t={int(window)}")
     for entry in parsed.entries:
         topic = [t for t in entry.tags if t.scheme == "urn:kmh:topic"]
         assert [t.term for t in topic] == ["community-level"] and topic[0].label.startswith("Niveau communautaire")
