@@ -613,7 +613,7 @@ def main_pages(server) -> list[str]:
             "/topics/community-level", "/signin", "/staff", "/staff/upload",
             f"/staff/documents/{server.ids[REPORT_PDF]}", "/review", f"/review/{rec}", "/review/passages",
             "/staff/recordings",
-            f"/staff/recordings/{rec}", "/staff/analytics"]
+            f"/staff/recordings/{rec}", "/staff/analytics", "/staff/crawls"]
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
