@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 from starlette.responses import Response
 
 from api.urls import citation_url, search_feed_url
+from kmh.labels import DOC_TYPE_LABELS, LANGUAGE_LABELS
 from kmh.language import accepted_language
 from search.results import SearchQuery
 from services.feeds import Feed, FeedEntry
@@ -54,15 +55,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "until": ("until {}", "jusqu'en {}"),
     "page": ("page {}", "page {}"),
     "session": ("session {}", "session {}"),
-    "type.report": ("Report", "Rapport"),
-    "type.knowledge_paper": ("Knowledge paper", "Note de connaissances"),
-    "type.handbook": ("Handbook", "Manuel"),
-    "type.news": ("News", "Actualité"),
-    "type.seminar_page": ("Seminar page", "Page de séminaire"),
-    "type.recording": ("Recording", "Enregistrement"),
-    "type.other": ("Other", "Autre"),
-    "language.fr": ("French", "français"),
-    "language.en": ("English", "anglais"),
+    **{"type." + value: labels for value, labels in DOC_TYPE_LABELS.items()},
+    # in a title, after "language:": lower case in French ("langue : français")
+    **{"language." + code: (en, fr.lower()) for code, (en, fr) in LANGUAGE_LABELS.items()},
 }
 
 

@@ -4,6 +4,8 @@
 tests/integration/test_web.py checks that every id used by a template or router is here, in both languages.
 """
 
+from kmh.labels import DOC_TYPE_LABELS, LANGUAGE_LABELS
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # site and navigation
     "site.name": ("KMH Search", "Recherche KMH"),
@@ -111,22 +113,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hit.full_segment": ("Full transcript of the segment", "Transcription complète du segment"),
     "hit.play_from": ("Play from {ts}", "Écouter à partir de {ts}"),
     # document types, statuses, languages
-    "type.report": ("Report", "Rapport"),
-    "type.knowledge_paper": ("Knowledge paper", "Note de connaissances"),
-    "type.handbook": ("Handbook", "Manuel"),
-    "type.news": ("News", "Actualité"),
-    "type.seminar_page": ("Seminar page", "Page de séminaire"),
-    "type.recording": ("Recording", "Enregistrement"),
-    "type.other": ("Other", "Autre"),
+    **{"type." + value: labels for value, labels in DOC_TYPE_LABELS.items()},
     "status.published": ("Published", "Publié"),
     "status.retracted": ("Retracted", "Retiré"),
-    "language.fr": ("French", "Français"),
-    "language.en": ("English", "Anglais"),
-    "language.es": ("Spanish", "Espagnol"),
-    "language.pt": ("Portuguese", "Portugais"),
-    "language.ar": ("Arabic", "Arabe"),
-    "language.de": ("German", "Allemand"),
-    "language.it": ("Italian", "Italien"),
+    **{"language." + code: labels for code, labels in LANGUAGE_LABELS.items()},
     # document page
     "doc.title": ("Title", "Titre"),
     "doc.type": ("Type", "Type"),

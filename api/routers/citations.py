@@ -14,6 +14,7 @@ from api.errors import problem_responses
 from api.schemas import CitationFormats
 from api.urls import citation_api_url, linked_reference
 from kmh.citation import FORMATS, MEDIA_TYPES, as_csl, filename, render
+from kmh.language import accepted_language
 from kmh.settings import Settings
 from services import citations
 from services.citations import Cited
@@ -84,20 +85,4 @@ def _answer(request: Request, settings: Settings, cited: Cited, fmt: str, lang: 
 
 def reader_language(accept: str | None) -> str:
     """fr or en, whichever ``Accept-Language`` prefers (by q-value, then order); en without either."""
-    best, best_q = "en", -1.0
-    for part in (accept or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        primary = tag.strip().lower().split("-")[0]
-        if primary not in ("fr", "en"):
-            continue
-        q = 1.0
-        for p in params.split(";"):
-            name, _, value = p.strip().partition("=")
-            if name == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if q > best_q and q > 0:
-            best, best_q = primary, q
-    return best
+    return accepted_language(accept, ("fr", "en")) or "en"
