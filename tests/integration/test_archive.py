@@ -157,8 +157,14 @@ def test_topics_are_suggested_and_a_confirmed_link_feeds_the_filter_and_the_topi
     page = client.get(f"/api/topics/{topic}").json()
     assert page["confirmed_links"] == 1 and page["publications"] == []
     (segment,) = page["segments"]
-    assert segment["passage_id"] == pid and segment["timestamp"] == hit["citation"]["timestamp"]
-    assert segment["url"] == hit["citation"]["url"]
+    # the topic page lists the segment at its window (no question, no best sentence); the hit plays from the moment
+    # its best sentence is said, inside that window
+    cited = hit["citation"]
+    window = int(cited["window_start"])
+    assert segment["passage_id"] == pid and window <= cited["start"]
+    assert segment["timestamp"] == f"{window // 3600:02d}:{window % 3600 // 60:02d}:{window % 60:02d}–" + \
+        cited["timestamp"].split("–")[1]
+    assert segment["url"] == cited["url"].split("#t=")[0] + f"#t={window}"
 
     # a rejected suggestion stays out of the filter; withdrawing the confirmation takes the passage out again
     other = next(lk["topic_id"] for lk in links[1:]) if len(links) > 1 else next(iter(ids - {topic}))
