@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 # File names of the sample corpus documents, as search hits cite them.
@@ -273,6 +275,24 @@ def copy_data(template: Path, dest: Path) -> Path:
 
     shutil.copytree(template, dest, symlinks=True)
     return dest
+
+
+@contextmanager
+def web_site(template: Path, root: Path, roles: Iterable[str], names: dict[str, str] | None = None):
+    """The web test corpus copied into ``root`` and served in-process by the real app (its lifespan loads the model
+    and the store, as `kmh serve` does): yields the client, a key per role (named from ``names`` where given) and
+    the document ids by file name."""
+    from fastapi.testclient import TestClient
+
+    from kmh.settings import Settings
+    from tests.conftest import MODELS
+    from web.app import create_app
+
+    settings = Settings(data_dir=copy_data(template, root / "data"), models_dir=MODELS)
+    keys = {role: api_key(settings, role, (names or {}).get(role)) for role in roles}
+    with TestClient(create_app(settings)) as client:
+        docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
+        yield client, keys, {d["filename"]: d["id"] for d in docs}
 
 
 # -- web sign-in ------------------------------------------------------------------------------------------

@@ -18,12 +18,9 @@ from sqlalchemy import inspect, select
 
 from kmh.catalog import Catalog, SearchLogRecord
 from kmh.catalog.models import SearchLog
-from kmh.settings import Settings
 from search.results import SearchQuery, SearchResults
 from services.analytics import SearchRecorder
-from tests.conftest import MODELS
-from tests.helpers import api_key, bearer, copy_data, signed_in
-from web.app import create_app
+from tests.helpers import bearer, signed_in, web_site
 
 ANSWERED = "When can reintegration be considered sustainable?"
 NONSENSE = "What is the recipe for apple pie?"
@@ -34,10 +31,8 @@ AGENT = "Mozilla/5.0 (analytics-test-agent)"
 
 @pytest.fixture(scope="module")
 def site(web_template, tmp_path_factory):
-    data = copy_data(web_template, tmp_path_factory.mktemp("analytics") / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role) for role in ("reader", "staff", "organiser", "admin")}
-    with TestClient(create_app(settings)) as client:
+    with web_site(web_template, tmp_path_factory.mktemp("analytics"), ("reader", "staff", "organiser", "admin")) as (
+            client, keys, _):
         yield client, keys
 
 

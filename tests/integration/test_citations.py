@@ -16,13 +16,9 @@ import bibtexparser
 import pytest
 import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware
-from fastapi.testclient import TestClient
 
 from kmh.dates import clock
-from kmh.settings import Settings
-from tests.conftest import MODELS
-from tests.helpers import HANDBOOK, MARKUP, RECORDING, REPORT_PDF, api_key, bearer, copy_data
-from web.app import create_app
+from tests.helpers import HANDBOOK, MARKUP, RECORDING, REPORT_PDF, bearer, web_site
 
 HANDBOOK_TITLE = "Manuel sur la réintégration, module 1 : une approche intégrée de la réintégration"
 HANDBOOK_SOURCE = "OIM, Manuel sur la réintégration"
@@ -36,13 +32,8 @@ ODD_SOURCE = "Coopérative Couture & Fils {Labé}"
 
 @pytest.fixture(scope="module")
 def site(web_template, tmp_path_factory):
-    data = copy_data(web_template, tmp_path_factory.mktemp("citations") / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role) for role in ("staff", "organiser")}
-    with TestClient(create_app(settings)) as client:
-        docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
-        ids = {d["filename"]: d["id"] for d in docs}
-        yield client, keys, ids
+    with web_site(web_template, tmp_path_factory.mktemp("citations"), ("staff", "organiser")) as site:
+        yield site
 
 
 def cite(client, path: str, fmt: str = "text", lang: str | None = "en", **headers):

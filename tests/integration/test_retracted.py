@@ -12,10 +12,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from kmh.settings import Settings
-from tests.conftest import MODELS
-from tests.helpers import RECORDING, REPORT_PDF, api_key, app_routes, bearer, copy_data, signed_in
-from web.app import create_app
+from tests.helpers import RECORDING, REPORT_PDF, app_routes, bearer, signed_in, web_site
 
 SEMINAR_ID = "2021-12-reintegration-developpement"
 REPORT_TITLE = "Rapport Kindia 2023 : microentreprises et appui psychosocial"
@@ -30,13 +27,8 @@ SEE_RETRACTED = ("staff", "admin")
 
 @pytest.fixture(scope="module")
 def site(web_template, tmp_path_factory):
-    data = copy_data(web_template, tmp_path_factory.mktemp("retracted") / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role) for role in ROLES}
-    with TestClient(create_app(settings)) as client:
-        docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
-        ids = {d["filename"]: d["id"] for d in docs}
-        yield client, keys, ids
+    with web_site(web_template, tmp_path_factory.mktemp("retracted"), ROLES) as site:
+        yield site
 
 
 def gate(route) -> tuple[str, ...] | None:

@@ -13,10 +13,7 @@ from unittest.mock import ANY
 import pytest
 from fastapi.testclient import TestClient
 
-from kmh.settings import Settings
-from tests.conftest import MODELS
-from tests.helpers import RECORDING, REPORT_PDF, api_key, bearer, copy_data, signed_in
-from web.app import create_app
+from tests.helpers import RECORDING, REPORT_PDF, bearer, signed_in, web_site
 
 ROLES = ("reader", "staff", "organiser", "admin")
 ORGANISER = "Mariama, organiser"
@@ -24,13 +21,8 @@ ORGANISER = "Mariama, organiser"
 
 @pytest.fixture(scope="module")
 def site(web_template, tmp_path_factory):
-    data = copy_data(web_template, tmp_path_factory.mktemp("review-queue") / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role, ORGANISER if role == "organiser" else None) for role in ROLES}
-    with TestClient(create_app(settings)) as client:
-        docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
-        ids = {d["filename"]: d["id"] for d in docs}
-        yield client, keys, ids
+    with web_site(web_template, tmp_path_factory.mktemp("review-queue"), ROLES, {"organiser": ORGANISER}) as site:
+        yield site
 
 
 def queue(client, key, **params) -> dict:

@@ -12,22 +12,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kmh.settings import Settings
-from tests.conftest import MODELS
 from tests.helpers import (
     HANDBOOK,
     MARKUP_TEXT,
     MARKUP_TITLE,
     REPORT_PDF,
-    api_key,
     app_routes,
     bearer,
-    copy_data,
     signed_in,
     signin_token,
     wait_for_job,
+    web_site,
 )
-from web.app import create_app
 from web.i18n import accept_language
 from web.messages import MESSAGES
 from web.templating import highlight_segments
@@ -38,13 +34,8 @@ SEMINAR_ID = "2021-12-reintegration-developpement"
 
 @pytest.fixture(scope="module")
 def site(web_template, tmp_path_factory):
-    data = copy_data(web_template, tmp_path_factory.mktemp("web") / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role) for role in ("reader", "staff", "organiser", "admin")}
-    with TestClient(create_app(settings)) as client:
-        docs = client.get("/api/documents", params={"limit": 50}).json()["items"]
-        ids = {d["filename"]: d["id"] for d in docs}
-        yield client, keys, ids
+    with web_site(web_template, tmp_path_factory.mktemp("web"), ("reader", "staff", "organiser", "admin")) as site:
+        yield site
 
 
 def csrf_of(html: str) -> str:
