@@ -295,6 +295,28 @@ def web_site(template: Path, root: Path, roles: Iterable[str], names: dict[str, 
         yield client, keys, {d["filename"]: d["id"] for d in docs}
 
 
+@contextmanager
+def served_site(template: Path, root: Path, roles: Iterable[str] = (), names: dict[str, str] | None = None):
+    """The web test corpus copied into ``root`` and served by `kmh serve` in its own process: yields the
+    ServerProcess with ``data`` (its data folder), ``keys`` (a key per role, named from ``names`` where given) and
+    ``ids`` (the document ids by file name)."""
+    import httpx
+
+    from kmh.settings import Settings
+    from tests.conftest import MODELS
+
+    data = copy_data(template, root / "data")
+    settings = Settings(data_dir=data, models_dir=MODELS)
+    keys = {role: api_key(settings, role, (names or {}).get(role)) for role in roles}
+    proc = ServerProcess({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, root / "server.log").start()
+    try:
+        docs = httpx.get(proc.url + "/api/documents", params={"limit": 50}).json()["items"]
+        proc.data, proc.keys, proc.ids = data, keys, {d["filename"]: d["id"] for d in docs}
+        yield proc
+    finally:
+        proc.stop()
+
+
 # -- web sign-in ------------------------------------------------------------------------------------------
 
 

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kmh.settings import Settings
 from tests.conftest import MODELS, ROOT
-from tests.helpers import HANDBOOK, REPORT_PDF, ServerProcess, api_key, copy_data, make_docx
+from tests.helpers import HANDBOOK, REPORT_PDF, api_key, make_docx, served_site
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -31,21 +30,10 @@ RECORDING = "seminaire-2021-12-reintegration-developpement.mp3"
 
 @pytest.fixture(scope="module")
 def server(web_template, tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser")
-    data = copy_data(web_template, root / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role, f"{role.capitalize()} Tester") for role in ("staff", "organiser")}
-    proc = ServerProcess({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, root / "server.log")
-    proc.start()
-    try:
-        import httpx
-
-        docs = httpx.get(proc.url + "/api/documents", params={"limit": 50}).json()["items"]
-        proc.ids = {d["filename"]: d["id"] for d in docs}
-        proc.keys = keys
+    roles = ("staff", "organiser")
+    with served_site(web_template, tmp_path_factory.mktemp("browser"), roles,
+                     {role: f"{role.capitalize()} Tester" for role in roles}) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,7 @@ import feedparser
 import httpx
 import pytest
 
-from kmh.settings import Settings
-from tests.conftest import MODELS
-from tests.helpers import HANDBOOK, MARKUP, RECORDING, REPORT_PDF, SCAN, ServerProcess, api_key, bearer, copy_data
+from tests.helpers import HANDBOOK, MARKUP, RECORDING, REPORT_PDF, SCAN, bearer, served_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -27,18 +25,8 @@ QUESTION = "projets communautaires de réintégration"
 
 @pytest.fixture(scope="module")
 def server(web_template, tmp_path_factory):
-    root = tmp_path_factory.mktemp("feeds")
-    data = copy_data(web_template, root / "data")
-    settings = Settings(data_dir=data, models_dir=MODELS)
-    keys = {role: api_key(settings, role) for role in ("staff", "organiser")}
-    proc = ServerProcess({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, root / "server.log").start()
-    try:
-        docs = httpx.get(proc.url + "/api/documents", params={"limit": 50}).json()["items"]
-        proc.ids = {d["filename"]: d["id"] for d in docs}
-        proc.keys = keys
+    with served_site(web_template, tmp_path_factory.mktemp("feeds"), ("staff", "organiser")) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def fetch(server, params=None, headers=None):

@@ -18,7 +18,7 @@ from cli.main import app as cli_app
 from kmh.dates import clock
 from kmh.settings import Settings
 from tests.conftest import CORPUS, MODELS
-from tests.helpers import ServerProcess, copy_data
+from tests.helpers import copy_data, served_site
 
 SEMINAR_ID = "2021-12-reintegration-developpement"
 SENTENCE = "nous avons réhabilité trois forages"
@@ -38,15 +38,8 @@ def said_at() -> float:
 
 @pytest.fixture(scope="module")
 def server(web_template, tmp_path_factory):
-    root = tmp_path_factory.mktemp("moments")
-    data = copy_data(web_template, root / "data")
-    proc = ServerProcess({"KMH_DATA_DIR": str(data), "KMH_MODELS_DIR": str(MODELS)}, root / "server.log")
-    proc.start()
-    proc.data = data
-    try:
+    with served_site(web_template, tmp_path_factory.mktemp("moments")) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 def recording_hit(body: dict) -> dict:
