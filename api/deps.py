@@ -45,6 +45,16 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.runtime.settings
 
 
+def public_base(request: Request, settings: Settings) -> str:
+    """What absolute links start with: KMH_PUBLIC_URL when set (the site behind a proxy), else the address the
+    request was made to."""
+    return settings.public_url or str(request.base_url)
+
+
+async def get_public_base(request: Request) -> str:
+    return public_base(request, request.app.state.runtime.settings)
+
+
 async def get_catalog(rt: Annotated[Runtime, Depends(require_ready)]) -> Catalog:
     return rt.catalog
 
@@ -137,6 +147,7 @@ async def get_cpu_limiter(request: Request) -> anyio.CapacityLimiter:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ReadyDep = Annotated[Runtime, Depends(require_ready)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PublicBaseDep = Annotated[str, Depends(get_public_base)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]

@@ -155,7 +155,8 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0)
     cookie_secure: bool = False
     # The site's address as readers reach it (https://kmh.example.org, behind a proxy): the links of citations
-    # (GET .../citation, the pages' "Cite") start with it; unset, with the address the request was made to.
+    # (GET .../citation, the pages' "Cite") and of the Atom feeds start with it; unset, with the address the request
+    # was made to.
     public_url: Annotated[str | None, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = None
     # Uploads waiting for the background worker live in data_dir/staging (removed once their job is done or failed);
     # a job is tried this many times when the server stops in the middle of it.

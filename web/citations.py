@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from api.deps import public_base
 from api.urls import citation_api_url, linked_reference
 from kmh.citation import render
 from services import citations
@@ -47,7 +48,6 @@ def _moment(cited: Cited) -> str:
 
 def _box(page: Page, cited: Cited, route: str, more: str = "") -> CiteBox:
     request = page.request
-    base = request.app.state.runtime.settings.public_url or str(request.base_url)
-    ref = linked_reference(cited.reference, cited.web_url, base)
+    ref = linked_reference(cited.reference, cited.web_url, public_base(request, request.app.state.runtime.settings))
     text = render(ref, "text", page.lang, datetime.now(UTC).date())
     return CiteBox(text, tuple((label, f"{route}?format={fmt}&lang={page.lang}{more}") for fmt, label in FILES))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import AudienceDep, CatalogDep, SearcherDep, SettingsDep
+from api.deps import AudienceDep, CatalogDep, SearcherDep, SettingsDep, public_base
 from api.errors import problem_responses
 from api.schemas import CitationFormats
 from api.urls import citation_api_url, linked_reference
@@ -68,7 +68,7 @@ def passage_citation(request: Request, searcher: SearcherDep, settings: Settings
 
 def _answer(request: Request, settings: Settings, cited: Cited, fmt: str, lang: str, route: str,
             more: str = "") -> Response:
-    ref = linked_reference(cited.reference, cited.web_url, settings.public_url or str(request.base_url))
+    ref = linked_reference(cited.reference, cited.web_url, public_base(request, settings))
     accessed = datetime.now(UTC).date()
     if fmt == "json":
         files = {f: f"{route}?format={f}&lang={lang}{more}" for f in FORMATS}

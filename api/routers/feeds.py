@@ -8,10 +8,10 @@ from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 
 from api.atom import ATOM_TYPE, AtomResponse, feed_language, render
-from api.deps import CpuLimiterDep, MetricsDep, SearcherDep
+from api.deps import CpuLimiterDep, MetricsDep, PublicBaseDep, SearcherDep
 from api.errors import problem_responses
 from api.params import SearchOptions
 from services import feeds as service
@@ -47,7 +47,7 @@ else the `Accept-Language` header's, else English. Only published documents: a r
                **problem_responses(422, 503)},
 )
 async def search_feed(
-    request: Request,
+    base: PublicBaseDep,
     searcher: SearcherDep,
     metrics: MetricsDep,
     limiter: CpuLimiterDep,
@@ -62,5 +62,5 @@ async def search_feed(
     if feed.query.q:
         metrics.searches.labels(feed.query.mode).inc()
     lang = feed_language(options.reader_lang, accept_language)
-    body = render(feed, base_url=str(request.base_url), lang=lang)
+    body = render(feed, base_url=base, lang=lang)
     return AtomResponse(body, media_type=f"{ATOM_TYPE}; charset=utf-8", headers={"Vary": "Accept-Language"})

@@ -229,10 +229,14 @@ def test_links_start_with_the_public_url_when_set(site):
     try:
         body = cite(client, f"/api/documents/{ids[HANDBOOK]}/citation", "json").json()
         page = client.get(f"/documents/{ids[HANDBOOK]}").text
+        feed = client.get("/api/feeds/search.atom", params={"type": "handbook"}).text
     finally:
         settings.public_url = None
     assert body["url"] == f"https://kmh.example.org/search-app/api/documents/{ids[HANDBOOK]}/file"
     assert f"{HANDBOOK_TITLE}. {body['url']} (accessed " in unescape(page)
+    # the Atom feeds' ids and links start with it too
+    assert "<id>https://kmh.example.org/search-app/api/feeds/search.atom?type=handbook</id>" in feed
+    assert f'href="https://kmh.example.org/search-app/api/documents/{ids[HANDBOOK]}/file#page=' in feed
 
 
 def test_unknown_ids_are_404_and_bad_format_or_lang_422_naming_it(site):
